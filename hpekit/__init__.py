@@ -1,0 +1,7 @@
+"""hpekit: a plugin-based human pose estimation toolkit on mmengine and mmcv."""
+from .version import __version__
+from .utils.checkpoint import install_safe_checkpoint_loader
+
+install_safe_checkpoint_loader()
+
+__all__ = ['__version__']
