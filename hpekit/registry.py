@@ -105,3 +105,7 @@ METRICS = _child('metric', MMENGINE_METRICS, 'hpekit.evaluation')
 EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'hpekit.evaluation')
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'hpekit.visualization')
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'hpekit.visualization')
+
+# Residual-block designs of the stacked hourglass (their own registry; built by the
+# hourglass backbone from its ``block=dict(type=...)`` argument).
+BLOCKS = Registry('block', scope=SCOPE, locations=['hpekit.models.backbones.blocks'])

@@ -1,0 +1,4 @@
+"""Model parts; importing this package registers them all in ``MODELS``."""
+from . import backbones, data_preprocessors, estimators, heads, losses, necks  # noqa: F401
+
+__all__ = ['backbones', 'data_preprocessors', 'estimators', 'heads', 'losses', 'necks']

@@ -1,0 +1,4 @@
+"""Estimators: the top-level models a config builds."""
+from .video_regressor import VideoPoseRegressor
+
+__all__ = ['VideoPoseRegressor']

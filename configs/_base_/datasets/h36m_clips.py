@@ -1,0 +1,37 @@
+# Human3.6M course split: 8-frame clips, 224×224 RGB, 17 joints in metres.
+# Files expected in data_root (see docs/data_preparation.md):
+#   videoframes_clips_{train,valid}.npy  uint8 [N, 8, 224, 224, 3]
+#   joint_3d_clips_{train,valid}.npy     float [N, 8, 17, 3]
+dataset_type = 'H36MClipDataset'
+data_root = 'data/h36m/'
+
+train_pipeline = [
+    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
+    dict(type='PackClipInputs'),
+]
+val_pipeline = [dict(type='PackClipInputs')]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=False,
+    worker_init_fn=dict(type='seed_worker'),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='valid',
+                 pipeline=val_pipeline, test_mode=True))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='MPJPE')
+test_evaluator = val_evaluator
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+                    save_best='mpjpe', rule='less'))

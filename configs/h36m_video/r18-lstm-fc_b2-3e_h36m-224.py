@@ -1,0 +1,20 @@
+# ResNet-18 → global pooling → LSTM → FC layers; Adamax lr 1e-4, batch 2, 3 epochs.
+# Reference: 72.9 mm MPJPE on the course split (DESIGN.md).
+_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+
+model = dict(
+    type='VideoPoseRegressor',
+    data_preprocessor=dict(type='ClipDataPreprocessor'),
+    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    spatial_neck=dict(type='GlobalAveragePooling'),
+    temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=512,
+                       hidden_size=512, num_layers=1),
+    head=dict(type='JointRegressionHead', in_channels=512, num_joints=17,
+              hidden_dims=(512, 256), loss=dict(type='MSELoss')))
+
+train_dataloader = dict(batch_size=2)
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(optimizer=dict(type='Adamax', lr=1e-4))
+param_scheduler = []

@@ -1,0 +1,226 @@
+"""Human3.6M video clips with 3D joints (pipeline A), read from the course .npy files.
+
+File format of a split (``split`` is 'train' or 'valid'), under ``data_root``:
+
+- ``videoframes_clips_{split}.npy``: uint8 [N, T, H, W, 3] RGB frames (T=8, 224×224);
+- ``joint_3d_clips_{split}.npy``: float32 or float64 [N, T, 17, 3], metres, camera
+  coordinates relative to the pelvis, Human3.6M joint order (``H36M_JOINT_NAMES``).
+
+The files are opened with ``np.load(mmap_mode='r')`` and never read whole (the train
+video file is ~7.2 GB); each process opens them itself on first use.
+"""
+import os.path as osp
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from ..registry import DATASETS, TRANSFORMS
+
+H36M_JOINT_NAMES = ('pelvis', 'r_hip', 'r_knee', 'r_ankle', 'l_hip', 'l_knee', 'l_ankle',
+                    'spine', 'thorax', 'neck_nose', 'head', 'l_shoulder', 'l_elbow',
+                    'l_wrist', 'r_shoulder', 'r_elbow', 'r_wrist')
+
+# The mirrored joint of each joint (left <-> right, centre joints map to themselves).
+H36M_FLIP_INDICES = [0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 11, 12, 13]
+
+# Bones as (parent, child) joint indices, parents before children.
+H36M_SKELETON = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9),
+                 (9, 10), (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16)]
+
+H36M_METAINFO = dict(dataset_name='h36m_clips', joint_names=list(H36M_JOINT_NAMES),
+                     flip_indices=list(H36M_FLIP_INDICES),
+                     skeleton=[list(bone) for bone in H36M_SKELETON])
+
+MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py h36m --out {root}'
+
+
+def _build_pipeline(pipeline):
+    """Transforms from configs (built in hpekit's TRANSFORMS) or callables, as a list."""
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or ())]
+
+
+def _check(ok, path, field, expected, found):
+    """Raise ValueError naming the file, the field and expected vs found unless ok."""
+    if not ok:
+        raise ValueError(f'{path}: bad {field}: expected {expected}, found {found}')
+
+
+def _validate_videos(path, videos):
+    """Check a video array is uint8 [N, T, H, W, 3] with H, W > 0."""
+    _check(videos.ndim == 5, path, 'rank', '5 dims [N, T, H, W, 3]',
+           f'{videos.ndim} dims, shape {videos.shape}')
+    _check(videos.dtype == np.uint8, path, 'dtype', 'uint8', videos.dtype)
+    _check(videos.shape[2] > 0, path, 'shape[2] (height)', '> 0', videos.shape[2])
+    _check(videos.shape[3] > 0, path, 'shape[3] (width)', '> 0', videos.shape[3])
+    _check(videos.shape[4] == 3, path, 'shape[4] (channels)', '3 (RGB)', videos.shape[4])
+
+
+def _validate_joints(path, joints, videos, video_path):
+    """Check a joint array is float [N, T, 17, 3] with N, T equal to the videos'."""
+    _check(joints.ndim == 4, path, 'rank', '4 dims [N, T, 17, 3]',
+           f'{joints.ndim} dims, shape {joints.shape}')
+    _check(joints.dtype in (np.float32, np.float64), path, 'dtype', 'float32 or float64',
+           joints.dtype)
+    _check(joints.shape[0] == videos.shape[0], path, 'shape[0] (clips)',
+           f'{videos.shape[0]} as in {video_path}', joints.shape[0])
+    _check(joints.shape[1] == videos.shape[1], path, 'shape[1] (frames)',
+           f'{videos.shape[1]} as in {video_path}', joints.shape[1])
+    _check(joints.shape[2] == len(H36M_JOINT_NAMES), path, 'shape[2] (joints)',
+           len(H36M_JOINT_NAMES), joints.shape[2])
+    _check(joints.shape[3] == 3, path, 'shape[3] (xyz)', 3, joints.shape[3])
+
+
+class _ClipFiles:
+    """The two memory-mapped arrays of a split, opened lazily in each process.
+
+    Pickling or deep-copying drops the open maps (only the paths travel), so DataLoader
+    workers and dataset subsets reopen the files instead of copying their contents.
+    """
+
+    def __init__(self, video_path, joint_path, data_root):
+        self.video_path, self.joint_path, self.data_root = video_path, joint_path, data_root
+        self._videos = self._joints = None
+
+    def _open(self, path):
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'Human3.6M clip file not found: {path}. Expected the course split files '
+                f'videoframes_clips_{{train,valid}}.npy and joint_3d_clips_{{train,valid}}'
+                f'.npy there; make a small synthetic stand-in with: '
+                f'{MAKE_SYNTHETIC_CMD.format(root=self.data_root or osp.dirname(path))}')
+        return np.load(path, mmap_mode='r')
+
+    def open(self):
+        """Map and validate both files (cheap: only the headers are read)."""
+        if self._videos is None:
+            videos, joints = self._open(self.video_path), self._open(self.joint_path)
+            _validate_videos(self.video_path, videos)
+            _validate_joints(self.joint_path, joints, videos, self.video_path)
+            self._videos, self._joints = videos, joints
+        return self._videos, self._joints
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state['_videos'] = state['_joints'] = None
+        return state
+
+    def __deepcopy__(self, memo):
+        return _ClipFiles(self.video_path, self.joint_path, self.data_root)
+
+
+def _resolve(data_root, name):
+    """A file path: ``name`` if absolute, else joined to ``data_root``."""
+    return name if osp.isabs(name) or not data_root else osp.join(data_root, name)
+
+
+def _clip_info(sample_idx, frames, joints):
+    """The data-info dict of one clip (copies, contiguous, fixed dtypes)."""
+    return {'sample_idx': int(sample_idx),
+            'frames': np.ascontiguousarray(frames, dtype=np.uint8),
+            'joints_3d': np.ascontiguousarray(joints, dtype=np.float32),
+            'flip_indices': list(H36M_FLIP_INDICES)}
+
+
+@DATASETS.register_module()
+class H36MClipDataset(BaseDataset):
+    """Human3.6M clips of T frames with 3D joints, from the course .npy files.
+
+    Args:
+        data_root (str): folder holding the split files.
+        split (str): 'train' or 'valid'.
+        pipeline (sequence): transform configs (hpekit TRANSFORMS) or callables.
+        indices (int | sequence[int], optional): keep only these clips (mmengine).
+        test_mode (bool): no re-fetching of failed samples (mmengine).
+        lazy_init (bool): defer opening the files to first use.
+        video_file / joint_file (str, optional): file names (or absolute paths)
+            replacing ``videoframes_clips_{split}.npy`` / ``joint_3d_clips_{split}.npy``.
+
+    ``get_data_info(i)`` returns ``{'sample_idx': int, 'frames': uint8 [T, H, W, 3] RGB,
+    'joints_3d': float32 [T, 17, 3] metres, 'flip_indices': list of 17 ints}``, copies of
+    just that clip. ``metainfo`` holds 'joint_names', 'flip_indices' and 'skeleton'.
+
+    Raises:
+        FileNotFoundError: a file is missing (the message says how to make a stand-in).
+        ValueError: a file has the wrong rank, dtype or shape (file, field, expected
+            and found are named).
+    """
+
+    METAINFO = H36M_METAINFO
+
+    def __init__(self, data_root, split='train', pipeline=(), indices=None, test_mode=False,
+                 lazy_init=False, video_file=None, joint_file=None):
+        if split not in ('train', 'valid'):
+            raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
+        self.split = split
+        self.files = _ClipFiles(
+            _resolve(data_root, video_file or f'videoframes_clips_{split}.npy'),
+            _resolve(data_root, joint_file or f'joint_3d_clips_{split}.npy'), data_root)
+        super().__init__(data_root=data_root, pipeline=_build_pipeline(pipeline),
+                         indices=indices, serialize_data=False, test_mode=test_mode,
+                         lazy_init=lazy_init)
+
+    @property
+    def videos(self):
+        """The memory-mapped video array, uint8 [N, T, H, W, 3] (np.memmap)."""
+        return self.files.open()[0]
+
+    @property
+    def joints(self):
+        """The memory-mapped joint array, float [N, T, 17, 3] metres (np.memmap)."""
+        return self.files.open()[1]
+
+    def load_data_list(self):
+        """Validate the files and list the clips: [{'sample_idx': i}] for i < N."""
+        return [{'sample_idx': i} for i in range(len(self.videos))]
+
+    def get_data_info(self, idx):
+        """The clip at position idx of this (possibly subset) dataset; see class doc."""
+        if not self._fully_initialized:
+            self.full_init()
+        clip = self.data_list[idx]['sample_idx']
+        videos, joints = self.files.open()
+        return _clip_info(clip, videos[clip], joints[clip])
+
+
+@DATASETS.register_module()
+class SyntheticH36MClips(BaseDataset):
+    """A small in-memory set of rendered synthetic clips (tests, smoke runs).
+
+    The same output as ``H36MClipDataset``, generated at start-up by
+    ``hpekit.datasets.synthetic`` (deterministic for a seed). Memory is
+    num_samples × num_frames × image_size² × 3 bytes.
+
+    Args:
+        num_samples (int): number of clips N.
+        num_frames (int): frames T per clip.
+        image_size (int): frame height = width.
+        seed (int): random seed of poses and backgrounds.
+        pipeline (sequence): transform configs or callables.
+        test_mode (bool): as mmengine's BaseDataset.
+    """
+
+    METAINFO = H36M_METAINFO
+
+    def __init__(self, num_samples, num_frames=8, image_size=224, seed=0, pipeline=(),
+                 test_mode=False):
+        self.num_samples, self.num_frames = num_samples, num_frames
+        self.image_size, self.seed = image_size, seed
+        super().__init__(pipeline=_build_pipeline(pipeline), serialize_data=False,
+                         test_mode=test_mode)
+
+    def load_data_list(self):
+        """Render all clips into ``self.frames`` / ``self.joints_3d``; list them."""
+        from .synthetic import render_h36m_clip, sample_h36m_poses
+        rng = np.random.default_rng(self.seed)
+        self.joints_3d = sample_h36m_poses(rng, self.num_samples, self.num_frames)
+        self.frames = np.stack([render_h36m_clip(j, self.image_size, rng)
+                                for j in self.joints_3d]) if self.num_samples else \
+            np.zeros((0, self.num_frames, self.image_size, self.image_size, 3), np.uint8)
+        return [{'sample_idx': i} for i in range(self.num_samples)]
+
+    def get_data_info(self, idx):
+        """The clip at position idx; same dict as ``H36MClipDataset.get_data_info``."""
+        if not self._fully_initialized:
+            self.full_init()
+        clip = self.data_list[idx]['sample_idx']
+        return _clip_info(clip, self.frames[clip], self.joints_3d[clip])

@@ -1,0 +1,88 @@
+"""Hooks hpekit adds to mmengine's Runner (registered in ``hpekit.registry.HOOKS``)."""
+import os.path as osp
+import random
+
+import numpy as np
+import torch
+from mmengine.dist import get_rank, is_main_process
+from mmengine.hooks import Hook
+
+from hpekit.registry import HOOKS
+from hpekit.utils.io import to_builtin, write_json_atomic
+
+
+def seed_everything(seed):
+    """Seed Python's ``random``, numpy's global RNG and torch (CPU and CUDA) with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@HOOKS.register_module()
+class EpochSeedHook(Hook):
+    """Reseed every RNG at the start of each training epoch from (seed, epoch, rank).
+
+    mmengine seeds once per run, so a run resumed from a checkpoint draws different
+    augmentations and dropout masks than the uninterrupted run. Seeding each epoch
+    from ``randomness.seed`` + epoch (+ rank) makes an epoch's randomness independent
+    of what ran before it: resuming at an epoch boundary continues exactly. DataLoader
+    workers derive their seeds from torch's RNG (see ``seed_worker``), so they follow.
+
+    Does nothing when the config sets no seed.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train_epoch(self, runner):
+        seed = runner.seed
+        if seed is None:
+            return
+        seed_everything(seed + 100_003 * runner.epoch + 7_919 * get_rank())
+
+
+@HOOKS.register_module()
+class MetricsJsonHook(Hook):
+    """Write every validation result to ``<work_dir>/metrics.json`` (rank 0 only).
+
+    The file holds a JSON list, one object per evaluation:
+    ``{"epoch": int, "iter": int, <metric>: float, ...}``; it is rewritten atomically
+    after each evaluation so a person (or a plot script) can read it at any time.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, filename='metrics.json'):
+        self.filename = filename
+        self.history = []
+
+    def after_val_epoch(self, runner, metrics=None):
+        if not metrics or not is_main_process():
+            return
+        record = {'epoch': runner.epoch, 'iter': runner.iter}
+        record.update({k: to_builtin(v) for k, v in metrics.items()})
+        self.history.append(record)
+        write_json_atomic(osp.join(runner.work_dir, self.filename), self.history)
+
+
+@HOOKS.register_module()
+class CurvePlotHook(Hook):
+    """After training, plot loss and validation-metric curves to ``<work_dir>/curves.png``.
+
+    Reads the run's ``vis_data/scalars.json`` written by mmengine's LocalVisBackend.
+    ``keys`` selects the curves (default: the loss and every metric found).
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, filename='curves.png', keys=None):
+        self.filename = filename
+        self.keys = keys
+
+    def after_run(self, runner):
+        from hpekit.visualization import plot_training_curves
+        scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
+        if not is_main_process() or not osp.isfile(scalars):
+            return
+        out = osp.join(runner.work_dir, self.filename)
+        plot_training_curves([scalars], out, keys=self.keys)
+        runner.logger.info(f'Training curves written to {out}')

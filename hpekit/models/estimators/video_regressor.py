@@ -1,0 +1,76 @@
+"""Top-level model of the video → 3D pipeline: CNN per frame, temporal neck, head."""
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from hpekit.registry import MODELS
+from hpekit.structures import PoseDataSample
+
+
+def _build(cfg):
+    """Build a config with hpekit's MODELS; pass modules and None through."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class VideoPoseRegressor(BaseModel):
+    """Regress 3D joints for every frame of a clip.
+
+    Frames are folded into the batch for the backbone and the spatial neck
+    ([B·T, 3, H, W] → [B·T, D]), unfolded to [B, T, D] for the temporal neck, and
+    the head maps [B, T, D'] to [B, T, K, 3] (metres).
+
+    Args:
+        backbone (dict): backbone config, e.g. ``dict(type='ResNet', depth=18)``.
+        spatial_neck (dict): ``ChannelReduction`` or ``GlobalAveragePooling``
+            config: feature maps [B·T, C, h, w] → vectors [B·T, D].
+        temporal_neck (dict, optional): ``RecurrentNeck`` / ``TemporalConvNeck``
+            config, [B, T, D] → [B, T, D']; None means identity.
+        head (dict): ``JointRegressionHead`` config.
+        data_preprocessor (dict, optional): defaults to
+            ``dict(type='ClipDataPreprocessor')`` (ImageNet mean/std).
+        init_cfg (dict, optional): mmengine init config.
+
+    Shapes:
+        forward(inputs [B, T, 3, H, W] float (normalised), data_samples, mode):
+        'tensor' → [B, T, K, 3]; 'loss' → ``{'loss_joints': scalar}``;
+        'predict' → list of B ``PoseDataSample`` with ``pred_joints_3d`` [T, K, 3].
+    """
+
+    def __init__(self, backbone, spatial_neck, temporal_neck, head,
+                 data_preprocessor=None, init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ClipDataPreprocessor')
+        super().__init__(data_preprocessor=_build(data_preprocessor),
+                         init_cfg=init_cfg)
+        self.backbone = _build(backbone)
+        self.spatial_neck = _build(spatial_neck)
+        self.temporal_neck = _build(temporal_neck)
+        self.head = _build(head)
+
+    def extract_feat(self, inputs):
+        """[B, T, 3, H, W] → per-frame features after the temporal neck [B, T, D']."""
+        if inputs.dim() != 5:
+            raise ValueError(f'expected inputs of shape [B, T, 3, H, W], '
+                             f'got {tuple(inputs.shape)}')
+        batch, frames = inputs.shape[:2]
+        feats = self.backbone(inputs.flatten(0, 1))
+        feats = self.spatial_neck(feats).reshape(batch, frames, -1)
+        if self.temporal_neck is not None:
+            feats = self.temporal_neck(feats)
+        return feats
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        """Dispatch on ``mode``: 'tensor', 'loss' or 'predict' (see class doc)."""
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        if mode == 'loss':
+            if data_samples is None:
+                raise ValueError("mode='loss' needs data_samples with gt_joints_3d")
+            return self.head.loss(self.extract_feat(inputs), data_samples)
+        if mode == 'predict':
+            if data_samples is None:
+                data_samples = [PoseDataSample() for _ in range(inputs.shape[0])]
+            return self.head.predict(self.extract_feat(inputs), data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")

@@ -1,0 +1,69 @@
+"""Coordinate regression losses for 3D joints."""
+import torch.nn as nn
+
+from hpekit.registry import MODELS
+
+
+def _check_shapes(pred, target, target_weight):
+    if pred.shape != target.shape:
+        raise ValueError(f'pred and target must have the same shape [..., K, 3], '
+                         f'got {tuple(pred.shape)} and {tuple(target.shape)}')
+    if target_weight is not None and target_weight.shape != pred.shape[:-1]:
+        raise ValueError(f'target_weight must have shape {tuple(pred.shape[:-1])} '
+                         f'(one weight per joint), got {tuple(target_weight.shape)}')
+
+
+def _weighted_mean(errors, target_weight):
+    """Mean over every element of ``errors`` [..., K, 3], joint-weighted if given."""
+    if target_weight is not None:
+        errors = errors * target_weight.unsqueeze(-1).to(errors.dtype)
+    return errors.mean()
+
+
+class _CoordinateLoss(nn.Module):
+    """Element-wise loss averaged over (frames, joints, xyz), times ``loss_weight``.
+
+    forward(pred, target, target_weight=None): pred and target [..., K, 3] (metres),
+    target_weight [..., K] multiplies each joint's terms (the mean still divides by
+    the number of all elements). Returns a scalar tensor.
+    """
+
+    def __init__(self, loss_weight=1.0):
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    @staticmethod
+    def _elementwise(pred, target):
+        raise NotImplementedError
+
+    def forward(self, pred, target, target_weight=None):
+        """[..., K, 3], [..., K, 3], optional [..., K] → scalar."""
+        _check_shapes(pred, target, target_weight)
+        errors = self._elementwise(pred, target)
+        return self.loss_weight * _weighted_mean(errors, target_weight)
+
+
+@MODELS.register_module()
+class MSELoss(_CoordinateLoss):
+    """Mean squared error over (frames, joints, xyz); see ``_CoordinateLoss``.
+
+    Args:
+        loss_weight (float): factor applied to the loss. Default 1.0.
+    """
+
+    @staticmethod
+    def _elementwise(pred, target):
+        return (pred - target) ** 2
+
+
+@MODELS.register_module()
+class L1Loss(_CoordinateLoss):
+    """Mean absolute error over (frames, joints, xyz); see ``_CoordinateLoss``.
+
+    Args:
+        loss_weight (float): factor applied to the loss. Default 1.0.
+    """
+
+    @staticmethod
+    def _elementwise(pred, target):
+        return (pred - target).abs()

@@ -1,0 +1,92 @@
+"""3D skeleton plots: predicted vs ground-truth joints of one pose."""
+import os
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+# Bones of the Human3.6M 17-joint order (pelvis, r_hip, r_knee, r_ankle, l_hip, l_knee,
+# l_ankle, spine, thorax, neck/nose, head, l_shoulder, l_elbow, l_wrist, r_shoulder,
+# r_elbow, r_wrist), as (parent, child) index pairs.
+H36M_SKELETON = ((0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8),
+                 (8, 9), (9, 10), (8, 11), (11, 12), (12, 13), (8, 14), (14, 15),
+                 (15, 16))
+
+
+def _check_joints(name, joints):
+    """Return ``joints`` as float64 [K, 3]; ValueError naming ``name`` otherwise."""
+    arr = np.asarray(joints, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f'{name} must have shape [K, 3], but got {list(arr.shape)}')
+    return arr
+
+
+def _check_skeleton(skeleton, num_joints):
+    """Return ``skeleton`` as a list of (i, j) int pairs, all indices < ``num_joints``."""
+    pairs = [tuple(int(v) for v in pair) for pair in skeleton]
+    bad = [p for p in pairs if len(p) != 2 or not all(0 <= v < num_joints for v in p)]
+    if bad:
+        raise ValueError(f'skeleton pairs must be (i, j) with 0 <= i, j < {num_joints}; '
+                         f'bad pairs: {bad}')
+    return pairs
+
+
+def plot_pose3d(ax, joints, skeleton, color='tab:blue', label=None):
+    """Draw one pose on a 3D axes: joints as dots, bones as lines.
+
+    Args:
+        ax: a matplotlib 3D axes (``projection='3d'``).
+        joints: array-like [K, 3], any length unit (x, y, z).
+        skeleton: iterable of (i, j) joint-index pairs, one per bone.
+        color: matplotlib colour of dots and bones.
+        label (str, optional): legend label (attached to the joint dots).
+    Returns:
+        the axes.
+    """
+    joints = _check_joints('joints', joints)
+    for i, j in _check_skeleton(skeleton, len(joints)):
+        ax.plot(*joints[[i, j]].T, color=color, linewidth=2)
+    ax.scatter(*joints.T, color=color, s=12, label=label, depthshade=False)
+    return ax
+
+
+def _set_equal_limits(ax, points):
+    """Give the three axes one common range around ``points`` [M, 3]."""
+    center = (points.max(axis=0) + points.min(axis=0)) / 2
+    half = max(float((points.max(axis=0) - points.min(axis=0)).max()) / 2, 1e-6)
+    ax.set_xlim(center[0] - half, center[0] + half)
+    ax.set_ylim(center[1] - half, center[1] + half)
+    ax.set_zlim(center[2] - half, center[2] + half)
+
+
+def save_pose3d_comparison(pred, gt, skeleton, out_png, title=''):
+    """Save a PNG with the predicted (red) and ground-truth (green) pose in one 3D plot.
+
+    Args:
+        pred, gt: array-like [K, 3], same unit (e.g. metres).
+        skeleton: iterable of (i, j) joint-index pairs, e.g. ``H36M_SKELETON``.
+        out_png (str | PathLike): output path; parent folders are created.
+        title (str): figure title.
+    Returns:
+        str: ``out_png``.
+    """
+    pred = _check_joints('pred', pred)
+    gt = _check_joints('gt', gt)
+    if pred.shape != gt.shape:
+        raise ValueError(f'pred and gt must have the same shape [K, 3], but got '
+                         f'{list(pred.shape)} and {list(gt.shape)}')
+    fig = Figure(figsize=(6, 6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(projection='3d')
+    plot_pose3d(ax, gt, skeleton, color='tab:green', label='ground truth')
+    plot_pose3d(ax, pred, skeleton, color='tab:red', label='prediction')
+    _set_equal_limits(ax, np.concatenate([pred, gt]))
+    ax.set_xlabel('x')
+    ax.set_ylabel('y')
+    ax.set_zlabel('z')
+    ax.set_title(title)
+    ax.legend(loc='upper right')
+    out_png = os.fspath(out_png)
+    os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)
+    fig.savefig(out_png, dpi=100, format='png')
+    return out_png

@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
+
+Prints the metrics, writes them to ``<work_dir>/test_metrics.json`` and, with
+``--dump``, the per-sample predictions to a pickle file.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+import hpekit  # noqa: F401  (installs the safe checkpoint loader)
+from hpekit.engine.config_setup import load_config, setup_test_config
+from hpekit.utils.io import write_json_atomic
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate an hpekit checkpoint.')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and test_metrics.json go')
+    parser.add_argument('--dump', metavar='PREDS.pkl',
+                        help='also write every sample\'s predictions to this pickle file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. test_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+                        default='none', help='job launcher for distributed testing')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
+                      launcher=args.launcher)
+    if args.dump:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump {args.dump}: expected a .pkl or .pickle file name')
+        evaluator = cfg.test_evaluator
+        evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+        cfg.test_evaluator = [*evaluator, dict(type='DumpResults', out_file_path=args.dump)]
+    init_default_scope(cfg.default_scope)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        out = osp.join(runner.work_dir, 'test_metrics.json')
+        write_json_atomic(out, dict(config=args.config, checkpoint=args.checkpoint,
+                                    metrics=metrics))
+        runner.logger.info(f'Metrics written to {out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
