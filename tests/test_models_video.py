@@ -473,8 +473,8 @@ def test_video_regressor_train_step_and_default_preprocessor():
     assert type(model.data_preprocessor).__name__ == 'ClipDataPreprocessor'
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     before = copy.deepcopy(model.head.fc_out.weight.detach())
-    log_vars = model.train_step(dict(inputs=uint8_clips(), data_samples=samples_with_gt()),
-                                optim)
+    batch = dict(inputs=uint8_clips(), data_samples=samples_with_gt())
+    log_vars = model.train_step(batch, optim)
     assert 'loss' in log_vars and 'loss_joints' in log_vars
     assert not torch.equal(before, model.head.fc_out.weight)
     preds = model.val_step(dict(inputs=uint8_clips(), data_samples=samples_with_gt()))

@@ -40,15 +40,20 @@ _DOWN = np.array([0.0, 1.0, 0.0])
 _UP = -_DOWN
 _FWD = np.array([0.0, 0.0, -1.0])
 
-# Joint-angle ranges in degrees: (low, high) of a uniform draw per clip end point.
-ANGLE_RANGES = dict(
-    torso_bend=(-10, 40), torso_side=(-15, 15), torso_twist=(-30, 30),
-    head_nod=(-20, 30), head_turn=(-45, 45),
-    l_hip_flex=(-25, 95), l_hip_abd=(-5, 35), l_hip_twist=(-25, 25), l_knee=(0, 120),
-    r_hip_flex=(-25, 95), r_hip_abd=(-5, 35), r_hip_twist=(-25, 25), r_knee=(0, 120),
-    l_sh_flex=(-40, 150), l_sh_abd=(0, 130), l_sh_twist=(-60, 60), l_elbow=(0, 140),
-    r_sh_flex=(-40, 150), r_sh_abd=(0, 130), r_sh_twist=(-60, 60), r_elbow=(0, 140),
-    pitch=(-10, 10), roll=(-8, 8))
+# Joint-angle distributions in degrees: name -> (mean, std, low, high); a normal draw
+# reflected into [low, high], one per clip end point. Wide enough for varied poses
+# (mean-pose baseline ~170 mm), concentrated on everyday ones (standing, walking,
+# reaching, sitting down).
+ANGLE_DISTRIBUTIONS = dict(
+    torso_bend=(8, 12, -10, 45), torso_side=(0, 6, -15, 15), torso_twist=(0, 12, -30, 30),
+    head_nod=(5, 12, -20, 35), head_turn=(0, 20, -45, 45),
+    l_hip_flex=(8, 20, -30, 100), l_hip_abd=(8, 8, -5, 35), l_hip_twist=(0, 10, -25, 25),
+    r_hip_flex=(8, 20, -30, 100), r_hip_abd=(8, 8, -5, 35), r_hip_twist=(0, 10, -25, 25),
+    l_knee=(0, 28, 0, 130), r_knee=(0, 28, 0, 130),
+    l_sh_flex=(10, 28, -40, 160), l_sh_abd=(15, 20, 0, 140), l_sh_twist=(0, 25, -60, 60),
+    r_sh_flex=(10, 28, -40, 160), r_sh_abd=(15, 20, 0, 140), r_sh_twist=(0, 25, -60, 60),
+    l_elbow=(25, 30, 0, 145), r_elbow=(25, 30, 0, 145),
+    pitch=(0, 4, -10, 10), roll=(0, 3, -8, 8))
 MAX_YAW_CHANGE = 35.0   # degrees the body may turn within one clip
 
 # RGB colour of every bone of H36M_SKELETON: left warm, right cool, torso neutral.
@@ -85,10 +90,17 @@ def _apply(rot, vec):
     return np.einsum('bij,bj->bi', rot, np.broadcast_to(vec, rot.shape[:-1]))
 
 
+def _reflect(x, low, high):
+    """Fold values into [low, high] by reflecting at the bounds (then clip)."""
+    x = np.where(x < low, 2 * low - x, x)
+    x = np.where(x > high, 2 * high - x, x)
+    return np.clip(x, low, high)
+
+
 def _sample_angles(rng, n):
-    """Random joint angles of n poses: dict name → float64 [n] radians."""
-    return {name: np.deg2rad(rng.uniform(lo, hi, n))
-            for name, (lo, hi) in ANGLE_RANGES.items()}
+    """Random joint angles of n poses: dict name -> float64 [n] radians."""
+    return {name: np.deg2rad(_reflect(rng.normal(mean, std, n), low, high))
+            for name, (mean, std, low, high) in ANGLE_DISTRIBUTIONS.items()}
 
 
 def _interpolate(start, end, num_frames):
@@ -137,7 +149,7 @@ def _torso(angles):
 def forward_kinematics(angles):
     """Joint positions of a body in its own frame (pelvis at the origin, upright).
 
-    angles: dict name → float array [B] radians (keys of ``ANGLE_RANGES``; the global
+    angles: dict name → float array [B] radians (keys of ``ANGLE_DISTRIBUTIONS``; the global
     'yaw', 'pitch', 'roll' are ignored here). Returns float64 [B, 17, 3] metres in
     Human3.6M order, axes as the camera's for a body facing the camera.
     """

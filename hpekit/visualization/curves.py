@@ -18,6 +18,7 @@ from collections import OrderedDict
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 # Book-keeping keys of a line; not curves.
 _META_KEYS = ('step', 'epoch', 'iter')
@@ -115,6 +116,7 @@ def _draw_key(ax, key, series_list, labels):
     ax.set_title(key)
     ax.set_xlabel('iteration' if is_train else 'epoch (validation step)')
     ax.set_ylabel(key)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize='small')
 
@@ -138,7 +140,7 @@ def plot_training_curves(scalars_paths, out_png, keys=None, labels=None):
         keys (list[str], optional): keys to plot; default ``'loss'`` and every
             validation metric key found (per-joint ``mpjpe_*`` keys left out).
         labels (list[str], optional): legend label per run; default the run folder
-            name (the parent of ``vis_data``), else the file path.
+            name (the parent of ``vis_data``), else the file's folder name.
     Returns:
         str: ``out_png``.
     Raises:
@@ -164,8 +166,8 @@ def _run_label(path):
     """A run's label: '<timestamp>' for <work_dir>/<timestamp>/vis_data/scalars.json."""
     parent = os.path.dirname(os.path.abspath(os.fspath(path)))
     if os.path.basename(parent) == 'vis_data':
-        return os.path.basename(os.path.dirname(parent))
-    return os.fspath(path)
+        parent = os.path.dirname(parent)
+    return os.path.basename(parent) or os.fspath(path)
 
 
 def _figure(num_plots, size=4.0):

@@ -43,7 +43,7 @@ def _as_mask(mask, n, k):
 
 
 def _check_inputs(pred, gt, mask):
-    """Validate and convert inputs: returns (pred, gt) float64 [N,K,3], mask bool [N,K]."""
+    """Validate and convert: (pred, gt) float64 [N, K, 3] and mask bool [N, K]."""
     pred = _as_poses('pred', pred)
     gt = _as_poses('gt', gt, expected_shape=pred.shape)
     mask = _as_mask(mask, pred.shape[0], pred.shape[1])
@@ -147,7 +147,7 @@ def _aligned(pred, gt, mask, alignment):
 
 
 def _joint_errors(pred, gt, mask, alignment):
-    """Validated per-joint Euclidean errors [N, K] (input unit) and the bool mask [N, K]."""
+    """Validated per-joint Euclidean errors [N, K] (input unit) and mask bool [N, K]."""
     _check_alignment(alignment)
     pred, gt, mask = _check_inputs(pred, gt, mask)
     _require_some(mask)

@@ -66,7 +66,7 @@ class MPJPE(BaseMetric):
         self.per_joint = per_joint
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Store each sample's frames: dict(pred=[T,K,3], gt=[T,K,3]) float64, file units."""
+        """Store each sample as dict(pred, gt), float64 [T, K, 3] in file units."""
         for sample in data_samples:
             pred = _frames(sample, 'pred_joints_3d')
             gt = _frames(sample, 'gt_joints_3d')
