@@ -15,6 +15,7 @@ Anything else in a checkpoint (a class, a function, a crafted ``__reduce__``) ma
 loading fail with ``UnsafeCheckpointError``; nothing from the file is executed.
 """
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -83,12 +84,13 @@ def load_checkpoint_file(filename, map_location=None):
 
 
 def _unpickler_reason(err):
-    """The sentence of torch's weights-only error that names the refused global."""
-    paragraphs = [p.strip() for p in str(err).split('\n\n') if p.strip()][1:]
-    boilerplate = ('Check the documentation', 'Please file an issue')
-    reasons = [p.replace('WeightsUnpickler error:', '').strip()
-               for p in paragraphs if not p.startswith(boilerplate)]
-    return f'Refused: {reasons[0]}' if reasons else ''
+    """The part of torch's weights-only error that names what was refused."""
+    text = str(err)
+    found = re.search(r'GLOBAL ([\w.]+)', text)
+    if found:
+        return f'Refused global: {found.group(1)}.'
+    found = re.search(r'WeightsUnpickler error:\s*(.+)', text)
+    return f'Refused: {found.group(1).strip()}' if found else ''
 
 
 def _load_from_local(filename, map_location):
