@@ -1,0 +1,253 @@
+"""PCKh (percentage of correct keypoints, head-normalised) and MPII's GT file, in numpy.
+
+Conventions, as in the official MPII evaluation (its MATLAB code and the Python port
+used by HRNet / MMPose):
+
+- A joint counts only where its ``mask`` (MPII: ``jnt_visible`` = annotated) is True.
+- Head size = ``SC_BIAS`` (0.6) × the diagonal of the head box, in pixels.
+- A joint is correct iff ``distance / head_size <= thr`` (the official code compares
+  the normalised distance with ``<=``; a prediction with a non-finite coordinate is
+  never correct).
+- Accuracies are in percent (0–100), as in MPII's tables.
+
+``mpii_gt_val.mat`` layout (MATLAB order, N people, 16 joints in MPII order):
+``pos_gt_src`` [16, 2, N] 1-based px, ``jnt_missing`` [16, N] (the official file) and /
+or ``jnt_visible`` [16, N], ``headboxes_src`` [2, 2, N] (``[0]`` = (x1, y1) top-left,
+``[1]`` = (x2, y2) bottom-right), ``dataset_joints`` [1, 16] joint names.
+"""
+import os
+
+import numpy as np
+import scipy.io
+
+SC_BIAS = 0.6
+
+# MPII joint order with the official short names of ``dataset_joints``.
+MPII_JOINT_NAMES = ('rank', 'rkne', 'rhip', 'lhip', 'lkne', 'lank', 'pelv', 'thor',
+                    'neck', 'head', 'rwri', 'relb', 'rsho', 'lsho', 'lelb', 'lwri')
+MPII_NUM_JOINTS = len(MPII_JOINT_NAMES)
+
+
+# --------------------------------------------------------------------------- PCKh
+def _as_points(name, value, expected_shape=None):
+    """``value`` as float64 [N, K, 2]; ValueError naming ``name`` otherwise."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[-1] != 2:
+        raise ValueError(f'{name} must have shape [N, K, 2], but got {list(arr.shape)}')
+    if expected_shape is not None and arr.shape != expected_shape:
+        raise ValueError(f'{name} must have the same shape as pred, [N, K, 2] = '
+                         f'{list(expected_shape)}, but got {list(arr.shape)}')
+    return arr
+
+
+def _as_mask(mask, n, k):
+    """``mask`` as bool [N, K] (all True when None); ValueError on a bad shape."""
+    if mask is None:
+        return np.ones((n, k), dtype=bool)
+    arr = np.asarray(mask)
+    if arr.shape != (n, k):
+        raise ValueError(f'mask must have shape [N, K] = {[n, k]}, '
+                         f'but got {list(arr.shape)}')
+    return arr.astype(bool)
+
+
+def _as_head_size(head_size, n):
+    """``head_size`` as float64 [N]; ValueError on a bad shape."""
+    arr = np.asarray(head_size, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ValueError(f'head_size must have shape [N] = [{n}], '
+                         f'but got {list(arr.shape)}')
+    return arr
+
+
+def _check_thr(thr):
+    """Raise ValueError unless ``thr`` is a finite number > 0."""
+    if not np.isfinite(thr) or thr <= 0:
+        raise ValueError(f'thr must be a finite number > 0, but got {thr!r}')
+
+
+def _check_head_sizes(head_size, mask):
+    """ValueError naming the first sample with a masked joint and a bad head size."""
+    bad = ~(np.isfinite(head_size) & (head_size > 0)) & mask.any(axis=1)
+    if bad.any():
+        idx = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'sample {idx} has head_size {head_size[idx]!r} (must be finite '
+                         f'and > 0) but has joints to evaluate; {int(bad.sum())} '
+                         'sample(s) affected')
+
+
+def _check_gt_finite(gt, mask):
+    """ValueError naming the first (sample, joint) that is masked but has no finite gt."""
+    bad = ~np.isfinite(gt).all(axis=-1) & mask
+    if bad.any():
+        idx, joint = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f'sample {idx}, joint {joint}: gt {gt[idx, joint].tolist()} is '
+                         'not finite but the joint is masked for evaluation')
+
+
+def pckh_counts(pred, gt, mask, head_size, thr=0.5):
+    """Per-joint numbers of correct and of evaluated (masked) instances.
+
+    Args:
+        pred, gt: array-like [N, K, 2], pixels (one convention for both).
+        mask: bool array-like [N, K] (True = the joint counts) or None (all count).
+        head_size: array-like [N], pixels (0.6 × head-box diagonal, see
+            :func:`mpii_head_sizes`).
+        thr: threshold as a fraction of the head size (0.5 for PCKh@0.5).
+    Returns:
+        (correct [K] int64, visible [K] int64): per joint, the masked instances with
+        ``distance / head_size <= thr`` and all masked instances.
+    Raises:
+        ValueError: on a bad shape or ``thr``; a sample with a masked joint and a head
+        size that is ≤ 0 or not finite (the message names the sample index); a masked
+        joint whose gt is not finite.
+    """
+    _check_thr(thr)
+    pred = _as_points('pred', pred)
+    gt = _as_points('gt', gt, expected_shape=pred.shape)
+    mask = _as_mask(mask, pred.shape[0], pred.shape[1])
+    head_size = _as_head_size(head_size, pred.shape[0])
+    _check_head_sizes(head_size, mask)
+    _check_gt_finite(gt, mask)
+    safe_size = np.where(mask.any(axis=1), head_size, 1.0)
+    with np.errstate(invalid='ignore'):
+        scaled = np.linalg.norm(pred - gt, axis=-1) / safe_size[:, None]
+        correct = (scaled <= thr) & mask
+    return correct.sum(axis=0), mask.sum(axis=0)
+
+
+def pckh(pred, gt, mask, head_size, thr=0.5):
+    """PCKh of each joint and their plain mean, in percent.
+
+    Args: as :func:`pckh_counts` (pred, gt [N, K, 2] px; mask [N, K]; head_size [N] px).
+    Returns:
+        (per_joint, mean): ``per_joint`` float64 [K], percent (0–100) of the masked
+        instances of each joint that are correct, -1.0 for a joint with no masked
+        instance; ``mean`` float, percent, the plain (unweighted) mean of
+        ``per_joint`` over the joints that have any masked instance. (MPII's table
+        "Mean" weights joints by visible counts and leaves out pelvis and thorax; the
+        ``MPIIPCKh`` metric computes it.)
+    Raises:
+        ValueError: as :func:`pckh_counts`, and when the mask selects no joint at all.
+    """
+    correct, visible = pckh_counts(pred, gt, mask, head_size, thr)
+    if not visible.any():
+        raise ValueError('mask selects no joint (all False); nothing to evaluate')
+    has_any = visible > 0
+    per_joint = np.full(correct.shape, -1.0)
+    per_joint[has_any] = 100.0 * correct[has_any] / visible[has_any]
+    return per_joint, float(per_joint[has_any].mean())
+
+
+def mpii_head_sizes(headboxes_src):
+    """Head sizes from head boxes in the official .mat layout.
+
+    Args:
+        headboxes_src: array-like [2, 2, N], pixels: ``[0, :, n]`` = (x1, y1),
+            ``[1, :, n]`` = (x2, y2) of person n (the .mat's layout, not the [N, 2, 2]
+            one :func:`load_mpii_gt` returns).
+    Returns:
+        np.ndarray float64 [N]: ``0.6 × ‖(x2 − x1, y2 − y1)‖`` in pixels.
+    """
+    boxes = np.asarray(headboxes_src, dtype=np.float64)
+    if boxes.ndim != 3 or boxes.shape[:2] != (2, 2):
+        raise ValueError('headboxes_src must have shape [2, 2, N], '
+                         f'but got {list(boxes.shape)}')
+    return SC_BIAS * np.linalg.norm(boxes[1] - boxes[0], axis=0)
+
+
+# ------------------------------------------------------------------- the .mat file
+def _mat_array(gt_dict, key, expected, path):
+    """``gt_dict[key]`` as an ndarray whose shape matches ``expected`` (None = any)."""
+    if key not in gt_dict:
+        raise ValueError(f'{path}: key {key!r} is missing; expected an array of shape '
+                         f'{_shape_text(expected)}')
+    return _checked(f'{path}: {key!r}', gt_dict[key], expected)
+
+
+def _shape_text(expected):
+    """[16, 2, None] → '[16, 2, N]'."""
+    return '[' + ', '.join('N' if e is None else str(e) for e in expected) + ']'
+
+
+def _visible_from_mat(gt_dict, n, path):
+    """[16, N] bool: ``jnt_visible`` if present, else ``1 - jnt_missing`` (official)."""
+    k = MPII_NUM_JOINTS
+    if 'jnt_visible' in gt_dict:
+        return _mat_array(gt_dict, 'jnt_visible', (k, n), path) != 0
+    if 'jnt_missing' in gt_dict:
+        return _mat_array(gt_dict, 'jnt_missing', (k, n), path) == 0
+    raise ValueError(f"{path}: neither 'jnt_visible' nor 'jnt_missing' is present; "
+                     f'expected an array of shape [{k}, {n}]')
+
+
+def load_mpii_gt(mat_path):
+    """Read MPII's evaluation GT (``mpii_gt_val.mat``) into per-sample arrays.
+
+    Args:
+        mat_path: path of the .mat in the official layout (see the module docstring).
+    Returns:
+        dict with, for N people in the file's order:
+        ``pos_gt_src`` float64 [N, 16, 2] (1-based MATLAB px), ``jnt_visible`` bool
+        [N, 16] (``1 - jnt_missing`` when the file has no ``jnt_visible``),
+        ``headboxes_src`` float64 [N, 2, 2] (``[n, 0]`` = (x1, y1), ``[n, 1]`` =
+        (x2, y2)), ``head_size`` float64 [N] px (:func:`mpii_head_sizes`).
+    Raises:
+        FileNotFoundError: naming ``mat_path`` when it does not exist.
+        ValueError: naming the key and its expected shape when one is missing or has
+        another shape.
+    """
+    path = os.fspath(mat_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'MPII evaluation GT file not found: {path!r}')
+    gt_dict = scipy.io.loadmat(path)
+    pos = _mat_array(gt_dict, 'pos_gt_src', (MPII_NUM_JOINTS, 2, None), path)
+    n = pos.shape[2]
+    visible = _visible_from_mat(gt_dict, n, path)
+    boxes = _mat_array(gt_dict, 'headboxes_src', (2, 2, n), path).astype(np.float64)
+    return dict(pos_gt_src=pos.astype(np.float64).transpose(2, 0, 1),
+                jnt_visible=visible.T.copy(),
+                headboxes_src=boxes.transpose(2, 0, 1),
+                head_size=mpii_head_sizes(boxes))
+
+
+def _checked(name, value, shape):
+    """``value`` as an ndarray of ``shape`` (None = any size); ValueError otherwise."""
+    arr = np.asarray(value)
+    if arr.ndim != len(shape) or any(
+            e is not None and s != e for s, e in zip(arr.shape, shape)):
+        raise ValueError(f'{name} must have shape {_shape_text(shape)}, '
+                         f'but got {list(arr.shape)}')
+    return arr
+
+
+def save_mpii_gt(mat_path, pos_gt_src, jnt_visible, headboxes_src):
+    """Write an evaluation GT .mat in the official ``mpii_gt_val.mat`` layout.
+
+    Args:
+        mat_path: output path (parent folders are created).
+        pos_gt_src: array-like [N, 16, 2], 1-based MATLAB px.
+        jnt_visible: array-like [N, 16], bool or 0/1.
+        headboxes_src: array-like [N, 2, 2] px, ``[n, 0]`` = (x1, y1), ``[n, 1]`` =
+            (x2, y2).
+    Writes keys ``pos_gt_src`` [16, 2, N], ``jnt_visible`` and ``jnt_missing``
+    [16, N] (float 0/1; the official tools read ``jnt_missing``), ``headboxes_src``
+    [2, 2, N] and ``dataset_joints`` (a 1×16 cell of MPII's short joint names).
+    """
+    k = MPII_NUM_JOINTS
+    pos = _checked('pos_gt_src', np.asarray(pos_gt_src, dtype=np.float64), (None, k, 2))
+    n = pos.shape[0]
+    visible = _checked('jnt_visible', jnt_visible, (n, k)).astype(bool)
+    boxes = _checked('headboxes_src', np.asarray(headboxes_src, dtype=np.float64),
+                     (n, 2, 2))
+    names = np.empty((1, k), dtype=object)
+    names[0, :] = MPII_JOINT_NAMES
+    parent = os.path.dirname(os.fspath(mat_path))
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    scipy.io.savemat(os.fspath(mat_path), dict(
+        pos_gt_src=pos.transpose(1, 2, 0),
+        jnt_visible=visible.T.astype(np.float64),
+        jnt_missing=(~visible).T.astype(np.float64),
+        headboxes_src=boxes.transpose(1, 2, 0),
+        dataset_joints=names))
