@@ -2,3 +2,5 @@
 from .clip_preprocessor import ClipDataPreprocessor
 
 __all__ = ['ClipDataPreprocessor']
+from .image_preprocessor import ImageDataPreprocessor  # noqa: E402
+__all__ += ['ImageDataPreprocessor']

@@ -1,33 +1,11 @@
 """Batching, device transfer and normalisation of video clips."""
-import torch
-from mmengine.model import BaseDataPreprocessor
-
 from hpekit.registry import MODELS
 
-
-def _stack_clips(inputs):
-    """A list of [T, 3, H, W] clips (or a [B, T, 3, H, W] tensor) → [B, T, 3, H, W]."""
-    if isinstance(inputs, torch.Tensor):
-        if inputs.dim() != 5 or inputs.shape[2] != 3:
-            raise ValueError(f'expected inputs of shape [B, T, 3, H, W], '
-                             f'got {tuple(inputs.shape)}')
-        return inputs
-    if not isinstance(inputs, (list, tuple)) or not inputs:
-        raise ValueError(f'expected inputs as a non-empty list of [T, 3, H, W] '
-                         f'tensors or a [B, T, 3, H, W] tensor, got {type(inputs)}')
-    first = tuple(inputs[0].shape)
-    for clip in inputs:
-        if clip.dim() != 4 or clip.shape[1] != 3:
-            raise ValueError(f'expected every clip of shape [T, 3, H, W], '
-                             f'got {tuple(clip.shape)}')
-        if tuple(clip.shape) != first:
-            raise ValueError(f'expected clips of one shape {first} to stack, '
-                             f'got {tuple(clip.shape)}')
-    return torch.stack(list(inputs))
+from .image_preprocessor import NormalizingPreprocessor
 
 
 @MODELS.register_module()
-class ClipDataPreprocessor(BaseDataPreprocessor):
+class ClipDataPreprocessor(NormalizingPreprocessor):
     """Stack clips, copy them to the model's device, then normalise there.
 
     The clips travel as uint8 (4× fewer bytes than float32) with non-blocking
@@ -45,24 +23,5 @@ class ClipDataPreprocessor(BaseDataPreprocessor):
         'data_samples': the data samples moved to the device}``.
     """
 
-    def __init__(self, mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375),
-                 non_blocking=True):
-        super().__init__(non_blocking=non_blocking)
-        if len(mean) != 3 or len(std) != 3:
-            raise ValueError(f'mean and std must have 3 values (RGB), '
-                             f'got {len(mean)} and {len(std)}')
-        if any(s <= 0 for s in std):
-            raise ValueError(f'std values must be positive, got {tuple(std)}')
-        shape = (1, 1, 3, 1, 1)
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(shape),
-                             persistent=False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(shape),
-                             persistent=False)
-
-    def forward(self, data, training=False):
-        """See the class docstring."""
-        clips = _stack_clips(data['inputs'])
-        clips = clips.to(self.device, non_blocking=self._non_blocking)
-        clips = (clips.float() - self.mean) / self.std
-        samples = self.cast_data(data.get('data_samples'))
-        return {'inputs': clips, 'data_samples': samples}
+    item_layout = '[T, 3, H, W]'
+    item_name = 'clip'

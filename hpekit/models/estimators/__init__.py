@@ -2,3 +2,5 @@
 from .video_regressor import VideoPoseRegressor
 
 __all__ = ['VideoPoseRegressor']
+from .topdown import TopDownPoseEstimator  # noqa: E402
+__all__ += ['TopDownPoseEstimator']

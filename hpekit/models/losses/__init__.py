@@ -2,3 +2,5 @@
 from .regression import L1Loss, MSELoss
 
 __all__ = ['L1Loss', 'MSELoss']
+from .heatmap_loss import KeypointMSELoss  # noqa: E402
+__all__ += ['KeypointMSELoss']
