@@ -23,3 +23,4 @@ val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=5e-4))
 param_scheduler = []
+default_hooks = dict(checkpoint=dict(save_best='mpjpe', rule='less'))

@@ -16,7 +16,7 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=2,
     persistent_workers=False,
-    worker_init_fn=dict(type='seed_worker'),
+    worker_init_fn=dict(type='hpekit.seed_worker'),  # scoped: the Runner looks it up in mmengine's root
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline))
@@ -31,7 +31,3 @@ test_dataloader = val_dataloader
 
 val_evaluator = dict(type='MPJPE')
 test_evaluator = val_evaluator
-
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
-                    save_best='mpjpe', rule='less'))

@@ -1,0 +1,42 @@
+# Quick start (`make demo`): ResNet-18 → per-position reduction → LSTM → MLP on
+# synthetic Human3.6M-format clips (tools/make_synthetic_data.py h36m), frames resized
+# to 96×96 so that it trains on 2 CPU cores in a few minutes.
+_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+
+data_root = 'data/h36m_synthetic/'
+image_size = 96
+
+model = dict(
+    type='VideoPoseRegressor',
+    data_preprocessor=dict(type='ClipDataPreprocessor'),
+    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    # 96 px input → 3×3 map: keep the layout (where the limbs are) instead of pooling.
+    spatial_neck=dict(type='ChannelReduction', in_channels=512, out_channels=32),
+    temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=32 * 3 * 3,
+                       hidden_size=256),
+    head=dict(type='JointRegressionHead', in_channels=256, hidden_dims=(256, ),
+              loss=dict(type='MSELoss')))
+
+train_pipeline = [
+    dict(type='ClipResize', size=image_size),
+    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
+    dict(type='PackClipInputs'),
+]
+val_pipeline = [dict(type='ClipResize', size=image_size), dict(type='PackClipInputs')]
+
+train_dataloader = dict(
+    batch_size=16, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16, num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=2)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3), clip_grad=dict(max_norm=5.0))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=6, by_epoch=True, eta_min=1e-5)]
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(save_best='mpjpe', rule='less'))
