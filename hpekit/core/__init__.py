@@ -2,3 +2,7 @@
 from .affine import affine_matrix, apply_affine, invert_affine
 
 __all__ = ['affine_matrix', 'apply_affine', 'invert_affine']
+from .heatmap_decode import decode_heatmaps  # noqa: E402
+__all__ += ['decode_heatmaps']
+from .heatmap import gaussian_heatmaps  # noqa: E402
+__all__ += ['gaussian_heatmaps']

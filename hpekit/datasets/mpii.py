@@ -1,0 +1,225 @@
+"""MPII Human Pose (pipeline B), read from the MMPose-style JSON annotation files.
+
+File layout under ``data_root`` (real MPII or ``tools/make_synthetic_data.py mpii``):
+
+- ``annotations/mpii_{train,val}.json``: a list of person records
+  ``{'image': 'name.jpg', 'center': [x, y], 'scale': s, 'joints': [[x, y] × 16],
+  'joints_vis': [0/1 × 16]}``; center and joints in 1-based MATLAB pixels, ``s`` × 200
+  px is roughly the person's height;
+- ``images/``: the images the records name;
+- ``annotations/mpii_gt_val.mat``: the official val ground truth (read by the metric;
+  its order equals the val JSON's order).
+
+Coordinates inside hpekit are 0-based image pixels (pixel centres at integers): the
+loader subtracts 1 from center and joints, moves the center down by 15 × scale px and
+makes the person box square with side scale × 200 × 1.25 px (as the official HRNet
+code). Joint order: ``MPII_JOINT_NAMES``.
+"""
+import json
+import os.path as osp
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from ..registry import DATASETS, TRANSFORMS
+
+MPII_JOINT_NAMES = ('r_ankle', 'r_knee', 'r_hip', 'l_hip', 'l_knee', 'l_ankle', 'pelvis',
+                    'thorax', 'upper_neck', 'head_top', 'r_wrist', 'r_elbow', 'r_shoulder',
+                    'l_shoulder', 'l_elbow', 'l_wrist')
+NUM_MPII_JOINTS = len(MPII_JOINT_NAMES)
+
+MPII_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+
+
+def _flip_indices(pairs, num):
+    """The mirrored joint of each joint from (left, right) pairs; others map to themselves."""
+    indices = list(range(num))
+    for a, b in pairs:
+        indices[a], indices[b] = b, a
+    return indices
+
+
+# The mirrored joint of each joint (left <-> right, centre joints map to themselves).
+MPII_FLIP_INDICES = _flip_indices(MPII_FLIP_PAIRS, NUM_MPII_JOINTS)
+
+# Bones as (parent, child) joint indices for drawing, parents before children.
+MPII_SKELETON = [(6, 2), (2, 1), (1, 0), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
+                 (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15)]
+
+MPII_METAINFO = dict(dataset_name='mpii', joint_names=list(MPII_JOINT_NAMES),
+                     flip_indices=list(MPII_FLIP_INDICES),
+                     skeleton=[list(bone) for bone in MPII_SKELETON])
+
+MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py mpii --out {root}'
+
+# The official loader's conventions (HRNet / MMPose): box = scale·200·BOX_PADDING px,
+# centre moved down by CENTER_SHIFT·scale px.
+PIXELS_PER_SCALE = 200.0
+BOX_PADDING = 1.25
+CENTER_SHIFT = 15.0
+
+_RECORD_INDEX = '_record_index'   # where the JSON position is kept
+_RECORD_KEYS = ('image', 'center', 'scale', 'joints', 'joints_vis')
+
+
+def _build_pipeline(pipeline):
+    """Transforms from configs (built in hpekit's TRANSFORMS) or callables, as a list."""
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or ())]
+
+
+class MPIIAnnotationError(ValueError):
+    """A record of an MPII JSON file is malformed (the message names file, record, field)."""
+
+
+def _fail(path, index, field, problem):
+    raise MPIIAnnotationError(f'{path}: record {index}: field {field!r}: {problem}')
+
+
+def _array(path, index, record, field, shape):
+    """record[field] as a float64 array of ``shape``, finite, or a named error."""
+    try:
+        value = np.asarray(record[field], dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(path, index, field, f'expected numbers of shape {shape}, found '
+              f'{record[field]!r:.80}')
+    if value.shape != shape:
+        _fail(path, index, field, f'expected shape {shape}, found {value.shape}')
+    if not np.all(np.isfinite(value)):
+        _fail(path, index, field, f'contains NaN or infinite values: {value.tolist()}')
+    return value
+
+
+def _scale(path, index, record):
+    """record['scale'] as a positive finite float, or a named error."""
+    try:
+        scale = float(record['scale'])
+    except (TypeError, ValueError):
+        _fail(path, index, 'scale', f'expected a positive number, found {record["scale"]!r}')
+    if not np.isfinite(scale) or scale <= 0:
+        _fail(path, index, 'scale', f'must be positive and finite, found {scale}')
+    return scale
+
+
+def _check_record(path, index, record):
+    """Check the record is a dict with every key and a string image name."""
+    if not isinstance(record, dict):
+        raise MPIIAnnotationError(f'{path}: record {index}: expected a dict with keys '
+                                  f'{_RECORD_KEYS}, found {type(record).__name__}')
+    missing = [k for k in _RECORD_KEYS if k not in record]
+    if missing:
+        _fail(path, index, missing[0], f'missing (record has keys {sorted(record)}; '
+              f'every record needs {list(_RECORD_KEYS)})')
+    if not isinstance(record['image'], str) or not record['image']:
+        _fail(path, index, 'image', f'expected a file name, found {record["image"]!r}')
+
+
+def parse_mpii_record(path, index, record, img_dir):
+    """One JSON record → the data info of one person (hpekit's 0-based convention).
+
+    Args:
+        path (str): the JSON file (for error messages).
+        index (int): position of the record in the file; becomes 'sample_idx'.
+        record (dict): {'image', 'center' [2], 'scale', 'joints' [16, 2], 'joints_vis'
+            [16]}, 1-based MATLAB pixels.
+        img_dir (str): folder the image names are relative to.
+
+    Returns:
+        dict: 'sample_idx' int, 'img_path' str, 'image_id' str (the file name),
+        'center' float32 [2] (0-based px, moved down 15·scale), 'bbox_size' float32 [2]
+        (scale·200·1.25 px, square), 'keypoints' float32 [16, 2] (0-based px),
+        'keypoints_visible' float32 [16] (0/1), 'flip_indices' list of 16 ints.
+
+    Raises:
+        MPIIAnnotationError: naming the file, the record index and the field.
+    """
+    _check_record(path, index, record)
+    center = _array(path, index, record, 'center', (2,))
+    scale = _scale(path, index, record)
+    joints = _array(path, index, record, 'joints', (NUM_MPII_JOINTS, 2))
+    visible = _array(path, index, record, 'joints_vis', (NUM_MPII_JOINTS,))
+    center = center - 1.0 + np.array([0.0, CENTER_SHIFT * scale])
+    side = scale * PIXELS_PER_SCALE * BOX_PADDING
+    return {'sample_idx': index,
+            'img_path': osp.join(img_dir, record['image']),
+            'image_id': record['image'],
+            'center': center.astype(np.float32),
+            'bbox_size': np.array([side, side], np.float32),
+            'keypoints': (joints - 1.0).astype(np.float32),
+            'keypoints_visible': (visible > 0).astype(np.float32),
+            'flip_indices': list(MPII_FLIP_INDICES)}
+
+
+def load_mpii_json(path, data_root=None):
+    """The list of records of an MPII JSON file, or a clear error.
+
+    Raises:
+        FileNotFoundError: no such file (the message says how to make synthetic data).
+        MPIIAnnotationError: not valid JSON, or not a list.
+    """
+    if not osp.isfile(path):
+        root = data_root or osp.dirname(osp.dirname(path)) or '.'
+        raise FileNotFoundError(
+            f'MPII annotation file not found: {path}. Expected the MMPose-style MPII '
+            f'annotations (annotations/mpii_train.json, annotations/mpii_val.json, '
+            f'annotations/mpii_gt_val.mat) and images/ under the data root; make a small '
+            f'synthetic stand-in with: {MAKE_SYNTHETIC_CMD.format(root=root)}')
+    try:
+        with open(path, encoding='utf-8') as f:
+            records = json.load(f)
+    except json.JSONDecodeError as err:
+        raise MPIIAnnotationError(f'{path}: not valid JSON: {err}') from None
+    if not isinstance(records, list):
+        raise MPIIAnnotationError(f'{path}: expected a JSON list of person records, found '
+                                  f'a {type(records).__name__}')
+    return records
+
+
+@DATASETS.register_module()
+class MPIIDataset(BaseDataset):
+    """MPII single-person crops (one sample per annotated person), top-down.
+
+    Args:
+        data_root (str): folder holding ``annotations/`` and ``images/``.
+        ann_file (str): JSON file, relative to data_root (or absolute).
+        data_prefix (dict): ``img``: image folder relative to data_root (or absolute).
+        pipeline (sequence): transform configs (hpekit TRANSFORMS) or callables.
+        test_mode (bool): no re-fetching of failed samples (mmengine).
+        indices (int | sequence[int], optional): keep only these records (mmengine).
+        lazy_init (bool): defer reading the JSON to first use.
+
+    ``get_data_info(i)`` returns the dict of ``parse_mpii_record`` (see there), with
+    'sample_idx' = the record's position in the JSON file (also for subsets; the val
+    JSON's order equals ``mpii_gt_val.mat``'s). Images are not opened here: a missing
+    image is reported by ``LoadImage``. ``metainfo``: 'joint_names', 'flip_indices',
+    'skeleton'.
+
+    Raises:
+        FileNotFoundError: the JSON file is missing (the message says how to make a
+            synthetic stand-in).
+        MPIIAnnotationError: a malformed file or record (file, record index and field
+            are named).
+    """
+
+    METAINFO = MPII_METAINFO
+
+    def __init__(self, data_root, ann_file='annotations/mpii_train.json',
+                 data_prefix=dict(img='images/'), pipeline=(), test_mode=False,
+                 indices=None, lazy_init=False):
+        super().__init__(ann_file=ann_file, data_root=data_root,
+                         data_prefix=dict(data_prefix), pipeline=_build_pipeline(pipeline),
+                         test_mode=test_mode, indices=indices, lazy_init=lazy_init)
+
+    def load_data_list(self):
+        """Read and validate the JSON; one data info per record (see class doc)."""
+        records = load_mpii_json(self.ann_file, self.data_root)
+        img_dir = self.data_prefix.get('img', '')
+        infos = [parse_mpii_record(self.ann_file, i, r, img_dir) for i, r in enumerate(records)]
+        for info in infos:   # mmengine rewrites 'sample_idx' to the subset position
+            info[_RECORD_INDEX] = info.pop('sample_idx')
+        return infos
+
+    def get_data_info(self, idx):
+        """The person at position idx of this (possibly subset) dataset; see class doc."""
+        info = super().get_data_info(idx)
+        info['sample_idx'] = info.pop(_RECORD_INDEX)
+        return info

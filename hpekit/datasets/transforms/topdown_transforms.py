@@ -1,0 +1,352 @@
+"""Transforms of the top-down 2D pipeline (B): one person crop per sample.
+
+Every transform takes and returns the results dict of ``MPIIDataset`` (see
+docs/architecture.md): 'img_path', 'center' float32 [2] and 'bbox_size' float32 [2]
+(0-based image px), 'keypoints' float32 [K, 2] (0-based image px), 'keypoints_visible'
+float32 [K] (0/1), 'flip_indices' (K ints), 'sample_idx', 'image_id'. Coordinates
+follow ``hpekit.core.affine`` (pixel centres at integers; crops map box edges to
+output edges). Random transforms draw from numpy's global generator (which mmengine
+seeds per worker). A typical training pipeline::
+
+    [dict(type='RandomHalfBody'), dict(type='LoadImage'), dict(type='TopdownAffine'),
+     dict(type='GenerateHeatmaps'), dict(type='PackPoseInputs')]
+
+(``RandomHalfBody`` may also follow ``LoadImage``; placed first, the reduced JPEG
+decoding of ``LoadImage`` sees the final box.)
+"""
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from ...core import affine_matrix, apply_affine, gaussian_heatmaps, invert_affine
+from ...registry import TRANSFORMS
+from ...structures import PoseDataSample
+
+# MPII joint ids of the upper body (thorax, neck, head, arms) and the lower body.
+MPII_UPPER_BODY_IDS = (7, 8, 9, 10, 11, 12, 13, 14, 15)
+MPII_LOWER_BODY_IDS = (0, 1, 2, 3, 4, 5, 6)
+
+_REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                  8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def _pair(size, name):
+    """(w, h) ints from an int or a pair; raises ValueError unless positive."""
+    w, h = (size, size) if np.isscalar(size) else size
+    if int(w) <= 0 or int(h) <= 0:
+        raise ValueError(f'{name} must be positive, got {size}')
+    return int(w), int(h)
+
+
+def _sample_text(results):
+    """' (sample_idx N, image ID)' for error messages, from whatever results hold."""
+    parts = [f'sample_idx {results["sample_idx"]}'] if 'sample_idx' in results else []
+    if 'image_id' in results:
+        parts.append(f'image {results["image_id"]}')
+    return f' ({", ".join(parts)})' if parts else ''
+
+
+def reduced_image_matrix(img_scale):
+    """2×3 matrix from original image px to px of the image decoded at ``img_scale``.
+
+    A decoder that shrinks by f = 1/img_scale maps pixel edges to edges, so
+    ``x_reduced = (x + 0.5) · img_scale - 0.5``.
+    """
+    s = float(img_scale)
+    return np.array([[s, 0.0, 0.5 * s - 0.5], [0.0, s, 0.5 * s - 0.5]])
+
+
+# ------------------------------------------------------------------------ LoadImage
+@TRANSFORMS.register_module()
+class LoadImage(BaseTransform):
+    """Read ``results['img_path']`` with OpenCV.
+
+    Adds 'img' uint8 [H, W, 3] (RGB when ``to_rgb``, else BGR), 'img_shape' (H, W) of
+    the decoded image and 'img_scale' (float): 1 / the decode reduction factor, 1.0
+    unless reduced. Pixel coordinates relate as
+    ``x_decoded = (x + 0.5) · img_scale - 0.5``; later transforms keep 'center',
+    'bbox_size' and 'keypoints' in original image px and fold img_scale into the warp.
+
+    Reduced decoding (``reduce_decode``): when results hold 'bbox_size' and
+    'input_size' (W, H) before this transform, the image is decoded at 1/2, 1/4 or 1/8
+    (``cv2.IMREAD_REDUCED_COLOR_*``, DCT scaling for JPEG: fast and anti-aliased) —
+    the largest factor f with ``bbox_size · min_box_scale / f >= input_size`` on both
+    axes, so the crop still has at least the input's resolution after a scale
+    augmentation down to ``min_box_scale``. Without 'input_size' nothing is reduced.
+
+    Raises:
+        FileNotFoundError: the image does not exist (path and sample named).
+        OSError: the file cannot be decoded (corrupt or not an image; path and sample).
+    """
+
+    def __init__(self, to_rgb=True, reduce_decode=True, min_box_scale=0.75):
+        if not 0 < min_box_scale <= 1:
+            raise ValueError(f'min_box_scale must be in (0, 1], got {min_box_scale}')
+        self.to_rgb, self.reduce_decode = to_rgb, reduce_decode
+        self.min_box_scale = min_box_scale
+
+    def _factor(self, results):
+        """Decode reduction factor (1, 2, 4 or 8) for this sample."""
+        if not self.reduce_decode or results.get('input_size') is None \
+                or results.get('bbox_size') is None:
+            return 1
+        box = np.asarray(results['bbox_size'], np.float64) * self.min_box_scale
+        ratio = np.min(box / np.asarray(_pair(results['input_size'], 'input_size')))
+        return max([1] + [f for f in _REDUCED_FLAGS if ratio >= f])
+
+    def _read(self, path, factor, results):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'image not found: {path}{_sample_text(results)}')
+        img = cv2.imread(path, _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR))
+        if img is None or img.size == 0:
+            raise OSError(f'cannot decode image {path}{_sample_text(results)}: the file is '
+                          'corrupt or not an image')
+        return img
+
+    def transform(self, results):
+        path = results['img_path']
+        factor = self._factor(results)
+        img = self._read(path, factor, results)
+        if self.to_rgb:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['img_scale'] = 1.0 / factor
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(to_rgb={self.to_rgb}, reduce_decode='
+                f'{self.reduce_decode}, min_box_scale={self.min_box_scale})')
+
+
+# -------------------------------------------------------------------- TopdownAffine
+def _draw_augmentation(scale_factor, rotate_factor, rotate_prob, flip_prob):
+    """(box scale s, rotation r degrees, flip bool), one draw."""
+    s = np.random.uniform(1.0 - scale_factor, 1.0 + scale_factor)
+    r = np.random.uniform(-rotate_factor, rotate_factor) \
+        if np.random.rand() < rotate_prob else 0.0
+    return float(s), float(r), bool(np.random.rand() < flip_prob)
+
+
+def _inside(points, size):
+    """bool [K]: points [K, 2] inside an output of size (W, H) ([-0.5, W - 0.5))."""
+    w, h = size
+    x, y = points[:, 0], points[:, 1]
+    return (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
+
+
+@TRANSFORMS.register_module()
+class TopdownAffine(BaseTransform):
+    """Crop the person box into a fixed-size input with one random affine per sample.
+
+    The box (centre 'center', size 'bbox_size', original image px) is scaled by
+    s ~ U[1 - scale_factor, 1 + scale_factor], rotated by r ~ U[-rotate_factor,
+    rotate_factor] degrees with probability ``rotate_prob`` (else 0) and mirrored with
+    probability ``flip_prob``; ``augment=False`` (validation/test) uses s=1, r=0, no
+    flip. The matrix ``affine_matrix(center, bbox_size·s, input_size, r, flip)`` is
+    applied once with cv2.warpAffine (bilinear, black outside the image); the flip is
+    part of the matrix, the full frame is never flipped or copied.
+
+    Adds / replaces:
+        'img' uint8 [H_in, W_in, 3]; 'affine' float64 [2, 3] original image px → input
+        px (img_scale is folded into the warp only); 'keypoints_input' float32 [K, 2]
+        input px; 'keypoints_visible' float32 [K], zeroed for joints outside the input;
+        'input_size' (W_in, H_in); 'flip' bool; 'rotation' float degrees; 'box_scale'
+        float s. When flipped, 'keypoints', 'keypoints_input' and 'keypoints_visible'
+        are permuted with 'flip_indices' (the mirrored right wrist is the new left
+        wrist), so 'keypoints' stays the image-px position of each output label:
+        ``keypoints_input == apply_affine(keypoints, affine)``.
+    """
+
+    def __init__(self, input_size=(256, 256), scale_factor=0.25, rotate_factor=30,
+                 rotate_prob=0.6, flip_prob=0.5, augment=True):
+        self.input_size = _pair(input_size, 'input_size')
+        for name, value in (('rotate_prob', rotate_prob), ('flip_prob', flip_prob)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'{name} must be in [0, 1], got {value}')
+        if not 0.0 <= scale_factor < 1.0 or rotate_factor < 0:
+            raise ValueError(f'need 0 <= scale_factor < 1 and rotate_factor >= 0, got '
+                             f'{scale_factor}, {rotate_factor}')
+        self.scale_factor, self.rotate_factor = scale_factor, rotate_factor
+        self.rotate_prob, self.flip_prob, self.augment = rotate_prob, flip_prob, augment
+
+    def _params(self):
+        if not self.augment:
+            return 1.0, 0.0, False
+        return _draw_augmentation(self.scale_factor, self.rotate_factor, self.rotate_prob,
+                                  self.flip_prob)
+
+    def _warp(self, img, matrix, img_scale):
+        """Warp the (possibly reduced) image with an original-px → input matrix."""
+        to_original = invert_affine(reduced_image_matrix(img_scale))
+        warp = matrix @ np.vstack([to_original, [0.0, 0.0, 1.0]])
+        return cv2.warpAffine(img, warp, self.input_size, flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def transform(self, results):
+        s, r, flip = self._params()
+        size = np.asarray(results['bbox_size'], np.float64) * s
+        matrix = affine_matrix(results['center'], size, self.input_size, rotation=r,
+                               flip=flip)
+        results['img'] = self._warp(results['img'], matrix, results.get('img_scale', 1.0))
+        results.update(affine=matrix, input_size=self.input_size, flip=flip, rotation=r,
+                       box_scale=s)
+        if 'keypoints' in results:
+            self._keypoints(results, matrix, flip)
+        return results
+
+    def _keypoints(self, results, matrix, flip):
+        """Map keypoints into the input, permute when flipped, zero visibility outside."""
+        keypoints = np.asarray(results['keypoints'], np.float32)
+        visible = np.asarray(results.get('keypoints_visible', np.ones(len(keypoints))),
+                             np.float32)
+        if flip:
+            order = list(results['flip_indices'])
+            keypoints, visible = keypoints[order], visible[order]
+        inputs = apply_affine(keypoints, matrix)
+        results['keypoints'] = keypoints
+        results['keypoints_input'] = inputs.astype(np.float32)
+        results['keypoints_visible'] = visible * _inside(inputs, self.input_size)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(input_size={self.input_size}, scale_factor='
+                f'{self.scale_factor}, rotate_factor={self.rotate_factor}, rotate_prob='
+                f'{self.rotate_prob}, flip_prob={self.flip_prob}, augment={self.augment})')
+
+
+# ------------------------------------------------------------------- RandomHalfBody
+def half_body_box(points, padding=1.5):
+    """Square box around points [N, 2]: (center float32 [2], size float32 [2]).
+
+    The side is the larger extent of the points times ``padding``; the centre is the
+    middle of their extent.
+    """
+    low, high = points.min(axis=0), points.max(axis=0)
+    side = float(np.max(high - low)) * padding
+    return ((low + high) / 2).astype(np.float32), np.array([side, side], np.float32)
+
+
+@TRANSFORMS.register_module()
+class RandomHalfBody(BaseTransform):
+    """With probability ``prob``, replace the person box by a box around half the body.
+
+    Applies only when at least ``min_visible`` joints are visible. The upper or the
+    lower body is picked at random (each needs >= 2 visible joints, else the other
+    half is used); the new box is ``half_body_box`` of that half's visible joints
+    (square, ×``padding``). Replaces 'center' and 'bbox_size' (image px); sets
+    'half_body' to 'upper', 'lower' or None. Keypoints are unchanged (joints outside
+    the new box are dropped later by ``TopdownAffine``). Runs before TopdownAffine.
+    """
+
+    def __init__(self, prob=0.3, min_visible=8, upper_body_ids=MPII_UPPER_BODY_IDS,
+                 lower_body_ids=MPII_LOWER_BODY_IDS, padding=1.5):
+        if not 0.0 <= prob <= 1.0 or padding <= 0:
+            raise ValueError(f'need prob in [0, 1] and padding > 0, got {prob}, {padding}')
+        self.prob, self.min_visible, self.padding = prob, min_visible, padding
+        self.upper_body_ids = tuple(upper_body_ids)
+        self.lower_body_ids = tuple(lower_body_ids)
+
+    def _choose(self, visible):
+        """('upper' | 'lower', joint ids) of the chosen half, or (None, None)."""
+        halves = {'upper': [j for j in self.upper_body_ids if visible[j] > 0],
+                  'lower': [j for j in self.lower_body_ids if visible[j] > 0]}
+        first = 'upper' if np.random.rand() < 0.5 else 'lower'
+        for name in (first, 'lower' if first == 'upper' else 'upper'):
+            if len(halves[name]) >= 2:
+                return name, halves[name]
+        return None, None
+
+    def transform(self, results):
+        results['half_body'] = None
+        visible = np.asarray(results['keypoints_visible'])
+        if np.random.rand() >= self.prob or int(np.sum(visible > 0)) < self.min_visible:
+            return results
+        name, ids = self._choose(visible)
+        if name is None:
+            return results
+        center, size = half_body_box(np.asarray(results['keypoints'])[ids], self.padding)
+        if size[0] > 0:
+            results.update(center=center, bbox_size=size, half_body=name)
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(prob={self.prob}, min_visible='
+                f'{self.min_visible}, padding={self.padding})')
+
+
+# ----------------------------------------------------------------- GenerateHeatmaps
+def input_to_heatmap(points, input_size, heatmap_size):
+    """Input px [..., 2] → heatmap px: ``x_hm = (x_in + 0.5) · W_hm / W_in - 0.5``."""
+    ratio = np.asarray(heatmap_size, np.float64) / np.asarray(input_size, np.float64)
+    return (np.asarray(points, np.float64) + 0.5) * ratio - 0.5
+
+
+@TRANSFORMS.register_module()
+class GenerateHeatmaps(BaseTransform):
+    """Gaussian heatmap targets from 'keypoints_input' (after ``TopdownAffine``).
+
+    Adds 'heatmaps' float32 [K, H_hm, W_hm] (peak 1 at the keypoint mapped into the
+    heatmap, sub-pixel, truncated at 3σ; see ``hpekit.core.gaussian_heatmaps``),
+    'target_weight' float32 [K] (the visibility, 0 where the centre falls outside the
+    heatmap) and 'heatmap_size' (W_hm, H_hm).
+    """
+
+    def __init__(self, heatmap_size=(64, 64), sigma=2.0):
+        self.heatmap_size = _pair(heatmap_size, 'heatmap_size')
+        if sigma <= 0:
+            raise ValueError(f'sigma must be positive, got {sigma}')
+        self.sigma = sigma
+
+    def transform(self, results):
+        points = input_to_heatmap(results['keypoints_input'], results['input_size'],
+                                  self.heatmap_size)
+        heatmaps, weight = gaussian_heatmaps(points, results['keypoints_visible'],
+                                             self.heatmap_size, self.sigma)
+        results.update(heatmaps=heatmaps, target_weight=weight,
+                       heatmap_size=self.heatmap_size)
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(heatmap_size={self.heatmap_size}, '
+                f'sigma={self.sigma})')
+
+
+# ------------------------------------------------------------------- PackPoseInputs
+def _tensor(array):
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+@TRANSFORMS.register_module()
+class PackPoseInputs(BaseTransform):
+    """Pack a person crop for the model: the last transform of every top-down pipeline.
+
+    Returns ``{'inputs': torch.uint8 [3, H, W] (contiguous), 'data_samples':
+    PoseDataSample}``. The data sample holds, where the results have them (float32
+    tensors): ``gt_heatmaps`` [K, H_hm, W_hm], ``target_weight`` [K], ``gt_keypoints``
+    [K, 2] (0-based original image px, in the output's label order, i.e. permuted
+    when flipped) and ``keypoints_visible`` [K]; plus the ``meta_keys`` found in the
+    results as metainfo.
+    """
+
+    FIELDS = (('heatmaps', 'gt_heatmaps'), ('target_weight', 'target_weight'),
+              ('keypoints', 'gt_keypoints'), ('keypoints_visible', 'keypoints_visible'))
+
+    def __init__(self, meta_keys=('sample_idx', 'image_id', 'center', 'bbox_size',
+                                  'input_size', 'heatmap_size', 'flip_indices',
+                                  'img_scale')):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results):
+        img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))
+        sample = PoseDataSample(metainfo={k: results[k] for k in self.meta_keys
+                                          if k in results})
+        for key, field in self.FIELDS:
+            if key in results:
+                sample.set_field(_tensor(results[key]), field)
+        return {'inputs': torch.from_numpy(img), 'data_samples': sample}
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
