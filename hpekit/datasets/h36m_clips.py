@@ -169,6 +169,13 @@ class H36MClipDataset(BaseDataset):
         """The memory-mapped joint array, float [N, T, 17, 3] metres (np.memmap)."""
         return self.files.open()[1]
 
+    def clip_joints(self):
+        """Joints of this dataset's clips (subset order): float32 [n, T, 17, 3] metres."""
+        if not self._fully_initialized:
+            self.full_init()
+        rows = [info['sample_idx'] for info in self.data_list]
+        return np.asarray(self.joints[rows], dtype=np.float32)
+
     def load_data_list(self):
         """Validate the files and list the clips: [{'sample_idx': i}] for i < N."""
         return [{'sample_idx': i} for i in range(len(self.videos))]
@@ -217,6 +224,13 @@ class SyntheticH36MClips(BaseDataset):
                                 for j in self.joints_3d]) if self.num_samples else \
             np.zeros((0, self.num_frames, self.image_size, self.image_size, 3), np.uint8)
         return [{'sample_idx': i} for i in range(self.num_samples)]
+
+    def clip_joints(self):
+        """Joints of this dataset's clips: float32 [n, T, 17, 3] metres."""
+        if not self._fully_initialized:
+            self.full_init()
+        rows = [info['sample_idx'] for info in self.data_list]
+        return self.joints_3d[rows].astype(np.float32)
 
     def get_data_info(self, idx):
         """The clip at position idx; same dict as ``H36MClipDataset.get_data_info``."""
