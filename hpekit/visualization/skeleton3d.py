@@ -5,12 +5,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# Bones of the Human3.6M 17-joint order (pelvis, r_hip, r_knee, r_ankle, l_hip, l_knee,
-# l_ankle, spine, thorax, neck/nose, head, l_shoulder, l_elbow, l_wrist, r_shoulder,
-# r_elbow, r_wrist), as (parent, child) index pairs.
-H36M_SKELETON = ((0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8),
-                 (8, 9), (9, 10), (8, 11), (11, 12), (12, 13), (8, 14), (14, 15),
-                 (15, 16))
+from hpekit.datasets.h36m_clips import H36M_SKELETON  # noqa: F401  (re-exported)
 
 
 def _check_joints(name, joints):

@@ -14,39 +14,23 @@ All functions take N poses of K joints in 3D:
 """
 import numpy as np
 
+from ._checks import as_mask, as_points
+
 ALIGNMENTS = ('none', 'scale', 'procrustes')
 
 # Below this squared norm a pose counts as collapsed to one point (no scale to fit).
 _EPS = 1e-12
 
 
-def _as_poses(name, value, expected_shape=None):
-    """Return ``value`` as float64 [N, K, 3]; ValueError naming ``name`` otherwise."""
-    arr = np.asarray(value, dtype=np.float64)
-    if expected_shape is not None and arr.shape != expected_shape:
-        raise ValueError(f'{name} must have the same shape as pred, [N, K, 3] = '
-                         f'{list(expected_shape)}, but got {list(arr.shape)}')
-    if arr.ndim != 3 or arr.shape[-1] != 3:
-        raise ValueError(f'{name} must have shape [N, K, 3], but got {list(arr.shape)}')
-    return arr
 
 
-def _as_mask(mask, n, k):
-    """Return ``mask`` as bool [N, K] (all True when None); ValueError on a bad shape."""
-    if mask is None:
-        return np.ones((n, k), dtype=bool)
-    arr = np.asarray(mask)
-    if arr.shape != (n, k):
-        raise ValueError(f'mask must have shape [N, K] = {[n, k]}, '
-                         f'but got {list(arr.shape)}')
-    return arr.astype(bool)
 
 
 def _check_inputs(pred, gt, mask):
     """Validate and convert: (pred, gt) float64 [N, K, 3] and mask bool [N, K]."""
-    pred = _as_poses('pred', pred)
-    gt = _as_poses('gt', gt, expected_shape=pred.shape)
-    mask = _as_mask(mask, pred.shape[0], pred.shape[1])
+    pred = as_points('pred', pred, 3)
+    gt = as_points('gt', gt, 3, expected_shape=pred.shape)
+    mask = as_mask(mask, pred.shape[0], pred.shape[1])
     return pred, gt, mask
 
 

@@ -18,6 +18,8 @@ or ``jnt_visible`` [16, N], ``headboxes_src`` [2, 2, N] (``[0]`` = (x1, y1) top-
 import os
 
 import numpy as np
+
+from ._checks import as_mask, as_points
 import scipy.io
 
 SC_BIAS = 0.6
@@ -29,26 +31,8 @@ MPII_NUM_JOINTS = len(MPII_JOINT_NAMES)
 
 
 # --------------------------------------------------------------------------- PCKh
-def _as_points(name, value, expected_shape=None):
-    """``value`` as float64 [N, K, 2]; ValueError naming ``name`` otherwise."""
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim != 3 or arr.shape[-1] != 2:
-        raise ValueError(f'{name} must have shape [N, K, 2], but got {list(arr.shape)}')
-    if expected_shape is not None and arr.shape != expected_shape:
-        raise ValueError(f'{name} must have the same shape as pred, [N, K, 2] = '
-                         f'{list(expected_shape)}, but got {list(arr.shape)}')
-    return arr
 
 
-def _as_mask(mask, n, k):
-    """``mask`` as bool [N, K] (all True when None); ValueError on a bad shape."""
-    if mask is None:
-        return np.ones((n, k), dtype=bool)
-    arr = np.asarray(mask)
-    if arr.shape != (n, k):
-        raise ValueError(f'mask must have shape [N, K] = {[n, k]}, '
-                         f'but got {list(arr.shape)}')
-    return arr.astype(bool)
 
 
 def _as_head_size(head_size, n):
@@ -103,9 +87,9 @@ def pckh_counts(pred, gt, mask, head_size, thr=0.5):
         joint whose gt is not finite.
     """
     _check_thr(thr)
-    pred = _as_points('pred', pred)
-    gt = _as_points('gt', gt, expected_shape=pred.shape)
-    mask = _as_mask(mask, pred.shape[0], pred.shape[1])
+    pred = as_points('pred', pred, 2)
+    gt = as_points('gt', gt, 2, expected_shape=pred.shape)
+    mask = as_mask(mask, pred.shape[0], pred.shape[1])
     head_size = _as_head_size(head_size, pred.shape[0])
     _check_head_sizes(head_size, mask)
     _check_gt_finite(gt, mask)
