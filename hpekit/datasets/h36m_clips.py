@@ -115,9 +115,10 @@ def _resolve(data_root, name):
 
 def _clip_info(sample_idx, frames, joints):
     """The data-info dict of one clip (copies, contiguous, fixed dtypes)."""
+    # np.array copies: a slice of a read-only memmap must not travel on as a view.
     return {'sample_idx': int(sample_idx),
-            'frames': np.ascontiguousarray(frames, dtype=np.uint8),
-            'joints_3d': np.ascontiguousarray(joints, dtype=np.float32),
+            'frames': np.array(frames, dtype=np.uint8, order='C'),
+            'joints_3d': np.array(joints, dtype=np.float32, order='C'),
             'flip_indices': list(H36M_FLIP_INDICES)}
 
 

@@ -7,6 +7,8 @@ a pinhole camera with cues that make the 3D pose recoverable from the image alon
 
 - every bone has its own colour: left limbs warm, right limbs cool, torso neutral, so
   left and right (hence the facing direction) are visible;
+- the torso panel (hips to shoulders) is light when the body faces the camera and
+  dark when it turns its back, shaded by the cosine of the relative yaw;
 - nearer parts are painted later (over farther ones), brighter and thicker, and joint
   discs shrink with depth, so depth order and depth offsets are visible.
 
@@ -16,6 +18,7 @@ z away from the camera, relative to the pelvis (pelvis at the origin). Images ar
 Public API: ``sample_h36m_poses``, ``project_points``, ``render_h36m_clip``,
 ``write_h36m_split``.
 """
+import os
 import os.path as osp
 
 import cv2
@@ -32,7 +35,7 @@ BONE_LENGTHS = dict(hip=0.13, thigh=0.45, shin=0.44, spine=0.23, thorax=0.25,
 # Camera defaults: pelvis depth (metres) and focal length as a multiple of the size.
 ROOT_DEPTH = 4.5
 ROOT_DEPTH_JITTER = 0.25
-FOCAL_PER_PIXEL = 1.9
+FOCAL_PER_PIXEL = 2.1
 
 # Body-frame directions, equal to camera axes for an upright body facing the camera.
 _LEFT = np.array([1.0, 0.0, 0.0])
@@ -47,11 +50,11 @@ _FWD = np.array([0.0, 0.0, -1.0])
 ANGLE_DISTRIBUTIONS = dict(
     torso_bend=(8, 12, -10, 45), torso_side=(0, 6, -15, 15), torso_twist=(0, 12, -30, 30),
     head_nod=(5, 12, -20, 35), head_turn=(0, 20, -45, 45),
-    l_hip_flex=(8, 20, -30, 100), l_hip_abd=(8, 8, -5, 35), l_hip_twist=(0, 10, -25, 25),
-    r_hip_flex=(8, 20, -30, 100), r_hip_abd=(8, 8, -5, 35), r_hip_twist=(0, 10, -25, 25),
+    l_hip_flex=(8, 20, -30, 100), l_hip_abd=(3, 7, -5, 35), l_hip_twist=(0, 10, -25, 25),
+    r_hip_flex=(8, 20, -30, 100), r_hip_abd=(3, 7, -5, 35), r_hip_twist=(0, 10, -25, 25),
     l_knee=(0, 28, 0, 130), r_knee=(0, 28, 0, 130),
-    l_sh_flex=(10, 28, -40, 160), l_sh_abd=(15, 20, 0, 140), l_sh_twist=(0, 25, -60, 60),
-    r_sh_flex=(10, 28, -40, 160), r_sh_abd=(15, 20, 0, 140), r_sh_twist=(0, 25, -60, 60),
+    l_sh_flex=(10, 28, -40, 160), l_sh_abd=(8, 20, 0, 140), l_sh_twist=(0, 25, -60, 60),
+    r_sh_flex=(10, 28, -40, 160), r_sh_abd=(8, 20, 0, 140), r_sh_twist=(0, 25, -60, 60),
     l_elbow=(25, 30, 0, 145), r_elbow=(25, 30, 0, 145),
     pitch=(0, 4, -10, 10), roll=(0, 3, -8, 8))
 MAX_YAW_CHANGE = 35.0   # degrees the body may turn within one clip
@@ -65,6 +68,10 @@ BONE_COLOURS = {
     (8, 11): (230, 110, 90), (11, 12): (255, 0, 110), (12, 13): (255, 130, 200),
     (8, 14): (90, 130, 220), (14, 15): (130, 0, 255), (15, 16): (0, 255, 140),
 }
+# The torso panel (hips to shoulders) is shaded from BACK (seen from behind) to FRONT
+# (facing the camera) by the cosine of the body's yaw relative to the camera.
+TORSO_FRONT = np.array([225.0, 215.0, 195.0])
+TORSO_BACK = np.array([70.0, 75.0, 95.0])
 # Physical radius (metres) of bone lines and joint discs; the head disc is larger.
 BONE_RADIUS = 0.035
 JOINT_RADIUS = 0.045
@@ -227,14 +234,15 @@ def default_camera(size):
 def make_background(size, rng):
     """A random textured, noisy background: uint8 [size, size, 3] RGB.
 
-    Low-frequency colour blobs plus a mid-frequency texture plus pixel noise, in
-    mid-dark, low-saturation tones so that the coloured body stands out.
+    Low-frequency blobs (mostly brightness, a little colour) plus a mid-frequency
+    texture plus pixel noise, in mid-dark, low-saturation tones so that the coloured
+    body stands out.
     """
-    base = rng.uniform(40, 110) + rng.uniform(-12, 12, 3)
-    blobs = cv2.resize(rng.uniform(-30, 30, (4, 4, 3)).astype(np.float32), (size, size),
-                       interpolation=cv2.INTER_CUBIC)
+    base = rng.uniform(45, 110) + rng.uniform(-10, 10, 3)
+    blobs = rng.uniform(-30, 30, (4, 4, 1)) + rng.uniform(-8, 8, (4, 4, 3))
+    blobs = cv2.resize(blobs.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     cells = max(2, size // 8)
-    texture = cv2.resize(rng.uniform(-14, 14, (cells, cells, 1)).astype(np.float32),
+    texture = cv2.resize(rng.uniform(-14, 14, (cells, cells)).astype(np.float32),
                          (size, size), interpolation=cv2.INTER_LINEAR)[..., None]
     noise = rng.normal(0.0, 6.0, (size, size, 1))
     return np.clip(base + blobs + texture + noise, 0, 255).astype(np.uint8)
@@ -296,6 +304,27 @@ def _draw_items(canvas, items):
                        max(_ONE, int(round(radius * _ONE))), colour, -1, cv2.LINE_AA, _SHIFT)
 
 
+def torso_facing(joints):
+    """Cosine between the torso's forward direction and the direction to the camera.
+
+    joints: [..., 17, 3] camera coordinates. Returns [...] in [-1, 1]: 1 when the body
+    faces the camera, -1 when it shows its back, 0 side-on.
+    """
+    lateral = joints[..., 11, :] - joints[..., 14, :] + joints[..., 4, :] - joints[..., 1, :]
+    up = joints[..., 8, :] - joints[..., 0, :]
+    forward = np.cross(lateral, up)
+    return -forward[..., 2] / np.maximum(np.linalg.norm(forward, axis=-1), 1e-9)
+
+
+def _draw_torso(canvas, joints, pix):
+    """Fill the hips-shoulders quad, shaded by ``torso_facing``; painted first, so no
+    limb is ever hidden behind it."""
+    weight = 0.5 * (torso_facing(joints) + 1.0)
+    colour = tuple(float(v) for v in TORSO_BACK + (TORSO_FRONT - TORSO_BACK) * weight)
+    quad = np.round(pix[[4, 1, 14, 11]] * _ONE).astype(np.int32)
+    cv2.fillPoly(canvas, [quad], colour, cv2.LINE_AA, _SHIFT)
+
+
 def render_h36m_clip(joints, size, rng, root_depth=None, focal=None):
     """Render a clip of the synthetic body.
 
@@ -324,6 +353,7 @@ def render_h36m_clip(joints, size, rng, root_depth=None, focal=None):
     frames = np.empty((len(joints), size, size, 3), np.uint8)
     for t in range(len(joints)):
         canvas = np.roll(background, tuple(shifts[t]), axis=(0, 1))
+        _draw_torso(canvas, joints[t], pix[t])
         _draw_items(canvas, _frame_items(joints[t], pix[t], depth[t], focal))
         frames[t] = canvas
     return frames
@@ -343,10 +373,15 @@ _JOINT_COLOURS = _joint_colours()
 
 # -------------------------------------------------------------------------- writing
 def _write_clips(video_path, joint_path, num, size, num_frames, rng, progress, chunk=32):
-    """Render ``num`` clips into two new .npy files, ``chunk`` clips at a time."""
-    videos = np.lib.format.open_memmap(video_path, mode='w+', dtype=np.uint8,
+    """Render ``num`` clips into two new .npy files, ``chunk`` clips at a time.
+
+    The files are written under temporary names and renamed when complete, so an
+    interrupted run never leaves a valid-looking but partly empty file behind.
+    """
+    tmp_video, tmp_joint = video_path + '.part', joint_path + '.part'
+    videos = np.lib.format.open_memmap(tmp_video, mode='w+', dtype=np.uint8,
                                        shape=(num, num_frames, size, size, 3))
-    joints = np.lib.format.open_memmap(joint_path, mode='w+', dtype=np.float32,
+    joints = np.lib.format.open_memmap(tmp_joint, mode='w+', dtype=np.float32,
                                        shape=(num, num_frames, NUM_JOINTS, 3))
     bar = _progress_bar(num, osp.basename(video_path)) if progress else None
     for start in range(0, num, chunk):
@@ -360,6 +395,8 @@ def _write_clips(video_path, joint_path, num, size, num_frames, rng, progress, c
     videos.flush()
     joints.flush()
     del videos, joints
+    os.replace(tmp_video, video_path)
+    os.replace(tmp_joint, joint_path)
     if bar is not None:
         print()
 
@@ -383,7 +420,6 @@ def write_h36m_split(out_dir, num_train=600, num_valid=150, size=224, seed=0,
     Returns:
         dict: split name → (video file path, joint file path).
     """
-    import os
     os.makedirs(out_dir, exist_ok=True)
     written = {}
     for split_id, (split, num) in enumerate((('train', num_train), ('valid', num_valid))):

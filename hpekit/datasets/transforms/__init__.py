@@ -5,3 +5,8 @@ from .clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResized
 
 __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipResize',
            'PackClipInputs', 'TemporalSubsample']
+from . import topdown_transforms  # noqa: F401,E402  (registers the parts)
+from .topdown_transforms import (GenerateHeatmaps, LoadImage, PackPoseInputs,  # noqa: E402
+                                 RandomHalfBody, TopdownAffine)
+__all__ += ['GenerateHeatmaps', 'LoadImage', 'PackPoseInputs', 'RandomHalfBody',
+            'TopdownAffine']

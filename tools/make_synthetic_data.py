@@ -1,0 +1,130 @@
+"""Write synthetic stand-ins of hpekit's datasets, in the real datasets' file formats.
+
+Usage:
+    python tools/make_synthetic_data.py h36m --out data/h36m_synth [--train 600]
+        [--val 150] [--seed 0] [--size 224] [--frames 8] [--no-progress] [--skip-existing]
+    python tools/make_synthetic_data.py mpii --out data/mpii_synth [--train 400]
+        [--val 100] [--seed 0] [--no-progress] [--skip-existing]
+
+Each dataset is one subcommand: a function ``add_<name>_parser(subparsers)`` declares
+its arguments and sets ``func`` to the function that writes the files.
+"""
+import argparse
+import os
+import sys
+
+
+def _count(minimum):
+    """argparse type: an int >= minimum."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f'must be >= {minimum}, got {value}')
+        return value
+    return parse
+
+
+def _human_size(num_bytes):
+    """'12.3 MB'-style text for a byte count."""
+    size = float(num_bytes)
+    for unit in ('B', 'KB', 'MB'):
+        if size < 1024:
+            return f'{size:.1f} {unit}'
+        size /= 1024
+    return f'{size:.1f} GB'
+
+
+def _report(paths, verb='wrote'):
+    """Print each file with its dtype, shape and size on disk."""
+    import numpy as np
+    for path in paths:
+        array = np.load(path, mmap_mode='r')
+        print(f'{verb} {path}: {array.dtype} {list(array.shape)} '
+              f'({_human_size(os.path.getsize(path))})')
+
+
+H36M_FILES = ('videoframes_clips_train.npy', 'joint_3d_clips_train.npy',
+              'videoframes_clips_valid.npy', 'joint_3d_clips_valid.npy')
+
+
+def run_h36m(args):
+    """Write the four Human3.6M clip files (train and valid) into args.out."""
+    paths = [os.path.join(args.out, name) for name in H36M_FILES]
+    if args.skip_existing and all(os.path.isfile(path) for path in paths):
+        print(f'{args.out} already holds the Human3.6M clip files; skipping '
+              '(drop --skip-existing to rewrite them)')
+        _report(paths, verb='found')
+        return
+    from hpekit.datasets.synthetic import write_h36m_split
+    write_h36m_split(args.out, num_train=args.train, num_valid=args.val, size=args.size,
+                     seed=args.seed, progress=not args.no_progress, num_frames=args.frames)
+    _report(paths)
+    print(f'use it with data_root={args.out!r} (H36MClipDataset)')
+
+
+def add_h36m_parser(subparsers):
+    """The ``h36m`` subcommand: synthetic Human3.6M video clips with 3D joints."""
+    parser = subparsers.add_parser(
+        'h36m', help='Human3.6M clips: videoframes_clips_*.npy, joint_3d_clips_*.npy')
+    parser.add_argument('--out', required=True, help='output folder (data_root)')
+    parser.add_argument('--train', type=_count(0), default=600, help='train clips (default 600)')
+    parser.add_argument('--val', type=_count(0), default=150, help='valid clips (default 150)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--size', type=_count(8), default=224, help='frame side in pixels')
+    parser.add_argument('--frames', type=_count(1), default=8, help='frames per clip (default 8)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='do nothing when all four files are already there')
+    parser.set_defaults(func=run_h36m)
+
+
+def run_mpii(args):
+    """Write synthetic MPII images, JSON annotations and mpii_gt_val.mat into args.out."""
+    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    names = ('mpii_train.json', 'mpii_val.json', 'mpii_gt_val.mat')
+    if args.skip_existing and all(os.path.isfile(os.path.join(args.out, 'annotations', n))
+                                  for n in names):
+        print(f'{args.out} already holds the MPII annotation files; skipping '
+              '(drop --skip-existing to rewrite them)')
+        return
+    written = write_mpii_split(args.out, num_train=args.train, num_val=args.val,
+                               seed=args.seed, progress=not args.no_progress)
+    for split in ('train', 'val'):
+        print(f'wrote {written[f"{split}_json"]}: {written[f"num_{split}_people"]} people')
+    print(f'wrote {written["gt_mat"]} and images under {os.path.join(args.out, "images")}')
+    print(f'use it with data_root={args.out!r} (MPIIDataset)')
+
+
+def add_mpii_parser(subparsers):
+    """The ``mpii`` subcommand: synthetic MPII images (1280×720) with 2D joints."""
+    parser = subparsers.add_parser(
+        'mpii', help='MPII: images/*.jpg, annotations/mpii_{train,val}.json, '
+        'annotations/mpii_gt_val.mat')
+    parser.add_argument('--out', required=True, help='output folder (data_root)')
+    parser.add_argument('--train', type=_count(0), default=400,
+                        help='train images, 1-3 people each (default 400)')
+    parser.add_argument('--val', type=_count(0), default=100,
+                        help='val images, 1-3 people each (default 100)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='do nothing when the annotation files already exist')
+    parser.set_defaults(func=run_mpii)
+
+
+def parse_args(argv=None):
+    """Parse the command line: one subcommand per dataset."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest='dataset', required=True, metavar='DATASET')
+    add_h36m_parser(subparsers)
+    add_mpii_parser(subparsers)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
