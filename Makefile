@@ -20,11 +20,13 @@ install: $(if $(strip $(VENV)),$(VENV)/bin/python)
 
 # Synthetic Human3.6M-format clips → train ResNet-18 + LSTM → evaluate → compare with
 # the mean-pose baseline. Writes $(DEMO_DIR)/: log, checkpoints, metrics.json,
-# curves.png, test_metrics.json, baseline.json.
+# curves.png, test_metrics.json, predictions.pkl, poses3d.png, baseline.json.
 demo: install
 	$(PY) tools/make_synthetic_data.py h36m --out data/h36m_synthetic --skip-existing
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) \
+		--dump $(DEMO_DIR)/predictions.pkl
+	$(PY) tools/plot_pose3d.py $(DEMO_DIR)/predictions.pkl --out $(DEMO_DIR)/poses3d.png
 	$(PY) tools/mean_pose_baseline.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 
 test: install
@@ -32,3 +34,13 @@ test: install
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+# Synthetic MPII (images, JSON, mpii_gt_val.mat) → train a small 2-stack hourglass →
+# PCKh on the synthetic val set → predicted skeletons. Writes work_dirs/demo-mpii/:
+# log, checkpoints, metrics.json, curves.png, test_metrics.json, predictions.png.
+.PHONY: demo-mpii
+demo-mpii: install
+	$(PY) tools/make_synthetic_data.py mpii --out data/mpii_synthetic --train 600 --val 100 --skip-existing
+	$(PY) tools/train.py configs/mpii_hourglass/hg2_synthetic-quick.py --work-dir work_dirs/demo-mpii
+	$(PY) tools/test.py configs/mpii_hourglass/hg2_synthetic-quick.py $$(cat work_dirs/demo-mpii/last_checkpoint) --work-dir work_dirs/demo-mpii
+	$(PY) tools/visualize_predictions.py configs/mpii_hourglass/hg2_synthetic-quick.py $$(cat work_dirs/demo-mpii/last_checkpoint) --out work_dirs/demo-mpii/predictions.png --num 6

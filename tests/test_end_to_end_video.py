@@ -112,3 +112,8 @@ def test_test_tool_reports_metrics_and_dumps_predictions(tmp_path, straight_run,
         preds = pickle.load(f)
     assert len(preds) == 6
     assert tuple(preds[0]['pred_joints_3d'].shape) == (4, 17, 3)
+    png = tmp_path / 'poses.png'
+    run_tool('plot_pose3d', dump, '--out', png, '--num', 3)
+    import cv2
+    image = cv2.imread(str(png))
+    assert image is not None and image.shape[1] > image.shape[0] > 200

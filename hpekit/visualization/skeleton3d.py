@@ -65,22 +65,43 @@ def save_pose3d_comparison(pred, gt, skeleton, out_png, title=''):
     Returns:
         str: ``out_png``.
     """
-    pred = _check_joints('pred', pred)
-    gt = _check_joints('gt', gt)
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred and gt must have the same shape [K, 3], but got '
-                         f'{list(pred.shape)} and {list(gt.shape)}')
-    fig = Figure(figsize=(6, 6))
+    return save_pose3d_grid([pred], [gt], skeleton, out_png, titles=[title])
+
+
+def save_pose3d_grid(preds, gts, skeleton, out_png, titles=None, ncols=4):
+    """Save a PNG grid of 3D plots, prediction (red) over ground truth (green) in each.
+
+    Args:
+        preds, gts: array-likes [M, K, 3] (or lists of M [K, 3]), same unit.
+        skeleton: iterable of (i, j) joint-index pairs, e.g. ``H36M_SKELETON``.
+        out_png (str | PathLike): output path; parent folders are created.
+        titles (list[str], optional): one title per panel.
+        ncols (int): panels per row.
+    Returns:
+        str: ``out_png``.
+    """
+    pairs = [(_check_joints('pred', p), _check_joints('gt', g)) for p, g in zip(preds, gts)]
+    if len(pairs) != len(preds) or len(preds) != len(gts) or not pairs:
+        raise ValueError(f'preds and gts must hold the same number (>= 1) of poses, got '
+                         f'{len(preds)} and {len(gts)}')
+    for pred, gt in pairs:
+        if pred.shape != gt.shape:
+            raise ValueError(f'pred and gt must have the same shape [K, 3], but got '
+                             f'{list(pred.shape)} and {list(gt.shape)}')
+    ncols = min(ncols, len(pairs))
+    nrows = -(-len(pairs) // ncols)
+    fig = Figure(figsize=(5 * ncols, 5 * nrows))
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot(projection='3d')
-    plot_pose3d(ax, gt, skeleton, color='tab:green', label='ground truth')
-    plot_pose3d(ax, pred, skeleton, color='tab:red', label='prediction')
-    _set_equal_limits(ax, np.concatenate([pred, gt]))
-    ax.set_xlabel('x')
-    ax.set_ylabel('y')
-    ax.set_zlabel('z')
-    ax.set_title(title)
-    ax.legend(loc='upper right')
+    for index, (pred, gt) in enumerate(pairs):
+        ax = fig.add_subplot(nrows, ncols, index + 1, projection='3d')
+        plot_pose3d(ax, gt, skeleton, color='tab:green', label='ground truth')
+        plot_pose3d(ax, pred, skeleton, color='tab:red', label='prediction')
+        _set_equal_limits(ax, np.concatenate([pred, gt]))
+        ax.set_xlabel('x')
+        ax.set_ylabel('y')
+        ax.set_zlabel('z')
+        ax.set_title(titles[index] if titles else '')
+        ax.legend(loc='upper right')
     out_png = os.fspath(out_png)
     os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)
     fig.savefig(out_png, dpi=100, format='png')
