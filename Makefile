@@ -22,7 +22,7 @@ install: $(if $(strip $(VENV)),$(VENV)/bin/python)
 # the mean-pose baseline. Writes $(DEMO_DIR)/: log, checkpoints, metrics.json,
 # curves.png, test_metrics.json, predictions.pkl, poses3d.png, baseline.json.
 demo: install
-	$(PY) tools/make_synthetic_data.py h36m --out data/h36m_synthetic --skip-existing
+	$(PY) tools/make_synthetic_data.py h36m --out data/h36m_synthetic --train 1500 --val 300 --skip-existing
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) \
 		--dump $(DEMO_DIR)/predictions.pkl
