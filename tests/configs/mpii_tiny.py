@@ -1,0 +1,30 @@
+# A tiny top-down 2D experiment for the end-to-end tests: synthetic MPII files written
+# by the test into a data root set with --cfg-options (every dataloader's
+# dataset.data_root and both evaluators' gt_file); 64×64 crops, 16×16 heatmaps, a
+# 2-stack hourglass of depth 2 with 16 channels.
+_base_ = ['../../configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py']
+
+input_size = (64, 64)
+heatmap_size = (16, 16)
+
+model = dict(backbone=dict(channels=16, depth=2))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomHalfBody', prob=0.3),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=1),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='TopdownAffine', input_size=input_size, augment=False),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=1)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1], gamma=0.1)]
+default_hooks = dict(logger=dict(interval=1))
