@@ -1,6 +1,6 @@
 # Quick start (`make demo`): ResNet-18 → per-position reduction → LSTM → MLP on
 # synthetic Human3.6M-format clips (tools/make_synthetic_data.py h36m). Sized for a
-# CPU: frames resized to 96×96 and a half-width ResNet-18 (base_channels=32), so five
+# CPU: frames resized to 96×96 and a half-width ResNet-18 (base_channels=32), so four
 # epochs of 1500 clips train on 2 cores in minutes.
 #
 # No ClipRandomFlip here: the synthetic bodies colour left limbs warm and right limbs
@@ -39,7 +39,7 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 5
+max_epochs = 4
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
