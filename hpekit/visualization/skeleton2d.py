@@ -34,7 +34,7 @@ def _check_keypoints(keypoints):
     return keypoints
 
 
-def _check_skeleton(skeleton, num_joints):
+def check_skeleton(skeleton, num_joints):
     """``skeleton`` as a list of (i, j) int pairs with 0 <= i, j < ``num_joints``."""
     pairs = [tuple(int(v) for v in pair) for pair in skeleton]
     bad = [p for p in pairs if len(p) != 2 or not all(0 <= v < num_joints for v in p)]
@@ -97,7 +97,7 @@ def draw_pose2d(image, keypoints, skeleton, scores=None, visible=None, score_thr
     """
     out = _check_image(image).copy()
     keypoints = _check_keypoints(keypoints)
-    pairs = _check_skeleton(skeleton, len(keypoints))
+    pairs = check_skeleton(skeleton, len(keypoints))
     shown = _shown(keypoints, scores, visible, score_thr)
     bone_colors = _bone_colors(colors, len(pairs))
     thickness = thickness or max(1, int(round(min(out.shape[:2]) / 150)))

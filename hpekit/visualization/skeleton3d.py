@@ -7,6 +7,8 @@ from matplotlib.figure import Figure
 
 from hpekit.datasets.h36m_clips import H36M_SKELETON  # noqa: F401  (re-exported)
 
+from .skeleton2d import check_skeleton
+
 
 def _check_joints(name, joints):
     """Return ``joints`` as float64 [K, 3]; ValueError naming ``name`` otherwise."""
@@ -16,14 +18,6 @@ def _check_joints(name, joints):
     return arr
 
 
-def _check_skeleton(skeleton, num_joints):
-    """Return ``skeleton`` as a list of (i, j) int pairs, all indices < ``num_joints``."""
-    pairs = [tuple(int(v) for v in pair) for pair in skeleton]
-    bad = [p for p in pairs if len(p) != 2 or not all(0 <= v < num_joints for v in p)]
-    if bad:
-        raise ValueError(f'skeleton pairs must be (i, j) with 0 <= i, j < {num_joints}; '
-                         f'bad pairs: {bad}')
-    return pairs
 
 
 def plot_pose3d(ax, joints, skeleton, color='tab:blue', label=None):
@@ -39,7 +33,7 @@ def plot_pose3d(ax, joints, skeleton, color='tab:blue', label=None):
         the axes.
     """
     joints = _check_joints('joints', joints)
-    for i, j in _check_skeleton(skeleton, len(joints)):
+    for i, j in check_skeleton(skeleton, len(joints)):
         ax.plot(*joints[[i, j]].T, color=color, linewidth=2)
     ax.scatter(*joints.T, color=color, s=12, label=label, depthshade=False)
     return ax

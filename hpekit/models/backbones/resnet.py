@@ -35,12 +35,12 @@ def _keep_norm_stats(module):
 
 
 class _ResidualBlock(nn.Module):
-    """Shared parts of the two block kinds: shortcut, activation checkpointing."""
+    """Shared parts of the two block kinds: shortcut, activation checkpointing.
+
+    Subclasses define ``_residual(x)``, the block's residual branch.
+    """
 
     expansion = 1
-
-    def _residual(self, x):
-        raise NotImplementedError
 
     def _inner_forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)

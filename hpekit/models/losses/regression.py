@@ -32,10 +32,6 @@ class _CoordinateLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def _elementwise(pred, target):
-        raise NotImplementedError
-
     def forward(self, pred, target, target_weight=None):
         """[..., K, 3], [..., K, 3], optional [..., K] → scalar."""
         _check_shapes(pred, target, target_weight)
