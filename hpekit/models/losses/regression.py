@@ -25,7 +25,8 @@ class _CoordinateLoss(nn.Module):
 
     forward(pred, target, target_weight=None): pred and target [..., K, 3] (metres),
     target_weight [..., K] multiplies each joint's terms (the mean still divides by
-    the number of all elements). Returns a scalar tensor.
+    the number of all elements). Returns a scalar tensor. Subclasses define the
+    static ``_elementwise(pred, target)`` (the per-element error).
     """
 
     def __init__(self, loss_weight=1.0):
