@@ -20,19 +20,26 @@ def _check_joints(name, joints):
 
 
 
+def _to_view(joints):
+    """Camera coordinates (x right, y down, z away) → plot axes (x, depth, up)."""
+    return joints[:, [0, 2, 1]] * np.array([1.0, 1.0, -1.0])
+
+
 def plot_pose3d(ax, joints, skeleton, color='tab:blue', label=None):
     """Draw one pose on a 3D axes: joints as dots, bones as lines.
 
     Args:
         ax: a matplotlib 3D axes (``projection='3d'``).
-        joints: array-like [K, 3], any length unit (x, y, z).
+        joints: array-like [K, 3] in camera coordinates (x right, y down, z away
+            from the camera), any length unit; drawn with depth into the plot and
+            up (−y) vertical, so a standing body stands.
         skeleton: iterable of (i, j) joint-index pairs, one per bone.
         color: matplotlib colour of dots and bones.
         label (str, optional): legend label (attached to the joint dots).
     Returns:
         the axes.
     """
-    joints = _check_joints('joints', joints)
+    joints = _to_view(_check_joints('joints', joints))
     for i, j in check_skeleton(skeleton, len(joints)):
         ax.plot(*joints[[i, j]].T, color=color, linewidth=2)
     ax.scatter(*joints.T, color=color, s=12, label=label, depthshade=False)
@@ -90,10 +97,10 @@ def save_pose3d_grid(preds, gts, skeleton, out_png, titles=None, ncols=4):
         ax = fig.add_subplot(nrows, ncols, index + 1, projection='3d')
         plot_pose3d(ax, gt, skeleton, color='tab:green', label='ground truth')
         plot_pose3d(ax, pred, skeleton, color='tab:red', label='prediction')
-        _set_equal_limits(ax, np.concatenate([pred, gt]))
+        _set_equal_limits(ax, _to_view(np.concatenate([pred, gt])))
         ax.set_xlabel('x')
-        ax.set_ylabel('y')
-        ax.set_zlabel('z')
+        ax.set_ylabel('z (depth)')
+        ax.set_zlabel('-y (up)')
         ax.set_title(titles[index] if titles else '')
         ax.legend(loc='upper right')
     out_png = os.fspath(out_png)
