@@ -1,20 +1,14 @@
 """Top-level model of the top-down 2D pipeline: person crop → heatmaps → keypoints."""
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
+from .base import build_part
+
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=False, output_heatmaps=False,
                         flip_indices=None)
-
-
-def _build(cfg):
-    """Build a config with hpekit's MODELS; pass modules and None through."""
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
 
 
 def _merge_test_cfg(test_cfg):
@@ -66,11 +60,11 @@ class TopDownPoseEstimator(BaseModel):
                  test_cfg=dict(flip_test=True, shift_heatmap=False), init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ImageDataPreprocessor')
-        super().__init__(data_preprocessor=_build(data_preprocessor),
+        super().__init__(data_preprocessor=build_part(data_preprocessor),
                          init_cfg=init_cfg)
-        self.backbone = _build(backbone)
-        self.neck = _build(neck)
-        self.head = _build(head)
+        self.backbone = build_part(backbone)
+        self.neck = build_part(neck)
+        self.head = build_part(head)
         self.test_cfg = _merge_test_cfg(test_cfg)
 
     def extract_feat(self, inputs):

@@ -1,16 +1,10 @@
 """Top-level model of the video → 3D pipeline: CNN per frame, temporal neck, head."""
-import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-
-def _build(cfg):
-    """Build a config with hpekit's MODELS; pass modules and None through."""
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
+from .base import build_part
 
 
 @MODELS.register_module()
@@ -42,12 +36,12 @@ class VideoPoseRegressor(BaseModel):
                  data_preprocessor=None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClipDataPreprocessor')
-        super().__init__(data_preprocessor=_build(data_preprocessor),
+        super().__init__(data_preprocessor=build_part(data_preprocessor),
                          init_cfg=init_cfg)
-        self.backbone = _build(backbone)
-        self.spatial_neck = _build(spatial_neck)
-        self.temporal_neck = _build(temporal_neck)
-        self.head = _build(head)
+        self.backbone = build_part(backbone)
+        self.spatial_neck = build_part(spatial_neck)
+        self.temporal_neck = build_part(temporal_neck)
+        self.head = build_part(head)
 
     def extract_feat(self, inputs):
         """[B, T, 3, H, W] → per-frame features after the temporal neck [B, T, D']."""
