@@ -44,3 +44,9 @@ demo-mpii: install
 	$(PY) tools/train.py configs/mpii_hourglass/hg2_synthetic-quick.py --work-dir work_dirs/demo-mpii
 	$(PY) tools/test.py configs/mpii_hourglass/hg2_synthetic-quick.py $$(cat work_dirs/demo-mpii/last_checkpoint) --work-dir work_dirs/demo-mpii
 	$(PY) tools/visualize_predictions.py configs/mpii_hourglass/hg2_synthetic-quick.py $$(cat work_dirs/demo-mpii/last_checkpoint) --out work_dirs/demo-mpii/predictions.png --num 6
+
+# The documentation site (mkdocs.yml, requirements/docs.txt) built strictly into site/;
+# `$(PY) -m mkdocs serve` to browse while editing.
+.PHONY: docs
+docs: install
+	$(PY) -m mkdocs build --strict --site-dir site

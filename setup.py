@@ -27,6 +27,7 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['hpekit', 'hpekit.*']),
     install_requires=read_requirements('runtime'),
-    extras_require={'tests': read_requirements('tests')},
+    extras_require={'tests': read_requirements('tests'),
+                    'docs': read_requirements('docs')},
     license='Apache-2.0',
 )

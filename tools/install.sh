@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install hpekit (editable, with test extras) for the Python given as $1 (default python3).
+# Install hpekit (editable, with the test and docs extras) for the Python given as $1 (default python3).
 #
 # torch: an already installed torch >= 2.1 is kept (GPU users keep their own build).
 # Otherwise torch==$TORCH_VERSION is installed, and on a machine without an NVIDIA GPU
@@ -29,5 +29,5 @@ else
     "$PY" -m pip install "torch==$TORCH_VERSION" --index-url "$TORCH_CPU_INDEX"
   fi
 fi
-"$PY" -m pip install -e ".[tests]"
+"$PY" -m pip install -e ".[tests,docs]"
 "$PY" -c "import hpekit, torch; print(f'install: hpekit {hpekit.__version__} with torch {torch.__version__}')"

@@ -1,0 +1,99 @@
+"""ONNX export of both pipelines (hpekit.utils.onnx_export, tools/export_onnx.py).
+
+The parity tests run the exported files with onnxruntime and skip only when it is
+not installed (it is in requirements/tests.txt, so CI runs them).
+"""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hpekit.engine.config_setup import load_config
+from hpekit.utils.model_inputs import build_model
+from hpekit.utils.onnx_export import (TopDownExport, Video3DExport,
+                                      compare_with_onnxruntime, export_onnx)
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = str(ROOT / 'tests/configs/video_tiny.py')
+MPII = str(ROOT / 'tests/configs/mpii_tiny.py')
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def model_of(path, **options):
+    return build_model(load_config(path, options))
+
+
+def test_export_wrappers_equal_the_models_own_path():
+    """Normalisation inside the graph = the data preprocessor's."""
+    torch.manual_seed(0)
+    video = model_of(VIDEO)
+    clip = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)
+    with torch.no_grad():
+        inputs = video.data_preprocessor({'inputs': clip})['inputs']
+        expected = video(inputs, mode='tensor')
+        actual = Video3DExport(video)(clip.float())
+    torch.testing.assert_close(actual, expected)
+    image_model = model_of(MPII, **{'model.head.merge_weights': [0.3, 0.7]})
+    image = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)
+    with torch.no_grad():
+        stacks = image_model(image_model.data_preprocessor({'inputs': image})['inputs'])
+        actual = TopDownExport(image_model)(image.float())
+    torch.testing.assert_close(actual, 0.3 * stacks[0] + 0.7 * stacks[1])
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru'])
+def test_video_model_parity_with_dynamic_batch_and_frames(tmp_path, cell):
+    pytest.importorskip('onnxruntime')
+    model = model_of(VIDEO, **{'model.temporal_neck.cell': cell,
+                               'model.temporal_neck.bidirectional': True,
+                               'model.head.in_channels': 64})
+    info = export_onnx(model, str(tmp_path / 'video.onnx'), (1, 8, 3, 32, 32))
+    assert info['output_shape'] == [1, 8, 17, 3] and info['output'] == 'joints_3d'
+    result = compare_with_onnxruntime(model, str(tmp_path / 'video.onnx'),
+                                      (3, 5, 3, 32, 32))
+    assert result['output_shape'] == [3, 5, 17, 3]
+    assert result['max_abs_diff'] < 1e-5 < result['max_abs_value']
+
+
+def test_topdown_model_parity(tmp_path):
+    pytest.importorskip('onnxruntime')
+    model = model_of(MPII)
+    export_onnx(model, str(tmp_path / 'hg.onnx'), (1, 3, 64, 64))
+    result = compare_with_onnxruntime(model, str(tmp_path / 'hg.onnx'), (2, 3, 64, 64))
+    assert result['output_shape'] == [2, 16, 16, 16]
+    assert result['max_abs_diff'] < 1e-5 < result['max_abs_value']
+
+
+def test_tool_loads_the_checkpoint_and_writes_checked_metadata(tmp_path):
+    ort = pytest.importorskip('onnxruntime')
+    torch.manual_seed(1)
+    trained = model_of(MPII)
+    with torch.no_grad():  # weights no fresh initialisation would give
+        for p in trained.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    ckpt = tmp_path / 'model.pth'
+    torch.save({'state_dict': trained.state_dict()}, ckpt)
+    out = tmp_path / 'export' / 'hg.onnx'
+    info = load_tool('export_onnx').main([MPII, str(ckpt), '--out', str(out)])
+    meta = json.loads((tmp_path / 'export' / 'hg.json').read_text())
+    assert meta['check']['passed'] is True and meta['checkpoint'] == str(ckpt)
+    assert meta['input_layout'] == '[B, 3, H, W] RGB 0..255' == info['input_layout']
+    image = np.random.default_rng(0).uniform(0, 255, (1, 3, 64, 64)).astype(np.float32)
+    onnx_out = ort.InferenceSession(str(out)).run(None, {'image': image})[0]
+    with torch.no_grad():
+        expected = TopDownExport(trained.eval())(torch.from_numpy(image)).numpy()
+    np.testing.assert_allclose(onnx_out, expected, atol=1e-5)
+
+
+def test_tool_rejects_a_wrong_output_name(tmp_path):
+    with pytest.raises(ValueError, match='expected a .onnx file name'):
+        load_tool('export_onnx').main([MPII, '--out', str(tmp_path / 'model.pb')])

@@ -1,0 +1,86 @@
+"""Parameter and FLOP counting (hpekit.utils.complexity, tools/get_flops.py)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
+
+from hpekit.engine.config_setup import load_config
+from hpekit.utils.complexity import RNN_OPS, format_count, model_complexity, rnn_flop_jit
+from hpekit.utils.model_inputs import build_model, input_shape_from_args
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = str(ROOT / 'tests/configs/video_tiny.py')
+MPII = str(ROOT / 'tests/configs/mpii_tiny.py')
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('cls, gates', [(nn.LSTM, 4), (nn.GRU, 3), (nn.RNN, 1)])
+def test_recurrent_cells_count_every_weight_matrix_per_step(cls, gates):
+    rnn = cls(5, 7, num_layers=2, bidirectional=True, batch_first=True)
+    batch, steps = 2, 3
+    analyzer = FlopAnalyzer(rnn, (torch.randn(batch, steps, 5), ))
+    for op in RNN_OPS:
+        analyzer.set_op_handle(op, rnn_flop_jit)
+    # per step, per direction: gates·H·(I + H); layer 2 reads both directions (14).
+    per_step = 2 * gates * 7 * (5 + 7) + 2 * gates * 7 * (14 + 7)
+    assert analyzer.total() == batch * steps * per_step
+    assert not analyzer.unsupported_ops()
+
+
+def test_video_model_counts_lstm_and_adds_up_by_module():
+    cfg = load_config(VIDEO)
+    model = build_model(cfg)
+    result = model_complexity(model, (1, 8, 3, 32, 32))
+    # LSTM 64 → 32 over 8 frames: 4 gates · 32 · (64 + 32) per frame.
+    assert result['flops_by_module']['temporal_neck'] == 8 * 4 * 32 * (64 + 32)
+    assert sum(result['flops_by_module'].values()) == result['flops']
+    assert result['params'] == sum(p.numel() for p in model.parameters())
+    assert 'aten::lstm' not in result['uncounted_ops']
+    assert model.training is False
+
+
+def test_hourglass_flops_scale_with_the_number_of_pixels():
+    model = build_model(load_config(MPII))
+    small = model_complexity(model, (1, 3, 64, 64))['flops']
+    large = model_complexity(model, (1, 3, 128, 128))['flops']
+    # Every counted operator (conv, batch norm, upsampling) is per pixel.
+    assert large == 4 * small > 0
+
+
+def test_input_shape_comes_from_the_test_pipeline_and_flags():
+    cfg = load_config(str(ROOT / 'configs/h36m_video/r18-lstm_synthetic-quick.py'))
+    model = build_model(cfg)
+    assert input_shape_from_args(cfg, model) == (1, 8, 3, 96, 96)
+    assert input_shape_from_args(cfg, model, [64, 48], 4) == (1, 4, 3, 64, 48)
+    cfg = load_config(MPII)
+    model = build_model(cfg)
+    assert input_shape_from_args(cfg, model) == (1, 3, 64, 64)
+    with pytest.raises(ValueError, match='--frames'):
+        input_shape_from_args(cfg, model, frames=4)
+
+
+def test_format_count():
+    assert format_count(6_730_912) == '6.73 M'
+    assert format_count(7_270_000_000) == '7.27 G' and format_count(512) == '512'
+
+
+def test_tool_prints_a_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / 'flops.json'
+    rows = load_tool('get_flops').main([VIDEO, MPII, '--shape', '32', '32',
+                                        '--json', str(out)])
+    text = capsys.readouterr().out
+    assert '| config | input | params | FLOPs | not counted |' in text
+    assert '1×8×3×32×32' in text and '1×3×32×32' in text
+    saved = json.loads(out.read_text())
+    assert [r['config'] for r in saved] == [VIDEO, MPII]
+    assert saved == json.loads(json.dumps(rows))

@@ -1,0 +1,90 @@
+"""Export a model to ONNX: ``python tools/export_onnx.py CONFIG [CHECKPOINT] --out M.onnx``.
+
+Both pipelines: a top-down model becomes ``image`` float32 [B, 3, H, W] (RGB,
+0..255, normalisation inside the graph) → ``heatmaps`` [B, K, H/4, W/4]; a video
+model becomes ``clip`` float32 [B, T, 3, H, W] (RGB, 0..255) → ``joints_3d``
+[B, T, 17, 3] in metres. B (and T) are dynamic. Without CHECKPOINT the weights are
+random (useful to test a deployment path, not to predict).
+
+After exporting, the file is run with onnxruntime (when installed) on a random input
+with another batch size than the example and compared with PyTorch; the tool fails
+when max |ONNX − PyTorch| > atol + rtol · max |PyTorch|. ``M.json`` beside the file
+records inputs, outputs, units and the comparison.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+
+import hpekit  # noqa: F401  (installs the safe checkpoint loader)
+from hpekit.engine.config_setup import load_config
+from hpekit.utils.io import write_json_atomic
+from hpekit.utils.model_inputs import build_model, input_shape_from_args
+from hpekit.utils.onnx_export import (DEFAULT_OPSET, compare_with_onnxruntime,
+                                      export_onnx, onnxruntime_available)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Export an hpekit model to ONNX.')
+    parser.add_argument('config', help='config file (.py or .yaml)')
+    parser.add_argument('checkpoint', nargs='?', help='weights (default: random)')
+    parser.add_argument('--out', required=True, metavar='MODEL.onnx', help='output file')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='input height and width (default: from the test pipeline)')
+    parser.add_argument('--frames', type=int, help='example clip length T (video models)')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset')
+    parser.add_argument('--no-verify', action='store_true',
+                        help='skip the onnxruntime comparison')
+    parser.add_argument('--atol', type=float, default=1e-4, help='absolute tolerance')
+    parser.add_argument('--rtol', type=float, default=1e-3,
+                        help='tolerance relative to the largest |output|')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys')
+    return parser.parse_args(argv)
+
+
+def verify(model, out, input_shape, atol, rtol):
+    """Compare on a batch of 2 (another size than the example); raise if too far."""
+    shape = (2, *input_shape[1:])
+    result = compare_with_onnxruntime(model, out, shape)
+    result['tolerance'] = atol + rtol * result['max_abs_value']
+    result['passed'] = result['max_abs_diff'] <= result['tolerance']
+    print_log(f"onnxruntime vs PyTorch on input {shape}: max |diff| "
+              f"{result['max_abs_diff']:.3g} (tolerance {result['tolerance']:.3g}, "
+              f"largest |output| {result['max_abs_value']:.3g})", logger='current')
+    return result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.out.endswith('.onnx'):
+        raise ValueError(f'--out {args.out}: expected a .onnx file name')
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_model(cfg, args.checkpoint)
+    input_shape = input_shape_from_args(cfg, model, args.shape, args.frames)
+    print_log(f'Exporting {type(model).__name__} with input {input_shape} to {args.out}',
+              logger='current')
+    info = export_onnx(model, args.out, input_shape, opset=args.opset)
+    info.update(config=args.config, checkpoint=args.checkpoint)
+    if args.no_verify:
+        info['check'] = 'skipped (--no-verify)'
+    elif not onnxruntime_available():
+        info['check'] = 'skipped: onnxruntime is not installed'
+        print_log('onnxruntime not installed: the file was not checked '
+                  '(pip install onnxruntime)', logger='current', level=30)
+    else:
+        info['check'] = verify(model, args.out, input_shape, args.atol, args.rtol)
+    meta = osp.splitext(args.out)[0] + '.json'
+    write_json_atomic(meta, info)
+    print_log(f"Wrote {args.out} ({info['input']} {info['input_layout']} → "
+              f"{info['output']} {info['output_layout']}) and {meta}", logger='current')
+    if isinstance(info['check'], dict) and not info['check']['passed']:
+        raise SystemExit(f'{args.out}: ONNX output differs from PyTorch by '
+                         f"{info['check']['max_abs_diff']:.3g} > "
+                         f"{info['check']['tolerance']:.3g}")
+    return info
+
+
+if __name__ == '__main__':
+    main()
