@@ -106,6 +106,13 @@ def _default_keys(series_list):
     return sorted(keys, key=lambda k: k.split('/')[-1] != 'loss')
 
 
+def default_keys(scalars_paths):
+    """The keys ``plot_training_curves`` draws by default for these ``scalars.json``
+    files: 'loss' (first) and every validation metric, per-joint ``mpjpe_*`` keys
+    left out. Same errors as ``load_scalars``."""
+    return _default_keys([_split_series(_read_lines(p)) for p in scalars_paths])
+
+
 def _draw_key(ax, key, series_list, labels):
     """Draw one subplot: one line per run that has ``key``."""
     is_train = True

@@ -107,3 +107,35 @@ def save_pose3d_grid(preds, gts, skeleton, out_png, titles=None, ncols=4):
     os.makedirs(os.path.dirname(os.path.abspath(out_png)), exist_ok=True)
     fig.savefig(out_png, dpi=100, format='png')
     return out_png
+
+
+def render_pose3d(joints, skeleton, size=(480, 480), bounds=None, title='',
+                  color='tab:red'):
+    """Draw one pose in a 3D plot and return the picture (e.g. a video frame).
+
+    Args:
+        joints: array-like [K, 3], camera coordinates (see ``plot_pose3d``).
+        skeleton: iterable of (i, j) joint-index pairs.
+        size (tuple[int, int]): (W, H) of the picture in px.
+        bounds: optional points [M, 3] (same coordinates) whose bounding cube fixes
+            the axes, e.g. every frame's joints so the view stays still in a video;
+            default: the cube around ``joints``.
+        title (str): plot title.
+        color: matplotlib colour of the pose.
+    Returns:
+        uint8 [H, W, 3] RGB.
+    """
+    joints = _check_joints('joints', joints)
+    bounds = joints if bounds is None else _check_joints('bounds', np.reshape(bounds,
+                                                                             (-1, 3)))
+    fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1, projection='3d')
+    plot_pose3d(ax, joints, skeleton, color=color)
+    _set_equal_limits(ax, _to_view(bounds))
+    ax.set_xlabel('x')
+    ax.set_ylabel('z (depth)')
+    ax.set_zlabel('-y (up)')
+    ax.set_title(title)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -1,0 +1,174 @@
+"""Reading the inputs of the inference API and the demo: images, folders, videos.
+
+Every function returns RGB uint8 arrays, the channel order of hpekit's pipelines
+(``LoadImage`` converts OpenCV's BGR to RGB). Arrays handed in by a caller are taken
+as RGB unless ``channel_order='bgr'`` says they come straight from ``cv2.imread`` or
+``cv2.VideoCapture``.
+"""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+
+from hpekit.datasets.transforms.clip_transforms import resize_frames
+from hpekit.datasets.transforms.topdown_transforms import LoadImage
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+_READ_IMAGE = LoadImage(to_rgb=True, reduce_decode=False)
+
+
+def is_image_file(path):
+    """True when ``path`` names a file with an image extension (see IMAGE_EXTENSIONS)."""
+    return osp.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder):
+    """Sorted paths of the image files directly inside ``folder``.
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a directory or holds no image file.
+    """
+    folder = os.fspath(folder)
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'image folder not found: {folder}')
+    paths = sorted(osp.join(folder, name) for name in os.listdir(folder)
+                   if is_image_file(name))
+    if not paths:
+        raise FileNotFoundError(f'no image files ({", ".join(IMAGE_EXTENSIONS)}) in '
+                                f'folder {folder}')
+    return paths
+
+
+def read_image(path):
+    """An image file → uint8 [H, W, 3] RGB (through the pipelines' ``LoadImage``).
+
+    Raises:
+        FileNotFoundError: no such file. OSError: not a decodable image.
+    """
+    return _READ_IMAGE({'img_path': os.fspath(path)})['img']
+
+
+def as_rgb(image, channel_order='rgb', name='image'):
+    """Check an array is uint8 [H, W, 3] and return it in RGB order.
+
+    Args:
+        image: array-like uint8 [H, W, 3].
+        channel_order (str): 'rgb' (hpekit's convention) or 'bgr' (OpenCV's).
+        name (str): what the array is called in error messages.
+    """
+    if channel_order not in ('rgb', 'bgr'):
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 \
+            or 0 in image.shape:
+        raise ValueError(f'{name} must be a uint8 array [H, W, 3] (H, W > 0), got '
+                         f'{image.dtype} {list(image.shape)}')
+    return np.ascontiguousarray(image[..., ::-1]) if channel_order == 'bgr' else image
+
+
+def load_image(image, channel_order='rgb'):
+    """A path or an array → uint8 [H, W, 3] RGB (``channel_order`` applies to arrays)."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    return as_rgb(image, channel_order)
+
+
+def open_video(path):
+    """``cv2.VideoCapture`` of a video file; FileNotFoundError / OSError when unusable."""
+    path = os.fspath(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'video file not found: {path}')
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise OSError(f'cannot open video {path}: not a video file OpenCV can decode')
+    return capture
+
+
+def video_info(path):
+    """(frames per second, number of frames) as the video file's header states them.
+
+    The count can be approximate for some containers; 0 when unknown. The rate is
+    25.0 when the header has none.
+    """
+    capture = open_video(path)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    capture.release()
+    return float(fps), max(count, 0)
+
+
+def iter_video(path):
+    """Yield the frames of a video file one by one as uint8 [H, W, 3] RGB."""
+    capture = open_video(path)
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+def iter_frames(source, channel_order='rgb'):
+    """Yield uint8 [H, W, 3] RGB frames from any frame source.
+
+    Args:
+        source: a video file; a folder of images (sorted by name); an image file
+            (one frame); an array [T, H, W, 3]; or a sequence of image paths and/or
+            [H, W, 3] arrays.
+        channel_order (str): order of arrays handed in ('rgb' or 'bgr'); files are
+            always decoded to RGB.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        if osp.isdir(source):
+            yield from (read_image(p) for p in list_images(source))
+        elif is_image_file(source):
+            yield read_image(source)
+        else:
+            yield from iter_video(source)
+        return
+    if isinstance(source, np.ndarray) and source.ndim == 4:
+        for index in range(len(source)):
+            yield as_rgb(source[index], channel_order, f'frames[{index}]')
+        return
+    if isinstance(source, np.ndarray) or not isinstance(source, (list, tuple)):
+        shape = list(source.shape) if isinstance(source, np.ndarray) else ''
+        raise ValueError(f'frames must be a video file, an image folder, an array '
+                         f'[T, H, W, 3] or a list of images, got '
+                         f'{type(source).__name__}{shape}')
+    for index, item in enumerate(source):
+        if isinstance(item, (str, os.PathLike)):
+            yield read_image(item)
+        else:
+            yield as_rgb(item, channel_order, f'frames[{index}]')
+
+
+def load_frames(source, size=None, channel_order='rgb'):
+    """All frames of a source (see ``iter_frames``) as one array, optionally resized.
+
+    Args:
+        source: see ``iter_frames``.
+        size (tuple[int, int], optional): (W, H) to resize every frame to as it is read
+            (INTER_AREA when shrinking, as ``ClipResize``), so a long video costs
+            T × H × W × 3 bytes at the model's size, not at the file's.
+        channel_order (str): see ``iter_frames``.
+
+    Returns:
+        uint8 [T, H, W, 3] RGB.
+
+    Raises:
+        ValueError: no frames, or frames of different sizes when ``size`` is None.
+    """
+    frames = []
+    for frame in iter_frames(source, channel_order):
+        if size is not None:
+            frame = resize_frames(frame[None], int(size[1]), int(size[0]))[0]
+        if frames and frame.shape != frames[0].shape:
+            raise ValueError(f'frame {len(frames)} has shape {list(frame.shape)}, frame 0 '
+                             f'{list(frames[0].shape)}: give a size to resize them to')
+        frames.append(frame)
+    if not frames:
+        raise ValueError(f'no frames could be read from {source!r:.200}')
+    return np.stack(frames)

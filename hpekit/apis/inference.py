@@ -1,0 +1,363 @@
+"""Inference entry points: a model from a config (and checkpoint), run on images or clips.
+
+Conventions:
+
+- Images and frames are RGB uint8, as in hpekit's pipelines. Paths are decoded to
+  RGB; arrays are taken as RGB unless ``channel_order='bgr'`` (an array straight
+  from ``cv2.imread``).
+- Output keypoints are 0-based image pixels with pixel centres at integers, as
+  everywhere in hpekit (``hpekit.core.affine``).
+- Person boxes are ``[x1, y1, x2, y2]`` in the detector convention: the image spans
+  [0, W] × [0, H] (pixel i covers [i, i + 1]), so ``[0, 0, W, H]`` is the whole image.
+- 3D joints are millimetres, camera coordinates (x right, y down, z away), Human3.6M
+  joint order.
+
+The crop, the flip test and the heatmap decoding are the pipeline's own
+(``TopdownAffine``, ``TopDownPoseEstimator.predict``, ``hpekit.core``): inference and
+validation compute the same numbers for the same box.
+"""
+import os
+import re
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+
+from hpekit.datasets.transforms.topdown_transforms import PackPoseInputs, TopdownAffine
+from hpekit.models.estimators import TopDownPoseEstimator, VideoPoseRegressor
+from hpekit.registry import DATASETS, MODELS
+from hpekit.utils.checkpoint import CheckpointError, load_checkpoint_file
+
+from .frames import load_frames, load_image
+
+TASK_TOPDOWN = 'topdown2d'
+TASK_VIDEO3D = 'video3d'
+DEFAULT_CLIP_LEN = 8        # frames per clip of the Human3.6M course split
+DEFAULT_FRAME_SIZE = 224    # its frame side in px
+BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
+
+
+# --------------------------------------------------------------------- init_model
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+    """Build a config's model, load weights, and prepare it for inference.
+
+    Args:
+        config (str | PathLike | Config): config file or loaded config.
+        checkpoint (str, optional): local checkpoint file (an mmengine checkpoint
+            with 'state_dict', or a bare state dict), loaded with hpekit's safe
+            loader (``weights_only=True`` and an allow-list). None: random weights.
+        device (str | torch.device): where the model runs, e.g. 'cpu' or 'cuda:0'.
+        cfg_options (dict, optional): dotted keys to override, as ``--cfg-options``.
+
+    Returns:
+        The model in eval mode on ``device``, with ``model.cfg`` (the config) and
+        ``model.dataset_meta``: 'task' ('topdown2d' or 'video3d'), 'input_size'
+        (W, H) px the model takes, 'joint_names', 'flip_indices', 'skeleton' (from
+        the test dataset class), and for video models 'clip_len' (frames per clip).
+
+    Raises:
+        FileNotFoundError: config missing. CheckpointError / UnsafeCheckpointError:
+        unreadable, unsafe or mismatching checkpoint. TypeError: a model type the API
+        does not know. ValueError: a config without what inference needs.
+    """
+    cfg = _load_config(config, cfg_options)
+    init_default_scope(cfg.get('default_scope', 'hpekit'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_weights(model, checkpoint)
+    model.cfg = cfg
+    model.dataset_meta = inference_meta(cfg, model)
+    return model.to(device).eval()
+
+
+def _load_config(config, cfg_options):
+    """A Config from a path or a Config (copied), with ``cfg_options`` merged."""
+    if isinstance(config, (str, os.PathLike)):
+        if not os.path.isfile(config):
+            raise FileNotFoundError(f'config file {config} does not exist')
+        cfg = Config.fromfile(os.fspath(config))
+    elif isinstance(config, Config):
+        cfg = config.copy()
+    else:
+        raise TypeError(f'config must be a file path or an mmengine Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def load_weights(model, checkpoint):
+    """Load a local checkpoint's weights into ``model`` (strict; 'module.' dropped).
+
+    Raises:
+        CheckpointError: unreadable file, no state dict, or keys/shapes that do not
+            match the model (the file and up to five keys are named).
+    """
+    state = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError(f'checkpoint {checkpoint} holds no state dict (expected '
+                              "a dict of tensors or a dict with 'state_dict')")
+    state = {re.sub(r'^module\.', '', key): value for key, value in state.items()}
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise CheckpointError(f'checkpoint {checkpoint} does not fit the model: '
+                              f'{err}') from None
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(
+            f'checkpoint {checkpoint} does not match the model of the config: missing '
+            f'keys {result.missing_keys[:5]}, unexpected keys '
+            f'{result.unexpected_keys[:5]} (first five of each)')
+
+
+# ------------------------------------------------------------------ dataset meta
+def inference_meta(cfg, model):
+    """What inference needs besides the weights, read from the config (see init_model)."""
+    dataset_cfg = _dataset_cfg(cfg)
+    meta = {key: value for key, value in _dataset_metainfo(cfg, dataset_cfg).items()
+            if key in ('dataset_name', 'joint_names', 'flip_indices', 'skeleton')}
+    pipeline = dataset_cfg.get('pipeline') or []
+    if isinstance(model, TopDownPoseEstimator):
+        meta.update(task=TASK_TOPDOWN, input_size=_topdown_input_size(cfg, pipeline))
+    elif isinstance(model, VideoPoseRegressor):
+        meta.update(task=TASK_VIDEO3D, input_size=_clip_input_size(pipeline, dataset_cfg),
+                    clip_len=int(dataset_cfg.get('num_frames', DEFAULT_CLIP_LEN)))
+    else:
+        raise TypeError(f'{cfg.filename}: inference supports TopDownPoseEstimator and '
+                        f'VideoPoseRegressor models, got {type(model).__name__}')
+    return meta
+
+
+def _dataset_cfg(cfg):
+    """The test (else val) dataloader's dataset config."""
+    for key in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset')
+        if dataset:
+            return dataset
+    raise ValueError(f'{cfg.filename}: no test_dataloader.dataset or '
+                     'val_dataloader.dataset; inference reads the joint names, flip '
+                     'pairs, skeleton and input size from it')
+
+
+def _dataset_metainfo(cfg, dataset_cfg):
+    """The dataset class's METAINFO dict (joint names, flip indices, skeleton)."""
+    dataset_type = dataset_cfg.get('type')
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    metainfo = getattr(cls, 'METAINFO', None)
+    if not isinstance(metainfo, dict) or 'joint_names' not in metainfo:
+        raise ValueError(f'{cfg.filename}: test dataset type {dataset_type!r} has no '
+                         "METAINFO with 'joint_names', 'flip_indices' and 'skeleton'")
+    return metainfo
+
+
+def _transform(pipeline, name):
+    """The first transform config of type ``name`` in a pipeline, or None."""
+    return next((t for t in pipeline if isinstance(t, dict) and t.get('type') == name),
+                None)
+
+
+def _topdown_input_size(cfg, pipeline):
+    """(W, H) of the crops: ``input_size`` of the test pipeline's TopdownAffine."""
+    affine = _transform(pipeline, 'TopdownAffine')
+    if affine is None:
+        raise ValueError(f'{cfg.filename}: test_dataloader.dataset.pipeline has no '
+                         'TopdownAffine; its input_size fixes the crop size for inference')
+    size = affine.get('input_size', (256, 256))
+    return (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+
+
+def _clip_input_size(pipeline, dataset_cfg):
+    """(W, H) of the frames: ClipResize's size, else the dataset's image_size, else 224."""
+    resize = _transform(pipeline, 'ClipResize')
+    if resize is not None:
+        size = resize['size']
+        height, width = (size, size) if np.isscalar(size) else size
+        return int(width), int(height)
+    side = int(dataset_cfg.get('image_size', DEFAULT_FRAME_SIZE))
+    return side, side
+
+
+def _meta(model, task):
+    """``model.dataset_meta``, checked to be of ``task``."""
+    meta = getattr(model, 'dataset_meta', None)
+    if not isinstance(meta, dict) or 'task' not in meta:
+        raise ValueError('the model has no dataset_meta with a task; build it with '
+                         'hpekit.apis.init_model')
+    if meta['task'] != task:
+        raise ValueError(f"this function needs a {task} model, the model's task is "
+                         f"{meta['task']}")
+    return meta
+
+
+@torch.no_grad()
+def _predict(model, items):
+    """Run ``model.test_step`` on packed items ({'inputs', 'data_samples'} dicts)."""
+    return model.test_step(pseudo_collate(items))
+
+
+# ------------------------------------------------------------- top-down 2D poses
+def check_bboxes(bboxes):
+    """Person boxes → float64 [N, 4] xyxy; ValueError unless finite with x2>x1, y2>y1."""
+    boxes = np.asarray(bboxes, dtype=np.float64)
+    if boxes.ndim == 1:
+        boxes = boxes[None]
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f'bboxes must have shape [N, 4] (x1, y1, x2, y2), got '
+                         f'{list(np.shape(bboxes))}')
+    bad = ~np.all(np.isfinite(boxes), axis=1) | (boxes[:, 2] <= boxes[:, 0]) | \
+        (boxes[:, 3] <= boxes[:, 1])
+    if bad.any():
+        raise ValueError(f'bboxes must be finite with x2 > x1 and y2 > y1; bad boxes: '
+                         f'{boxes[bad].tolist()}')
+    return boxes
+
+
+def boxes_to_center_size(boxes, input_size, padding=BOX_PADDING):
+    """xyxy boxes → the crop boxes ``TopdownAffine`` takes.
+
+    Args:
+        boxes: float [N, 4], detector convention (image spans [0, W]).
+        input_size: (W, H) of the model input; each box is widened or heightened
+            about its centre to this aspect ratio, then scaled by ``padding``.
+        padding (float): margin factor (1.25 like the MPII training boxes).
+
+    Returns:
+        center float32 [N, 2] (0-based image px, pixel centres at integers),
+        size float32 [N, 2] (w, h) image px.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    center = (boxes[:, :2] + boxes[:, 2:]) / 2 - 0.5
+    size = boxes[:, 2:] - boxes[:, :2]
+    aspect = input_size[0] / input_size[1]
+    size = np.maximum(size, size[:, ::-1] * np.array([aspect, 1 / aspect]))
+    return center.astype(np.float32), (size * padding).astype(np.float32)
+
+
+def _crop(image, center, size, meta, transforms):
+    """One packed crop {'inputs', 'data_samples'} of ``image`` through the pipeline."""
+    results = dict(img=image, img_shape=image.shape[:2], img_scale=1.0, center=center,
+                   bbox_size=size, flip_indices=list(meta['flip_indices']))
+    for transform in transforms:
+        results = transform(results)
+    return results
+
+
+def inference_topdown(model, image, bboxes=None, batch_size=16, channel_order='rgb',
+                      padding=BOX_PADDING):
+    """2D keypoints of the people in one image.
+
+    Args:
+        model: a top-down model from ``init_model``.
+        image: image file path, or uint8 array [H, W, 3] (RGB unless
+            ``channel_order='bgr'``).
+        bboxes: person boxes [N, 4] (or one [4]) xyxy px, image spanning [0, W] ×
+            [0, H]; each is fitted to the input's aspect ratio and padded by
+            ``padding``. None: one person filling the whole image (box [0, 0, W, H],
+            fitted to the aspect ratio, no padding).
+        batch_size (int): crops per forward pass.
+        channel_order (str): 'rgb' or 'bgr', for arrays.
+        padding (float): margin factor for given boxes (default 1.25).
+
+    Returns:
+        dict: 'keypoints' float32 [N, K, 2] (0-based image px), 'keypoint_scores'
+        float32 [N, K] (heatmap maxima), 'bboxes' float64 [N, 4] (the boxes used).
+        The config's test_cfg applies (e.g. flip test).
+    """
+    meta = _meta(model, TASK_TOPDOWN)
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    img = load_image(image, channel_order)
+    height, width = img.shape[:2]
+    if bboxes is None:
+        boxes, padding = np.array([[0.0, 0.0, width, height]]), 1.0
+    else:
+        boxes = check_bboxes(bboxes)
+    centers, sizes = boxes_to_center_size(boxes, meta['input_size'], padding)
+    transforms = [TopdownAffine(input_size=meta['input_size'], augment=False),
+                  PackPoseInputs()]
+    samples = []
+    for start in range(0, len(boxes), batch_size):
+        items = [_crop(img, centers[i], sizes[i], meta, transforms)
+                 for i in range(start, min(start + batch_size, len(boxes)))]
+        samples += _predict(model, items)
+    num_joints = len(meta['joint_names'])
+    keypoints = np.zeros((0, num_joints, 2), np.float32)
+    scores = np.zeros((0, num_joints), np.float32)
+    if samples:
+        keypoints = np.stack([np.asarray(s.pred_keypoints, np.float32) for s in samples])
+        scores = np.stack([np.asarray(s.keypoint_scores, np.float32) for s in samples])
+    return dict(keypoints=keypoints, keypoint_scores=scores, bboxes=boxes)
+
+
+# --------------------------------------------------------------- video → 3D poses
+def window_starts(num_frames, clip_len):
+    """First frames of the windows covering ``num_frames`` frames with ``clip_len``.
+
+    Windows of ``clip_len`` frames start at 0, clip_len, 2·clip_len, …; when the
+    frames do not divide evenly, one more window ends at the last frame (it overlaps
+    the one before). Fewer frames than ``clip_len``: one window at 0.
+    """
+    if num_frames <= clip_len:
+        return [0]
+    starts = list(range(0, num_frames - clip_len + 1, clip_len))
+    if starts[-1] + clip_len < num_frames:
+        starts.append(num_frames - clip_len)
+    return starts
+
+
+def _window(frames, start, clip_len):
+    """frames[start:start + clip_len] as uint8 tensor [L, 3, H, W]; a short clip is
+    padded by repeating its last frame."""
+    window = frames[start:start + clip_len]
+    if len(window) < clip_len:
+        pad = np.repeat(window[-1:], clip_len - len(window), axis=0)
+        window = np.concatenate([window, pad])
+    return torch.from_numpy(np.ascontiguousarray(window.transpose(0, 3, 1, 2)))
+
+
+def inference_video3d(model, frames, batch_size=4, clip_len=None, channel_order='rgb'):
+    """3D joints of the person in every frame of a clip.
+
+    Frames are resized to the model's input size (``model.dataset_meta['input_size']``,
+    no crop: give person-centred frames, as in training). The model runs on windows
+    of ``clip_len`` frames (see ``window_starts``); a frame covered by two windows
+    gets the mean of their predictions; a clip shorter than ``clip_len`` is padded by
+    repeating its last frame and the padding's predictions are dropped.
+
+    Args:
+        model: a video 3D model from ``init_model``.
+        frames: a video file, a folder of images (sorted by name), an array
+            [T, H, W, 3] uint8, or a list of image paths / [H, W, 3] arrays.
+        batch_size (int): windows per forward pass.
+        clip_len (int, optional): frames per window; default
+            ``model.dataset_meta['clip_len']`` (the training clip length).
+        channel_order (str): 'rgb' or 'bgr', for arrays.
+
+    Returns:
+        float32 [T, K, 3]: joints in millimetres (camera coordinates, pelvis-relative
+        as in training), one pose per input frame.
+    """
+    meta = _meta(model, TASK_VIDEO3D)
+    clip_len = int(clip_len or meta['clip_len'])
+    if clip_len < 1 or batch_size < 1:
+        raise ValueError(f'clip_len and batch_size must be >= 1, got {clip_len}, '
+                         f'{batch_size}')
+    clip = load_frames(frames, meta['input_size'], channel_order)
+    starts = window_starts(len(clip), clip_len)
+    total = count = None
+    for first in range(0, len(starts), batch_size):
+        batch = starts[first:first + batch_size]
+        items = [dict(inputs=_window(clip, s, clip_len)) for s in batch]
+        for start, sample in zip(batch, _predict(model, items)):
+            pred = sample.pred_joints_3d.cpu().numpy().astype(np.float64)
+            if total is None:
+                total = np.zeros((len(clip), *pred.shape[1:]))
+                count = np.zeros(len(clip))
+            end = min(start + clip_len, len(clip))
+            total[start:end] += pred[:end - start]
+            count[start:end] += 1
+    return (total / count[:, None, None] * 1000.0).astype(np.float32)

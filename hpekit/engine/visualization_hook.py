@@ -1,0 +1,138 @@
+"""Training-time pictures: predictions vs ground truth of a few val samples."""
+import os.path as osp
+import tempfile
+
+import cv2
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from hpekit.registry import HOOKS
+
+
+def _numpy(value):
+    """A tensor or array-like → numpy array (on the CPU)."""
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _record_2d(inputs, sample):
+    """One top-down sample → panel data in crop px (the model input the crop came from).
+
+    ``inputs``: uint8 [3, H, W] RGB crop; ``sample``: data sample with
+    ``pred_keypoints``/``keypoint_scores``/``gt_keypoints``/``keypoints_visible`` (image
+    px) and ``center``/``bbox_size``/``input_size`` metainfo (the test-time crop).
+    """
+    from hpekit.core import affine_matrix, apply_affine
+    meta = sample.metainfo
+    matrix = affine_matrix(meta['center'], meta['bbox_size'], meta['input_size'])
+    record = dict(image=np.ascontiguousarray(_numpy(inputs).transpose(1, 2, 0)),
+                  pred=apply_affine(_numpy(sample.pred_keypoints), matrix),
+                  scores=_numpy(sample.keypoint_scores),
+                  title=f'#{meta.get("sample_idx", "?")}', gt=None, visible=None)
+    if 'gt_keypoints' in sample:
+        record['gt'] = apply_affine(_numpy(sample.gt_keypoints), matrix)
+        record['visible'] = _numpy(sample.get('keypoints_visible',
+                                              np.ones(len(record['gt']))))
+    return record
+
+
+def _record_3d(sample, frame):
+    """One video sample → frame ``frame``'s predicted and GT joints [K, 3] (metres)."""
+    pred = _numpy(sample.pred_joints_3d)[frame]
+    gt = _numpy(sample.gt_joints_3d)[frame]
+    error = np.linalg.norm(pred - gt, axis=-1).mean() * 1000.0
+    return dict(pred=pred, gt=gt, title=f'#{sample.metainfo.get("sample_idx", "?")} '
+                f'frame {frame}: {error:.0f} mm')
+
+
+@HOOKS.register_module()
+class PoseVisualizationHook(Hook):
+    """After each validation, draw predictions vs ground truth of a few val samples.
+
+    The first ``num_samples`` samples of the validation set (as rank 0 sees them; the
+    val sampler does not shuffle, so they are the same at every evaluation) are kept
+    from the validation outputs — no extra forward pass — and drawn into one PNG:
+
+    - top-down 2D models: each model input crop with the predicted skeleton (right
+      side red, left blue, black border; joints scoring below ``score_thr`` left
+      out) over the ground truth (green, white border);
+    - video 3D models: frame ``frame`` of each clip as a 3D plot, prediction (red)
+      over ground truth (green), with its MPJPE in mm.
+
+    The PNG is written to ``<work_dir>/<out_dir>/epoch_<E>.png`` (``iter_<I>.png`` for
+    iteration-based runs) and handed to the runner's visualizer (``add_image(name,
+    ..., step)``), i.e. to every configured vis backend: ``LocalVisBackend`` saves
+    ``<log_dir>/vis_data/vis_image/<name>_<step>.png``; a ``TensorboardVisBackend``
+    (``tools/train.py --tensorboard``) shows it in TensorBoard. Rank 0 only.
+
+    Args:
+        num_samples (int): samples drawn per evaluation.
+        out_dir (str | None): folder under the work dir for the PNGs; None: only the
+            visualizer backends get the picture.
+        name (str): image name given to the visualizer.
+        score_thr (float): 2D joints scoring below it are not drawn.
+        frame (int): which frame of a clip to plot (video models).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, num_samples=4, out_dir='val_predictions', name='val_predictions',
+                 score_thr=0.1, frame=0):
+        if num_samples < 1 or frame < 0:
+            raise ValueError(f'PoseVisualizationHook: need num_samples >= 1 and frame '
+                             f'>= 0, got {num_samples} and {frame}')
+        self.num_samples, self.out_dir, self.name = num_samples, out_dir, name
+        self.score_thr, self.frame = score_thr, frame
+        self._records = []
+
+    def before_val_epoch(self, runner):
+        self._records = []
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        """Keep the first ``num_samples`` samples' predictions and ground truth."""
+        if not is_main_process() or not outputs or len(self._records) >= self.num_samples:
+            return
+        inputs = (data_batch or {}).get('inputs')
+        for index, sample in enumerate(outputs[:self.num_samples - len(self._records)]):
+            if 'pred_keypoints' in sample:
+                self._records.append(_record_2d(inputs[index], sample))
+            elif 'pred_joints_3d' in sample and 'gt_joints_3d' in sample:
+                self._records.append(_record_3d(sample, self.frame))
+
+    def after_val_epoch(self, runner, metrics=None):
+        """Draw the kept samples, save the PNG and send it to the visualizer."""
+        if not is_main_process() or not self._records:
+            return
+        by_epoch = getattr(runner.log_processor, 'by_epoch', True)
+        step = runner.epoch if by_epoch else runner.iter
+        filename = f'{"epoch" if by_epoch else "iter"}_{step}.png'
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = osp.join(runner.work_dir, self.out_dir) if self.out_dir else scratch
+            png = self.draw(runner.val_dataloader.dataset.metainfo,
+                            osp.join(folder, filename))
+            image = cv2.cvtColor(cv2.imread(png), cv2.COLOR_BGR2RGB)
+        runner.visualizer.add_image(self.name, image, step=step)
+        if self.out_dir:
+            runner.logger.info(f'Validation predictions drawn to {png}')
+
+    def draw(self, metainfo, png):
+        """Render the kept samples to ``png`` with the dataset's ``metainfo`` (skeleton,
+        joint names); returns the path."""
+        from hpekit.visualization import save_pose2d_grid, save_pose3d_grid, side_colors
+        records, skeleton = self._records, metainfo['skeleton']
+        titles = [r['title'] for r in records]
+        if 'image' not in records[0]:
+            return save_pose3d_grid([r['pred'] for r in records],
+                                    [r['gt'] for r in records], skeleton, png,
+                                    titles=titles)
+        has_gt = records[0]['gt'] is not None
+        return save_pose2d_grid(
+            [r['image'] for r in records], [r['pred'] for r in records],
+            [r['gt'] for r in records] if has_gt else None, skeleton, png,
+            pred_scores=[r['scores'] for r in records],
+            gt_visible=[r['visible'] for r in records] if has_gt else None,
+            titles=titles, ncols=len(records), score_thr=self.score_thr,
+            pred_colors=side_colors(skeleton, metainfo['joint_names']),
+            title='prediction (red = right, blue = left) over ground truth (green)')

@@ -1,0 +1,263 @@
+"""hpekit.apis: init_model, inference_topdown, inference_video3d on synthetic inputs."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from hpekit.apis import inference_topdown, inference_video3d, init_model, window_starts
+from hpekit.datasets.mpii import MPII_METAINFO
+from hpekit.datasets.transforms.clip_transforms import resize_frames
+from hpekit.models.estimators import TopDownPoseEstimator
+from hpekit.utils.checkpoint import CheckpointError, UnsafeCheckpointError
+
+ROOT = Path(__file__).resolve().parents[1]
+MPII_TINY = ROOT / 'tests' / 'configs' / 'mpii_tiny.py'
+VIDEO_TINY = ROOT / 'tests' / 'configs' / 'video_tiny.py'
+RESIZE_32 = {'test_dataloader.dataset.pipeline': [dict(type='ClipResize', size=32),
+                                                  dict(type='PackClipInputs')]}
+
+
+# ------------------------------------------------------------------ helpers
+class BrightnessHeatmaps(nn.Module):
+    """Backbone whose K heatmaps are the input's brightness sampled (bilinear) at the
+    heatmap pixel centres: a bright spot in the crop gives a peak exactly where the
+    crop → heatmap map puts it."""
+
+    def __init__(self, num_joints=16, heatmap_size=32):
+        super().__init__()
+        self.num_joints, self.heatmap_size = num_joints, heatmap_size
+
+    def forward(self, x):
+        grey = x.mean(dim=1, keepdim=True)
+        maps = F.interpolate(grey, size=(self.heatmap_size,) * 2, mode='bilinear',
+                             align_corners=False)
+        return (maps.repeat(1, self.num_joints, 1, 1),)
+
+
+def spot_model(flip_test=True):
+    """A top-down model that 'detects' the brightest spot of a 128 px crop."""
+    model = TopDownPoseEstimator(backbone=BrightnessHeatmaps(),
+                                 head=dict(type='MultiStageHeatmapHead', num_joints=16),
+                                 test_cfg=dict(flip_test=flip_test))
+    model.dataset_meta = dict(MPII_METAINFO, task='topdown2d', input_size=(128, 128))
+    return model.eval()
+
+
+def blob_image(width, height, point, sigma=5.0):
+    """uint8 grey image [H, W, 3], black with a Gaussian spot centred at ``point``."""
+    y, x = np.mgrid[:height, :width]
+    spot = np.exp(-((x - point[0]) ** 2 + (y - point[1]) ** 2) / (2 * sigma ** 2))
+    return np.repeat(np.rint(255 * spot).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def heatmap_point_in_image(center, side, uv, heatmap=32):
+    """Image px of heatmap px ``uv`` for a square crop of ``side`` px at ``center``:
+    heatmap pixel centres are spaced side / heatmap apart, centred on the box centre."""
+    return np.asarray(center) + (np.asarray(uv) - (heatmap - 1) / 2) * side / heatmap
+
+
+# ---------------------------------------------------------- box → heatmap → image
+@pytest.mark.parametrize('box, center, side', [
+    # A wide box: square side = width 100 × padding 1.25; centre in 0-based px.
+    ((50, 40, 150, 120), (99.5, 79.5), 125.0),
+    # A tall box reaching past the image's left edge: side = height 160 × 1.25.
+    ((-20, 10, 40, 170), (9.5, 89.5), 200.0),
+])
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_a_spot_round_trips_through_crop_and_heatmap(box, center, side, flip_test):
+    # Peak at heatmap (20.25, 9.75): argmax (20, 10), then the quarter-pixel shift
+    # toward the higher neighbours lands exactly there, so decoding is exact.
+    point = heatmap_point_in_image(center, side, (20.25, 9.75))
+    image = blob_image(300, 200, point, sigma=side / 32)
+    result = inference_topdown(spot_model(flip_test), image, bboxes=[box])
+    assert result['keypoints'].shape == (1, 16, 2)
+    np.testing.assert_allclose(result['keypoints'][0], np.tile(point, (16, 1)), atol=1e-3)
+    assert result['keypoint_scores'].shape == (1, 16)
+    np.testing.assert_allclose(result['bboxes'], [box])
+
+
+def test_no_boxes_means_the_whole_image():
+    # 300 × 200 image → square box of side 300 centred on the image, no padding.
+    point = heatmap_point_in_image((149.5, 99.5), 300.0, (12.25, 18.75))
+    image = blob_image(300, 200, point, sigma=300 / 32)
+    result = inference_topdown(spot_model(), image)
+    np.testing.assert_allclose(result['keypoints'][0], np.tile(point, (16, 1)), atol=1e-3)
+    np.testing.assert_allclose(result['bboxes'], [[0, 0, 300, 200]])
+
+
+def test_many_boxes_are_batched_without_changing_results():
+    image = blob_image(300, 200, (150, 100), sigma=6)
+    boxes = [(100, 50, 200, 150), (120, 60, 190, 160), (90, 40, 230, 170),
+             (140, 90, 160, 110), (0, 0, 300, 200)]
+    one_batch = inference_topdown(spot_model(), image, boxes, batch_size=16)
+    small_batches = inference_topdown(spot_model(), image, boxes, batch_size=2)
+    assert one_batch['keypoints'].shape == (5, 16, 2)
+    np.testing.assert_array_equal(one_batch['keypoints'], small_batches['keypoints'])
+    np.testing.assert_array_equal(one_batch['keypoint_scores'],
+                                  small_batches['keypoint_scores'])
+    # Every box sees the spot at (150, 100) to within a quarter heatmap pixel.
+    sides = np.array([125, 125, 175, 25, 300])
+    errors = np.abs(one_batch['keypoints'] - [150, 100]).max(axis=(1, 2))
+    assert np.all(errors <= sides / 32 * 0.75 + 1e-3)
+
+
+def test_empty_boxes_give_empty_results():
+    result = inference_topdown(spot_model(), blob_image(64, 64, (30, 30)),
+                               np.zeros((0, 4)))
+    assert result['keypoints'].shape == (0, 16, 2)
+    assert result['keypoint_scores'].shape == (0, 16)
+
+
+@pytest.mark.parametrize('bboxes, message', [
+    ([[10, 10, 5, 20]], 'x2 > x1'),
+    ([[0, 0, 10]], r'\[N, 4\]'),
+    ([[0, 0, np.nan, 10]], 'finite'),
+])
+def test_bad_boxes_are_named(bboxes, message):
+    with pytest.raises(ValueError, match=message):
+        inference_topdown(spot_model(), blob_image(64, 64, (30, 30)), bboxes)
+
+
+def test_bad_images_are_named(tmp_path):
+    with pytest.raises(ValueError, match=r'uint8 array \[H, W, 3\]'):
+        inference_topdown(spot_model(), np.zeros((20, 20), np.uint8))
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        inference_topdown(spot_model(), tmp_path / 'missing.png')
+    with pytest.raises(ValueError, match='channel_order'):
+        inference_topdown(spot_model(), np.zeros((8, 8, 3), np.uint8), channel_order='rbg')
+
+
+# ------------------------------------------------------------------- init_model
+@pytest.fixture(scope='module')
+def mpii_model():
+    torch.manual_seed(0)
+    return init_model(MPII_TINY)
+
+
+def test_init_model_reads_what_inference_needs_from_the_config(mpii_model):
+    assert not mpii_model.training
+    meta = mpii_model.dataset_meta
+    assert meta['task'] == 'topdown2d' and meta['input_size'] == (64, 64)
+    assert meta['flip_indices'] == MPII_METAINFO['flip_indices']
+    assert meta['skeleton'] == MPII_METAINFO['skeleton'] and len(meta['joint_names']) == 16
+
+
+def test_init_model_loads_a_checkpoint(tmp_path, mpii_model):
+    # A DDP-style checkpoint ('module.' prefixes) as mmengine's CheckpointHook writes.
+    state = {f'module.{k}': v for k, v in mpii_model.state_dict().items()}
+    path = tmp_path / 'model.pth'
+    torch.save({'meta': {'epoch': 1}, 'state_dict': state}, path)
+    torch.manual_seed(1)
+    fresh = init_model(MPII_TINY)
+    key = next(k for k, v in mpii_model.state_dict().items() if v.dim() == 4)  # a conv
+    assert not torch.equal(fresh.state_dict()[key], mpii_model.state_dict()[key])
+    loaded = init_model(MPII_TINY, checkpoint=str(path))
+    for name, value in mpii_model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name
+
+
+def test_init_model_refuses_mismatching_and_unsafe_checkpoints(tmp_path):
+    other = tmp_path / 'video.pth'
+    torch.save({'state_dict': init_model(VIDEO_TINY).state_dict()}, other)
+    with pytest.raises(CheckpointError, match='video.pth'):
+        init_model(MPII_TINY, checkpoint=str(other))
+    unsafe = tmp_path / 'unsafe.pth'
+    torch.save({'state_dict': {}, 'payload': Path('/etc')}, unsafe)
+    with pytest.raises(UnsafeCheckpointError):
+        init_model(MPII_TINY, checkpoint=str(unsafe))
+
+
+def test_channel_order_and_paths_agree(tmp_path, mpii_model):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
+    path = tmp_path / 'image.png'
+    cv2.imwrite(str(path), rgb[..., ::-1])            # cv2 writes BGR
+    from_rgb = inference_topdown(mpii_model, rgb)['keypoint_scores']
+    from_path = inference_topdown(mpii_model, str(path))['keypoint_scores']
+    from_bgr = inference_topdown(mpii_model, rgb[..., ::-1], channel_order='bgr')
+    np.testing.assert_array_equal(from_rgb, from_path)
+    np.testing.assert_array_equal(from_rgb, from_bgr['keypoint_scores'])
+    swapped = inference_topdown(mpii_model, rgb, channel_order='bgr')['keypoint_scores']
+    assert not np.array_equal(from_rgb, swapped)
+
+
+# --------------------------------------------------------------------- video 3D
+@pytest.fixture(scope='module')
+def video_model():
+    torch.manual_seed(0)
+    return init_model(VIDEO_TINY, cfg_options=RESIZE_32)
+
+
+def reference_mm(model, frames):
+    """The model's direct forward on frames [L, H, W, 3] at 32 px, in mm [L, 17, 3]."""
+    clip = resize_frames(frames, 32, 32).transpose(0, 3, 1, 2)
+    data = model.data_preprocessor({'inputs': [torch.from_numpy(clip.copy())]})
+    with torch.no_grad():
+        return model(data['inputs'], mode='tensor')[0].numpy() * 1000.0
+
+
+def test_video_meta():
+    assert init_model(VIDEO_TINY).dataset_meta['input_size'] == (224, 224)
+    meta = init_model(VIDEO_TINY, cfg_options=RESIZE_32).dataset_meta
+    assert meta['task'] == 'video3d' and meta['input_size'] == (32, 32)
+    assert meta['clip_len'] == 8 and len(meta['joint_names']) == 17
+
+
+def test_window_starts():
+    assert window_starts(8, 8) == [0]
+    assert window_starts(3, 4) == [0]
+    assert window_starts(8, 4) == [0, 4]
+    assert window_starts(11, 4) == [0, 4, 7]
+
+
+def test_one_clip_matches_the_model_in_millimetres(video_model):
+    frames = np.random.default_rng(0).integers(0, 256, (8, 40, 48, 3), dtype=np.uint8)
+    joints = inference_video3d(video_model, frames)
+    assert joints.shape == (8, 17, 3) and joints.dtype == np.float32
+    np.testing.assert_allclose(joints, reference_mm(video_model, frames), atol=1e-3)
+
+
+def test_long_and_short_clips_use_windows(video_model):
+    frames = np.random.default_rng(1).integers(0, 256, (11, 32, 32, 3), dtype=np.uint8)
+    joints = inference_video3d(video_model, frames, clip_len=4, batch_size=2)
+    windows = {s: reference_mm(video_model, frames[s:s + 4]) for s in (0, 4, 7)}
+    expected = np.concatenate([windows[0], windows[4][:3],
+                               (windows[4][3:] + windows[7][:1]) / 2, windows[7][1:]])
+    np.testing.assert_allclose(joints, expected, atol=1e-3)
+    short = inference_video3d(video_model, frames[:3], clip_len=4)
+    padded = np.concatenate([frames[:3], frames[2:3]])
+    np.testing.assert_allclose(short, reference_mm(video_model, padded)[:3], atol=1e-3)
+
+
+def test_frames_from_folders_lists_and_videos(tmp_path, video_model):
+    frames = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    folder = tmp_path / 'frames'
+    folder.mkdir()
+    for t, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f'{t:04d}.png'), frame[..., ::-1])
+    expected = inference_video3d(video_model, frames)
+    np.testing.assert_array_equal(inference_video3d(video_model, str(folder)), expected)
+    paths = sorted(str(p) for p in folder.iterdir())
+    np.testing.assert_array_equal(inference_video3d(video_model, paths), expected)
+    np.testing.assert_array_equal(
+        inference_video3d(video_model, frames[..., ::-1], channel_order='bgr'), expected)
+    video = tmp_path / 'clip.mp4'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'mp4v'), 10, (32, 32))
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    from_video = inference_video3d(video_model, str(video))
+    assert from_video.shape == (5, 17, 3) and np.all(np.isfinite(from_video))
+
+
+def test_video_api_rejects_the_wrong_model_and_bad_frames(video_model, mpii_model):
+    with pytest.raises(ValueError, match='video3d'):
+        inference_video3d(mpii_model, np.zeros((2, 8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match='topdown2d'):
+        inference_topdown(video_model, np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match=r'uint8 array \[H, W, 3\]'):
+        inference_video3d(video_model, np.zeros((2, 8, 8, 3), np.float32))

@@ -1,0 +1,96 @@
+"""Plot loss and metric curves of one or more runs into one PNG, one line per run.
+
+Usage:
+    python tools/analyze_logs.py RUN [RUN ...] --out curves.png [--keys loss mpjpe]
+        [--labels NAME ...] [--summary summary.json]
+
+A RUN is a work dir (its latest ``<timestamp>/vis_data/scalars.json`` is read — the
+folder of the most recent ``tools/train.py`` session that logged anything) or a
+``scalars.json`` file itself. By default the plot has the training loss (x:
+iteration) and every validation metric (x: epoch), per-joint MPJPE keys left out;
+``--keys`` picks others (any key of the files, e.g. ``lr`` or ``loss_kpt``). Legend
+labels are the RUN arguments as given unless ``--labels`` names them.
+
+Prints, per run and key, the last value and the minimum and maximum over the run;
+``--summary`` also writes them to a JSON file.
+"""
+import argparse
+import glob
+import os.path as osp
+
+from hpekit.utils.io import write_json_atomic
+from hpekit.visualization import load_scalars, plot_training_curves
+from hpekit.visualization.curves import default_keys
+
+SCALARS = osp.join('vis_data', 'scalars.json')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Plot training curves of one or more '
+                                     'runs into one PNG.')
+    parser.add_argument('runs', nargs='+', metavar='RUN',
+                        help='work dir or vis_data/scalars.json file, one per run')
+    parser.add_argument('--out', required=True, help='output PNG path')
+    parser.add_argument('--keys', nargs='+', help='scalar keys to plot (default: loss '
+                        'and the validation metrics)')
+    parser.add_argument('--labels', nargs='+', help='legend label per run')
+    parser.add_argument('--summary', metavar='JSON', help='also write last/min/max per '
+                        'run and key to this JSON file')
+    args = parser.parse_args(argv)
+    if args.labels is not None and len(args.labels) != len(args.runs):
+        parser.error(f'--labels needs one label per run: {len(args.runs)} runs, '
+                     f'{len(args.labels)} labels')
+    return args
+
+
+def find_scalars(run):
+    """The scalars.json of a run: the file itself, ``<run>/vis_data/scalars.json``, or
+    the latest ``<run>/<timestamp>/vis_data/scalars.json``.
+
+    Raises:
+        FileNotFoundError: none of these exists (the message says what was looked for).
+    """
+    if osp.isfile(run):
+        return run
+    if osp.isfile(osp.join(run, SCALARS)):
+        return osp.join(run, SCALARS)
+    found = sorted(glob.glob(osp.join(glob.escape(run), '*', SCALARS)))
+    if not osp.isdir(run) or not found:
+        raise FileNotFoundError(f'{run}: no scalars file found (expected a work dir '
+                                f'holding <timestamp>/{SCALARS}, as tools/train.py '
+                                'writes, or the scalars.json file itself)')
+    return found[-1]
+
+
+def summarize(path, keys):
+    """{key: {'last', 'min', 'max', 'last_step'}} of one scalars file, for ``keys``."""
+    curves = load_scalars(path)
+    return {key: dict(last=float(values[-1]), min=float(values.min()),
+                      max=float(values.max()), last_step=float(steps[-1]))
+            for key, (steps, values) in curves.items() if key in keys}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    paths = [find_scalars(run) for run in args.runs]
+    labels = args.labels or [run.rstrip('/') for run in args.runs]
+    keys = args.keys or default_keys(paths)
+    out = plot_training_curves(paths, args.out, keys=keys, labels=labels)
+    summary = {label: dict(scalars=path, **summarize(path, keys))
+               for label, path in zip(labels, paths)}
+    for label, values in summary.items():
+        print(f'{label} ({values["scalars"]})')
+        for key in keys:
+            if key in values:
+                v = values[key]
+                print(f'  {key:<12} last {v["last"]:.4g} (step {v["last_step"]:g})  '
+                      f'min {v["min"]:.4g}  max {v["max"]:.4g}')
+    if args.summary:
+        write_json_atomic(args.summary, summary)
+        print(f'summary written to {args.summary}')
+    print(f'curves written to {out}')
+    return summary
+
+
+if __name__ == '__main__':
+    main()

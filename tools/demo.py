@@ -1,0 +1,212 @@
+"""Run a model on your own images or video and write annotated pictures / an MP4.
+
+Usage:
+    python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
+        [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
+        [--cfg-options key=value ...]
+
+Top-down 2D models (MPII hourglass, SimpleBaseline) draw the skeleton (right side red,
+left blue, centre yellow; joints scoring below ``--score-thr`` left out) on
+- an image file → the annotated image ``OUT`` (.jpg/.png);
+- a folder of images → ``OUT/`` with one annotated image per input, same names;
+- a video file → the annotated video ``OUT`` (.mp4).
+The person box is the whole image (frame) unless ``--bbox`` gives boxes (xyxy px,
+image spanning [0, W] × [0, H]; repeat the flag for several people, the same boxes
+for every image); see ``hpekit.apis.inference_topdown``.
+
+Video 3D models take a video file or a folder of frames and write ``OUT`` (.mp4):
+each frame (scaled to ``--panel-size`` px high) beside a 3D plot of its predicted
+skeleton (axes fixed over the whole clip). Frames are resized to the model's input
+size without cropping, so give person-centred footage; see
+``hpekit.apis.inference_video3d``.
+
+MP4 files are written with OpenCV's 'mp4v' codec at the input video's frame rate
+(``--fps`` for folders or to override; 25 by default). Progress bars show on inputs of
+more than one frame.
+"""
+import argparse
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
+
+from hpekit.apis import inference_topdown, inference_video3d, init_model
+from hpekit.apis.frames import (is_image_file, iter_frames, list_images, read_image,
+                                video_info)
+from hpekit.visualization import draw_pose2d, render_pose3d, side_colors
+
+DEFAULT_FPS = 25.0
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Annotate images or a video with the '
+                                     'poses a model predicts.')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('input', help='image file, folder of images, or video file')
+    parser.add_argument('--out', required=True, help='output image, folder or .mp4')
+    parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
+    parser.add_argument('--bbox', type=float, nargs=4, action='append',
+                        metavar=('X1', 'Y1', 'X2', 'Y2'), help='person box for 2D models, '
+                        'repeat for several people (default: the whole image)')
+    parser.add_argument('--score-thr', type=float, default=0.2,
+                        help='2D joints scoring below are not drawn (default 0.2)')
+    parser.add_argument('--fps', type=float, help='frame rate of the output video '
+                        '(default: the input video\'s, else 25)')
+    parser.add_argument('--panel-size', type=int, default=360,
+                        help='height in px of each panel of a 3D demo video (default 360)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. model.test_cfg.flip_test=False')
+    args = parser.parse_args(argv)
+    if args.panel_size < 64:
+        parser.error('--panel-size must be >= 64')
+    return args
+
+
+# ------------------------------------------------------------------- inputs/outputs
+def input_kind(path):
+    """'folder', 'image' or 'video' for an existing input path."""
+    if osp.isdir(path):
+        return 'folder'
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'input not found: {path} (expected an image file, a '
+                                'folder of images or a video file)')
+    return 'image' if is_image_file(path) else 'video'
+
+
+def check_output(kind, task, out, args_bbox=None):
+    """Raise ValueError unless ``out`` (and ``--bbox``) suit the input kind and the
+    model's task."""
+    if task == 'video3d' and args_bbox:
+        raise ValueError('--bbox applies to top-down 2D models; a video 3D model takes '
+                         'whole, person-centred frames')
+    if task == 'video3d' and kind == 'image':
+        raise ValueError('a video 3D model needs a video file or a folder of frames, '
+                         'not a single image')
+    if kind == 'image' and task == 'topdown2d' and not is_image_file(out):
+        raise ValueError(f'--out {out}: an image input needs an image file name '
+                         '(.jpg, .png, ...)')
+    if (kind == 'video' or task == 'video3d') and not out.lower().endswith('.mp4'):
+        raise ValueError(f'--out {out}: a video output needs a .mp4 file name')
+    if kind == 'folder' and task == 'topdown2d' and osp.isfile(out):
+        raise ValueError(f'--out {out}: a folder input needs an output folder, and '
+                         'this is a file')
+
+
+class Mp4Writer:
+    """Write RGB frames to an MP4 file ('mp4v'); the size is the first frame's."""
+
+    def __init__(self, path, fps):
+        self.path, self.fps, self.writer = path, fps, None
+
+    def write(self, frame_rgb):
+        if self.writer is None:
+            os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+            height, width = frame_rgb.shape[:2]
+            self.writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*'mp4v'),
+                                          self.fps, (width, height))
+            if not self.writer.isOpened():
+                raise OSError(f'cannot write video {self.path} (OpenCV has no mp4v '
+                              'encoder here?)')
+        self.writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.release()
+
+
+def write_image(path, image_rgb):
+    """Save an RGB image (parent folders are created)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if not cv2.imwrite(path, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f'cannot write image {path}')
+
+
+def progress(total):
+    """A progress bar for more than one item, else None."""
+    return ProgressBar(total) if total > 1 else None
+
+
+# ----------------------------------------------------------------------- 2D models
+def annotate(model, image, args):
+    """RGB image → the image with every predicted skeleton drawn on it."""
+    meta = model.dataset_meta
+    result = inference_topdown(model, image, bboxes=args.bbox)
+    colors = side_colors(meta['skeleton'], meta['joint_names'])
+    for keypoints, scores in zip(result['keypoints'], result['keypoint_scores']):
+        image = draw_pose2d(image, keypoints, meta['skeleton'], scores=scores,
+                            score_thr=args.score_thr, colors=colors, outline=(0, 0, 0))
+    return image
+
+
+def demo_topdown(model, kind, args):
+    """Annotate an image, every image of a folder, or every frame of a video."""
+    if kind == 'image':
+        write_image(args.out, annotate(model, read_image(args.input), args))
+        return args.out
+    if kind == 'folder':
+        paths = list_images(args.input)
+        bar = progress(len(paths))
+        for path in paths:
+            write_image(osp.join(args.out, osp.basename(path)),
+                        annotate(model, read_image(path), args))
+            bar and bar.update()
+        return args.out
+    fps, count = video_info(args.input)
+    writer, bar = Mp4Writer(args.out, args.fps or fps), progress(count)
+    try:
+        for frame in iter_frames(args.input):
+            writer.write(annotate(model, frame, args))
+            bar and bar.update()
+    finally:
+        writer.close()
+    return args.out
+
+
+# ----------------------------------------------------------------------- 3D models
+def side_by_side(frame, joints_mm, bounds, meta, panel, title):
+    """A frame scaled to ``panel`` px high beside the 3D plot of its pose."""
+    height, width = frame.shape[:2]
+    shrink = cv2.INTER_AREA if height > panel else cv2.INTER_LINEAR
+    scaled = cv2.resize(frame, (max(1, round(width * panel / height)), panel),
+                        interpolation=shrink)
+    plot = render_pose3d(joints_mm, meta['skeleton'], size=(panel, panel), bounds=bounds,
+                         title=title)
+    return np.concatenate([scaled, plot], axis=1)
+
+
+def demo_video3d(model, kind, args):
+    """Predict 3D joints for every frame, then write frames beside their 3D plots."""
+    joints = inference_video3d(model, args.input)
+    fps = args.fps or (video_info(args.input)[0] if kind == 'video' else DEFAULT_FPS)
+    writer, bar = Mp4Writer(args.out, fps), progress(len(joints))
+    bounds = joints.reshape(-1, 3)
+    try:
+        for t, frame in enumerate(iter_frames(args.input)):
+            if t >= len(joints):
+                break
+            writer.write(side_by_side(frame, joints[t], bounds, model.dataset_meta,
+                                      args.panel_size, f'frame {t} (mm)'))
+            bar and bar.update()
+    finally:
+        writer.close()
+    return args.out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    kind = input_kind(args.input)
+    model = init_model(args.config, args.checkpoint, device=args.device,
+                       cfg_options=args.cfg_options)
+    task = model.dataset_meta['task']
+    check_output(kind, task, args.out, args.bbox)
+    out = (demo_topdown if task == 'topdown2d' else demo_video3d)(model, kind, args)
+    print(f'\nwrote {out}')
+    return out
+
+
+if __name__ == '__main__':
+    main()
