@@ -1,0 +1,65 @@
+"""Start ``torch.distributed`` for ``tools/train.py`` / ``tools/test.py`` on GPUs and CPUs.
+
+mmengine's ``init_dist`` calls ``torch.cuda.set_device`` for every launcher, which fails
+on machines without CUDA. ``init_distributed`` hands GPU runs to mmengine unchanged
+and starts CPU runs itself with gloo, from the same environment variables, so every
+distributed code path runs (and is tested) without a GPU. The Runner then finds the
+process group already started and uses it.
+"""
+import datetime
+import os
+import subprocess
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import init_dist
+
+
+def init_distributed(launcher, dist_cfg=None):
+    """Join the process group of a distributed run; do nothing for ``launcher='none'``.
+
+    Args:
+        launcher (str): 'none', 'pytorch' (torchrun sets RANK, WORLD_SIZE, LOCAL_RANK,
+            MASTER_ADDR, MASTER_PORT) or 'slurm' (srun sets SLURM_PROCID, SLURM_NTASKS,
+            SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT defaults to 29500).
+        dist_cfg (dict, optional): ``env_cfg.dist_cfg`` of the config: ``backend``
+            ('nccl' on GPUs; CPU runs always use 'gloo') and ``timeout`` in seconds.
+    """
+    if launcher == 'none' or torch_dist.is_initialized():
+        return
+    if launcher not in ('pytorch', 'slurm'):
+        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+    dist_cfg = dict(dist_cfg or {})
+    if torch.cuda.is_available():
+        init_dist(launcher, **dist_cfg)
+        return
+    if launcher == 'slurm':
+        _slurm_to_torch_env()
+    _require_env('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', launcher=launcher)
+    kwargs = {}
+    if dist_cfg.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch_dist.init_process_group(backend='gloo', init_method='env://', **kwargs)
+
+
+def _require_env(*names, launcher):
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        raise RuntimeError(f'--launcher {launcher}: environment variable(s) '
+                           f'{", ".join(missing)} not set; start the job with '
+                           f'{"torchrun" if launcher == "pytorch" else "srun"} '
+                           '(see docs/distributed.md)')
+
+
+def _slurm_to_torch_env():
+    """Set RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT from Slurm's variables."""
+    _require_env('SLURM_PROCID', 'SLURM_NTASKS', launcher='slurm')
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if not os.environ.get('MASTER_ADDR'):
+        _require_env('SLURM_NODELIST', launcher='slurm')
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
+                               capture_output=True, text=True, check=True).stdout.split()
+        os.environ['MASTER_ADDR'] = hosts[0]
