@@ -85,6 +85,26 @@ def flip_joints_3d(joints, flip_indices):
     return flipped
 
 
+GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])   # RGB → grey (ITU-R BT.601)
+
+
+def jitter_colours(frames, brightness, contrast, saturation):
+    """Brightness, contrast, saturation factors applied to uint8 RGB frames [..., H, W, 3].
+
+    With f = brightness·x, g = f·GREY_WEIGHTS and M = mean(g) over the whole clip:
+    contrast f' = c(f - M) + M (and g' likewise), saturation f'' = s(f' - g') + g'.
+    That is one affine colour map per clip, ``f'' = A x + (1 - c) M`` with
+    ``A = b c (s I + (1 - s) 1 wᵀ)``, applied in a single pass by ``cv2.transform``
+    (rounded and clipped to uint8). Returns a new uint8 array of the same shape.
+    """
+    flat = np.ascontiguousarray(frames).reshape(-1, frames.shape[-2], 3)
+    mean_grey = brightness * float(np.dot(cv2.mean(flat)[:3], GREY_WEIGHTS))
+    linear = brightness * contrast * (saturation * np.eye(3) +
+                                      (1 - saturation) * np.outer(np.ones(3), GREY_WEIGHTS))
+    offset = np.full((3, 1), (1 - contrast) * mean_grey)
+    return cv2.transform(flat, np.hstack([linear, offset])).reshape(frames.shape)
+
+
 @TRANSFORMS.register_module()
 class ClipColorJitter(BaseTransform):
     """Random brightness, contrast and saturation, one draw for the whole clip.
@@ -110,13 +130,7 @@ class ClipColorJitter(BaseTransform):
     def transform(self, results):
         if np.random.rand() >= self.prob:
             return results
-        b, c, s = self._factors()
-        frames = results['frames'].astype(np.float32) * b
-        grey = frames @ np.array([0.299, 0.587, 0.114], np.float32)   # [T, H, W]
-        frames = (frames - grey.mean()) * c + grey.mean()
-        grey = (grey - grey.mean()) * c + grey.mean()                 # grey after contrast
-        frames = (frames - grey[..., None]) * s + grey[..., None]
-        results['frames'] = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+        results['frames'] = jitter_colours(results['frames'], *self._factors())
         return results
 
     def __repr__(self):

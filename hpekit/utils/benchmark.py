@@ -1,0 +1,547 @@
+"""Throughput measurements behind ``tools/benchmark.py``: timing, memory, the four modes.
+
+Every mode returns a JSON-ready dict with at least ``mode``, ``config``, ``device``,
+``batch_size``, ``iters``, ``warmup``, ``samples_per_s``, ``step_ms`` (``median``,
+``p10``, ``p90``, ``min``, ``max`` of the timed steps, milliseconds), ``peak_rss_mb``
+(peak resident memory of this process and its children, MiB) and ``peak_gpu_mb``
+(``torch.cuda.max_memory_allocated``, MiB; None on CPU). Mode-specific fields are
+described by each ``bench_*`` function.
+"""
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+
+# ------------------------------------------------------------------- measurements
+
+
+def summarize(step_times, samples_per_step):
+    """Step times in seconds → ``{'samples_per_s', 'step_ms': {median, p10, p90, min,
+    max}}``; samples/s = samples_per_step / median step time."""
+    ms = np.asarray(step_times, np.float64) * 1e3
+    if ms.size == 0:
+        raise ValueError('summarize: no timed steps (iters must be >= 1)')
+    median = float(np.median(ms))
+    return {'samples_per_s': samples_per_step * 1e3 / median,
+            'step_ms': {'median': median, 'p10': float(np.percentile(ms, 10)),
+                        'p90': float(np.percentile(ms, 90)), 'min': float(ms.min()),
+                        'max': float(ms.max())}}
+
+
+def _rss_bytes(pid):
+    """Resident set size of a process in bytes from /proc (0 if it is gone)."""
+    try:
+        with open(f'/proc/{pid}/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pss_bytes(pid):
+    """Proportional set size in bytes (shared pages split between their users), 0 if
+    unknown (/proc/PID/smaps_rollup, Linux >= 4.14)."""
+    try:
+        with open(f'/proc/{pid}/smaps_rollup') as f:
+            for line in f:
+                if line.startswith('Pss:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid):
+    """Ids of all child processes of pid, recursively (Linux /proc)."""
+    found, stack = [], [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            with open(f'/proc/{parent}/task/{parent}/children') as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            children = []
+        found += children
+        stack += children
+    return found
+
+
+class PeakMemory:
+    """Sample the RSS of this process plus its children (DataLoader workers) in a thread.
+
+    Use as a context manager; ``peak_mb`` is the largest sampled sum of RSS (MiB;
+    without /proc: this process's lifetime peak ``ru_maxrss``): pages shared by the processes
+    (forked workers, a memory-mapped file) count once per process, as the kernel
+    reports RSS. ``peak_pss_mb`` sums the proportional set sizes instead (shared pages
+    split between their users): the memory the process tree really occupies.
+    """
+
+    def __init__(self, interval_s=0.05):
+        self.interval_s, self.peak, self.peak_pss = interval_s, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
+        pids = [os.getpid()] + _descendants(os.getpid())
+        self.peak = max(self.peak, sum(_rss_bytes(p) for p in pids))
+        self.peak_pss = max(self.peak_pss, sum(_pss_bytes(p) for p in pids))
+
+    def _run(self):
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def __enter__(self):
+        if os.path.isdir('/proc/self'):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self._sample()
+        else:   # no /proc: the process's lifetime peak (KiB on Linux)
+            self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    @property
+    def peak_mb(self):
+        return self.peak / 2**20
+
+    @property
+    def peak_pss_mb(self):
+        return self.peak_pss / 2**20
+
+
+def sync(device):
+    """Wait for queued GPU work (no-op on CPU) so that wall-clock times are complete."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def peak_gpu_mb(device):
+    """``torch.cuda.max_memory_allocated`` in MiB on a CUDA device, else None."""
+    if torch.device(device).type != 'cuda':
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+@contextmanager
+def measured(device):
+    """Yield a dict that gets 'peak_rss_mb' and 'peak_gpu_mb' when the block ends."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    figures = {}
+    with PeakMemory() as memory:
+        yield figures
+    figures.update(peak_rss_mb=memory.peak_mb, peak_pss_mb=memory.peak_pss_mb,
+                   peak_gpu_mb=peak_gpu_mb(device))
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+class RepeatSampler(torch.utils.data.Sampler):
+    """Yields 0 … n-1 over and over, forever: an endless stream of one fixed batch."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        while True:
+            yield from range(self.n)
+
+    def __len__(self):   # nominal (the logger asks for the loader's length)
+        return self.n * 10**6
+
+
+def fixed_batch_loader(samples):
+    """A DataLoader yielding the list ``samples`` as one pseudo-collated batch, forever."""
+    return torch.utils.data.DataLoader(samples, batch_size=len(samples),
+                                       sampler=RepeatSampler(len(samples)),
+                                       collate_fn=pseudo_collate, num_workers=0)
+
+
+def take_samples(dataset, n):
+    """n transformed samples of a dataset (cycling through it when it is smaller)."""
+    if len(dataset) == 0:
+        raise ValueError('the dataset is empty: nothing to benchmark')
+    return [dataset[i % len(dataset)] for i in range(n)]
+
+
+def build_dataset(dataset_cfg):
+    """Build a dataset config in hpekit's scope."""
+    from hpekit.registry import DATASETS
+    return DATASETS.build(dataset_cfg)
+
+
+def timed_steps(step, warmup, iters, device):
+    """Run ``step()`` warmup + iters times; the iters step times in seconds."""
+    times = []
+    for i in range(warmup + iters):
+        start = time.perf_counter()
+        step()
+        sync(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _base(mode, cfg, device, batch_size, iters, warmup):
+    return {'mode': mode, 'config': cfg.filename, 'device': str(device),
+            'batch_size': batch_size, 'iters': iters, 'warmup': warmup,
+            'torch_threads': torch.get_num_threads()}
+
+
+# ----------------------------------------------------------------------- pipeline
+
+
+def bench_pipeline(cfg, iters=200, warmup=10, seed=0, **_):
+    """The config's training transforms on its training dataset, in this process.
+
+    Samples are taken in a seeded random order. OpenCV uses the config's
+    ``env_cfg.mp_cfg.opencv_num_threads`` threads, as mmengine's Runner sets it.
+    Extra fields: ``transforms_ms`` (mean ms per sample of ``get_data_info`` and of
+    each transform, in pipeline order, keyed ``'<i>:<name>'``), ``transforms_share``
+    (each one's share of the total), ``cpu_samples_per_s`` (samples per second of
+    this process's CPU time: what one unshared core would do when other processes
+    compete for the CPU) and ``cv2_threads``. ``samples_per_s`` = samples / total
+    wall time (not from the median).
+    """
+    import cv2
+    threads = (cfg.get('env_cfg') or {}).get('mp_cfg', {}).get('opencv_num_threads')
+    if threads is not None:
+        cv2.setNumThreads(threads)
+    dataset_cfg = dict(cfg.train_dataloader.dataset)
+    transforms = dataset_cfg.pop('pipeline', [])
+    dataset = build_dataset(dict(dataset_cfg, pipeline=[]))
+    from hpekit.registry import TRANSFORMS
+    stages = [('get_data_info', dataset.get_data_info)]
+    stages += [(f'{i}:{t["type"]}', TRANSFORMS.build(t)) for i, t in enumerate(transforms)]
+    rng = np.random.default_rng(seed)
+    np.random.seed(seed)
+    order = rng.permutation(np.resize(np.arange(len(dataset)), warmup + iters))
+    totals, step_times = np.zeros(len(stages)), []
+    with measured('cpu') as memory:
+        for k, idx in enumerate(order):
+            if k == warmup:
+                cpu_start = time.process_time()
+            spent, results = _run_stages(stages, int(idx))
+            if k >= warmup:
+                totals += spent
+                step_times.append(spent.sum())
+        cpu_time = time.process_time() - cpu_start
+    out = _base('pipeline', cfg, 'cpu', 1, iters, warmup)
+    out.update(summarize(step_times, 1), **memory)
+    out['samples_per_s'] = iters / float(np.sum(step_times))
+    out['transforms_ms'] = {name: 1e3 * t / iters for (name, _), t in zip(stages, totals)}
+    out['transforms_share'] = {name: float(t / totals.sum())
+                               for (name, _), t in zip(stages, totals)}
+    out['cpu_samples_per_s'] = iters / cpu_time
+    out['cv2_threads'] = cv2.getNumThreads()
+    return out
+
+
+def _run_stages(stages, idx):
+    """Seconds spent in each stage for one sample; (float array, final results)."""
+    spent = np.zeros(len(stages))
+    start = time.perf_counter()
+    results = stages[0][1](idx)
+    spent[0] = time.perf_counter() - start
+    for i, (name, transform) in enumerate(stages[1:], 1):
+        start = time.perf_counter()
+        results = transform(results)
+        spent[i] = time.perf_counter() - start
+        if results is None:
+            raise RuntimeError(f'pipeline: transform {name} returned None for sample {idx}')
+    return spent, results
+
+
+# ------------------------------------------------------------------------- loader
+
+
+def bench_loader(cfg, iters=50, warmup=5, batch_size=None, num_workers=None, **_):
+    """The config's whole training DataLoader (workers, sampler, collate) as built by
+    mmengine's Runner. Extra fields: ``num_workers``; ``peak_rss_mb`` and
+    ``peak_pss_mb`` count the workers too. Step = one batch (the wait for it);
+    samples/s = all samples / total time (the waits are bimodal with workers: a
+    prefetched batch comes at once)."""
+    from mmengine.runner import Runner
+    loader_cfg = dict(cfg.train_dataloader)
+    if batch_size:
+        loader_cfg['batch_size'] = batch_size
+    if num_workers is not None:
+        loader_cfg['num_workers'] = num_workers
+        if num_workers == 0:
+            loader_cfg['persistent_workers'] = False
+    with measured('cpu') as memory:
+        loader = Runner.build_dataloader(loader_cfg, seed=0)
+        batches = iter(_forever(loader))
+        times = []
+        for i in range(warmup + iters):
+            start = time.perf_counter()
+            next(batches)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+        del batches
+    out = _base('loader', cfg, 'cpu', loader_cfg['batch_size'], iters, warmup)
+    out.update(summarize(times, loader_cfg['batch_size']), **memory)
+    out['samples_per_s'] = iters * loader_cfg['batch_size'] / float(np.sum(times))
+    out['num_workers'] = loader_cfg.get('num_workers', 0)
+    return out
+
+
+def _forever(loader):
+    epoch = 0
+    while True:
+        if hasattr(loader.sampler, 'set_epoch'):
+            loader.sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
+# ---------------------------------------------------------------------- inference
+
+
+def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
+                    channels_last=False, **_):
+    """``model.val_step`` (preprocess + predict, with flip test when the config's
+    ``model.test_cfg`` has it) in eval mode under ``torch.no_grad`` on a fixed batch of
+    the validation dataset. Extra field: ``flip_test`` (bool or None)."""
+    from hpekit.registry import MODELS
+    model = MODELS.build(cfg.model).to(device).eval()
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    batch = pseudo_collate(take_samples(build_dataset(cfg.val_dataloader.dataset),
+                                        batch_size))
+    with measured(device) as memory, torch.no_grad():
+        times = timed_steps(lambda: model.val_step(batch), warmup, iters, device)
+    out = _base('inference', cfg, device, batch_size, iters, warmup)
+    out.update(summarize(times, batch_size), **memory)
+    out['flip_test'] = getattr(model, 'test_cfg', {}).get('flip_test')
+    return out
+
+
+# --------------------------------------------------------------------- train-step
+
+
+def plain_step(model, optimizer, batch, device, autocast_dtype=None, scaler=None):
+    """One hand-written PyTorch training step on a pseudo-collated batch.
+
+    Stacks the uint8 inputs, copies them to ``device``, normalises with the model's
+    preprocessor mean/std, computes the losses (``mode='loss'``), backward, step.
+    No mmengine wrapper is involved beyond the model's own forward.
+    """
+    preprocessor = model.data_preprocessor
+    inputs = torch.stack(batch['inputs']).to(device, non_blocking=True)
+    inputs = (inputs.float() - preprocessor.mean) / preprocessor.std
+    samples = [sample.to(device) for sample in batch['data_samples']]
+    with torch.autocast(torch.device(device).type, dtype=autocast_dtype,
+                        enabled=autocast_dtype is not None):
+        losses = model(inputs, samples, mode='loss')
+    loss = sum(value for key, value in losses.items() if 'loss' in key)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+
+def _autocast_of(optim_wrapper):
+    """(dtype or None, GradScaler or None) matching an mmengine optimizer wrapper."""
+    dtype = getattr(optim_wrapper, 'cast_dtype', None)
+    scaler = None
+    if type(optim_wrapper).__name__ == 'AmpOptimWrapper':
+        scaler = torch.amp.GradScaler('cuda')
+    return dtype, scaler
+
+
+def _step_clock():
+    """A Runner hook recording a time stamp at the start of every training iteration."""
+    from mmengine.hooks import Hook
+
+    class StepClock(Hook):
+        priority = 'HIGHEST'
+
+        def __init__(self):
+            self.stamps, self.device = [], 'cpu'
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            sync(self.device)
+            self.stamps.append(time.perf_counter())
+
+    return StepClock()
+
+
+def _plain_hook(loader, device, warmup, first, second):
+    """A Runner hook running the plain loop on the Runner's own model and optimizer:
+    warmup + ``first`` steps before the Runner's loop, ``second`` steps after it."""
+    from mmengine.hooks import Hook
+
+    class PlainLoop(Hook):
+        priority = 'VERY_LOW'
+
+        def __init__(self):
+            self.times, self.batches = [], iter(loader)
+
+        def _run(self, runner, warm, n):
+            model = runner.model
+            model.train()
+            dtype, scaler = _autocast_of(runner.optim_wrapper)
+            optimizer = runner.optim_wrapper.optimizer
+            self.times += timed_steps(
+                lambda: plain_step(model, optimizer, next(self.batches), device, dtype,
+                                   scaler), warm, n, device)
+
+        def before_train(self, runner):
+            self._run(runner, warmup, first)
+
+        def after_train(self, runner):
+            if second:
+                self._run(runner, 0, second)
+
+    return PlainLoop()
+
+
+def runner_config(cfg, work_dir, iters, compile_model=False):
+    """A copy of cfg for a benchmark Runner: iteration-based, no validation, no
+    checkpoints, no schedulers, quiet logs, its own work dir and visualizer name."""
+    cfg = cfg.copy()
+    cfg.work_dir = work_dir
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader',
+                'test_cfg', 'test_evaluator', 'param_scheduler', 'load_from'):
+        cfg[key] = None
+    cfg.resume = False
+    cfg.default_hooks = dict(cfg.get('default_hooks') or {}, checkpoint=None)
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks') or []
+                        if h.get('type') != 'CurvePlotHook']
+    cfg.log_level = 'WARNING'
+    cfg.visualizer = dict(cfg.get('visualizer') or dict(type='Visualizer'),
+                          name=f'benchmark_{os.getpid()}_{time.perf_counter_ns()}')
+    if compile_model:
+        cfg.compile = True
+    return cfg
+
+
+def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
+                     compile_model=False, **_):
+    """hpekit's Runner step vs a plain PyTorch loop on the same model/batch/optimizer.
+
+    A Runner (mmengine's, built from the config as ``tools/train.py`` builds it, but
+    iteration-based with checkpoints, validation and schedulers switched off) trains
+    on a fixed batch of the training dataset; its step time is the time between the
+    starts of consecutive iterations (hooks, data fetch, ``model.train_step`` with the
+    optimizer wrapper). A plain loop (``plain_step``) runs on the Runner's own model
+    and optimizer and the same batch: half of its steps before and half after the
+    Runner's, so slow drifts of the machine's load hit both alike.
+
+    Extra fields: ``hpekit`` and ``plain`` (each ``samples_per_s`` and ``step_ms``),
+    ``overhead`` = hpekit median step time / plain median step time.
+    """
+    from mmengine.device import get_device
+    if torch.device(device).type != torch.device(get_device()).type:
+        raise ValueError(f'train-step: --device {device}, but mmengine\'s Runner trains on '
+                         f'{get_device()} here (hide GPUs with CUDA_VISIBLE_DEVICES= for '
+                         'a CPU run)')
+    batch_size = batch_size or cfg.train_dataloader.batch_size
+    samples = take_samples(build_dataset(cfg.train_dataloader.dataset), batch_size)
+    loader = fixed_batch_loader(samples)
+    clock = _step_clock()
+    clock.device = device
+    plain = _plain_hook(loader, device, warmup, (iters + 1) // 2, iters // 2)
+    with tempfile.TemporaryDirectory() as work_dir, measured(device) as memory:
+        run_cfg = runner_config(cfg, work_dir, warmup + iters + 1, compile_model)
+        runner = _build_runner(run_cfg, loader)
+        runner.register_hook(clock)
+        runner.register_hook(plain)
+        runner.train()
+    hpekit_times = np.diff(clock.stamps)[warmup:warmup + iters]
+    out = _base('train-step', cfg, device, batch_size, iters, warmup)
+    out['hpekit'] = summarize(hpekit_times, batch_size)
+    out['plain'] = summarize(plain.times, batch_size)
+    out.update(samples_per_s=out['hpekit']['samples_per_s'],
+               step_ms=out['hpekit']['step_ms'], **memory)
+    out['overhead'] = out['hpekit']['step_ms']['median'] / out['plain']['step_ms']['median']
+    out['compile'] = bool(compile_model)
+    out['optim_wrapper'] = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    return out
+
+
+def _build_runner(cfg, loader):
+    """mmengine's Runner from cfg as ``Runner.from_cfg`` builds it, with ``loader`` as
+    the training DataLoader (a DataLoader object cannot travel inside a config)."""
+    from mmengine.runner import Runner
+    keys = ('model', 'work_dir', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+            'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+            'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+            'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer',
+            'default_scope', 'randomness', 'experiment_name')
+    kwargs = {k: cfg.get(k) for k in keys if cfg.get(k) is not None}
+    return Runner(train_dataloader=loader, val_dataloader=None, test_dataloader=None,
+                  cfg=cfg, **kwargs)
+
+
+# ---------------------------------------------------------- large synthetic memmap
+
+
+def write_synthetic_clips(out_dir, gigabytes, frames=8, size=224, progress=True):
+    """Write a course-format train split of about ``gigabytes`` GiB of video to out_dir.
+
+    ``videoframes_clips_train.npy`` uint8 [N, frames, size, size, 3] (a cheap moving
+    pattern, not rendered people) and ``joint_3d_clips_train.npy`` float32
+    [N, frames, 17, 3] (small random values), N = gigabytes · 2**30 / clip bytes.
+    The header comes from ``np.lib.format.open_memmap``; the data is written in chunks
+    with plain file writes, so this process's memory stays small. Returns N.
+    """
+    from mmengine.utils import ProgressBar
+    clip_bytes = frames * size * size * 3
+    num = max(1, int(gigabytes * 2**30 // clip_bytes))
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, 'videoframes_clips_train.npy')
+    header = np.lib.format.open_memmap(path, mode='w+', dtype=np.uint8,
+                                       shape=(num, frames, size, size, 3))
+    offset = header.offset
+    del header
+    base = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), np.uint8)
+    chunk = 64
+    bar = ProgressBar((num + chunk - 1) // chunk, file=sys.stderr) if progress else None
+    with open(path, 'r+b') as f:
+        f.seek(offset)
+        for start in range(0, num, chunk):
+            shift = (np.arange(start, min(num, start + chunk)) % 256).astype(np.uint8)
+            f.write((base + shift[:, None, None, None, None]).tobytes())
+            if bar:
+                bar.update()
+    joints = np.random.default_rng(1).normal(0, 0.3, (num, frames, 17, 3)).astype(np.float32)
+    np.save(os.path.join(out_dir, 'joint_3d_clips_train.npy'), joints)
+    if bar:
+        sys.stderr.write('\n')
+    return num
+
+
+def bench_loader_synthetic(cfg, gigabytes, tmp_dir=None, iters=None, warmup=3,
+                           batch_size=None, num_workers=None, **_):
+    """``bench_loader`` on a synthetic ``gigabytes`` GiB course-format file (video
+    configs: the training dataset's data_root is replaced). Without ``iters`` the
+    loader runs one full epoch, so every clip of the file is read once. Extra fields:
+    ``file_gb`` and ``num_clips``. The files are deleted afterwards."""
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as root:
+        num = write_synthetic_clips(root, gigabytes)
+        cfg = cfg.copy()
+        cfg.train_dataloader.dataset.update(data_root=root, split='train')
+        size = batch_size or cfg.train_dataloader.batch_size
+        iters = iters or max(1, num // size - warmup)
+        out = bench_loader(cfg, iters=iters, warmup=warmup, batch_size=batch_size,
+                           num_workers=num_workers)
+        out.update(file_gb=os.path.getsize(
+            os.path.join(root, 'videoframes_clips_train.npy')) / 2**30, num_clips=num)
+    return out

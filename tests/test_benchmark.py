@@ -1,0 +1,164 @@
+"""tools/benchmark.py: every mode runs on a tiny config and reports consistent figures
+(no timing thresholds: speed targets are measured by the tool, not asserted here)."""
+import importlib.util
+import json
+import os.path as osp
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from hpekit.utils.benchmark import PeakMemory, summarize
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SPEC = importlib.util.spec_from_file_location('hpekit_benchmark_tool',
+                                              osp.join(ROOT, 'tools', 'benchmark.py'))
+tool = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(tool)
+
+MPII_TINY = 'tests/configs/mpii_tiny.py'
+VIDEO_TINY = 'tests/configs/video_tiny.py'
+
+
+@pytest.fixture(scope='module')
+def mpii_root(tmp_path_factory):
+    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    root = str(tmp_path_factory.mktemp('mpii'))
+    write_mpii_split(root, num_train=3, num_val=2, seed=0, progress=False)
+    return root
+
+
+@pytest.fixture(scope='module')
+def video_root(tmp_path_factory):
+    from hpekit.datasets.synthetic import write_h36m_split
+    root = str(tmp_path_factory.mktemp('h36m'))
+    write_h36m_split(root, num_train=6, num_valid=4, size=32, seed=0, progress=False)
+    return root
+
+
+def _run(capsys, tmp_path, *argv):
+    """Run the tool; check the printed JSON equals the --json file; return it."""
+    out = tmp_path / 'result.json'
+    result = tool.main(list(argv) + ['--json', str(out)])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == json.loads(out.read_text()) == json.loads(json.dumps(result))
+    return printed
+
+
+def _check_common(result, mode, batch_size, iters):
+    assert result['mode'] == mode and result['device'] == 'cpu'
+    assert result['batch_size'] == batch_size and result['iters'] == iters
+    assert result['samples_per_s'] > 0 and result['peak_rss_mb'] > 10
+    assert result['peak_gpu_mb'] is None
+    steps = result['step_ms']
+    assert 0 < steps['min'] <= steps['p10'] <= steps['median'] <= steps['p90'] <= steps['max']
+
+
+def test_summarize_hand_computed():
+    figures = summarize([0.010, 0.020, 0.030, 0.040], samples_per_step=4)
+    assert figures['step_ms']['median'] == pytest.approx(25.0)
+    assert figures['step_ms']['min'] == pytest.approx(10.0)
+    assert figures['step_ms']['max'] == pytest.approx(40.0)
+    assert figures['samples_per_s'] == pytest.approx(4 / 0.025)
+    with pytest.raises(ValueError, match='no timed steps'):
+        summarize([], 1)
+
+
+def test_peak_memory_sees_a_large_allocation():
+    with PeakMemory(interval_s=0.01) as small:
+        pass
+    with PeakMemory(interval_s=0.01) as big:
+        block = np.ones(200 * 2**20 // 8)   # 200 MiB, touched
+        block += 1
+    assert big.peak_mb >= 200 and big.peak_mb > small.peak_mb - 1
+    del block
+
+
+def test_pipeline_mode_breaks_the_time_down_per_transform(capsys, tmp_path, mpii_root):
+    result = _run(capsys, tmp_path, 'pipeline', MPII_TINY, '--iters', '6', '--warmup', '1',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
+    _check_common(result, 'pipeline', 1, 6)
+    names = list(result['transforms_ms'])
+    assert names == ['get_data_info', '0:RandomHalfBody', '1:LoadImage', '2:TopdownAffine',
+                     '3:GenerateHeatmaps', '4:PackPoseInputs']
+    assert all(v > 0 for v in result['transforms_ms'].values())
+    assert sum(result['transforms_share'].values()) == pytest.approx(1.0)
+    total_ms = sum(result['transforms_ms'].values())
+    assert result['samples_per_s'] == pytest.approx(1e3 / total_ms, rel=1e-6)
+    assert result['cpu_samples_per_s'] > 0
+
+
+def test_loader_mode(capsys, tmp_path, mpii_root):
+    result = _run(capsys, tmp_path, 'loader', MPII_TINY, '--iters', '3', '--warmup', '1',
+                  '--batch-size', '2', '--num-workers', '0',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
+    _check_common(result, 'loader', 2, 3)
+    assert result['num_workers'] == 0 and result['peak_pss_mb'] > 0
+
+
+def test_loader_mode_on_a_synthetic_memmap_file(capsys, tmp_path):
+    result = _run(capsys, tmp_path, 'loader', VIDEO_TINY, '--synthetic-gb', '0.01',
+                  '--tmp-dir', str(tmp_path), '--warmup', '0', '--num-workers', '0',
+                  '--batch-size', '2')
+    assert result['num_clips'] == int(0.01 * 2**30 // (8 * 224 * 224 * 3)) == 8
+    assert result['file_gb'] == pytest.approx(0.01, rel=0.2)
+    _check_common(result, 'loader', 2, 4)       # one epoch: 8 clips / batch 2
+    assert list(tmp_path.glob('**/*.npy')) == []  # the temporary files are gone
+
+
+@pytest.mark.parametrize('config, root_key', [(MPII_TINY, 'mpii'), (VIDEO_TINY, 'video')])
+def test_train_step_mode_compares_runner_and_plain_loop(capsys, tmp_path, config, root_key,
+                                                        request):
+    root = request.getfixturevalue(f'{root_key}_root')
+    result = _run(capsys, tmp_path, 'train-step', config, '--iters', '3', '--warmup', '1',
+                  '--batch-size', '2',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={root}')
+    _check_common(result, 'train-step', 2, 3)
+    for side in ('hpekit', 'plain'):
+        assert result[side]['samples_per_s'] > 0
+    assert result['overhead'] == pytest.approx(
+        result['hpekit']['step_ms']['median'] / result['plain']['step_ms']['median'])
+    assert result['samples_per_s'] == result['hpekit']['samples_per_s']
+    assert result['compile'] is False
+
+
+def test_inference_mode_reports_flip_test(capsys, tmp_path, mpii_root):
+    result = _run(capsys, tmp_path, 'inference', MPII_TINY, '--iters', '2', '--warmup', '1',
+                  '--batch-size', '2', '--channels-last',
+                  '--cfg-options', f'val_dataloader.dataset.data_root={mpii_root}')
+    _check_common(result, 'inference', 2, 2)
+    assert result['flip_test'] is True
+
+
+def test_gpu_path_options_reach_the_config():
+    args = tool.parse_args(['train-step', MPII_TINY, '--amp', '--channels-last',
+                            '--cudnn-benchmark'])
+    cfg = tool.prepare_config(args)
+    assert cfg.env_cfg['cudnn_benchmark'] is True
+    assert {'type': 'ChannelsLastHook'} in [dict(h) for h in cfg.custom_hooks]
+    expected = 'AmpOptimWrapper' if torch.cuda.is_available() else 'AutocastOptimWrapper'
+    assert cfg.optim_wrapper['type'] == expected
+
+
+def test_synthetic_gb_needs_loader_mode():
+    with pytest.raises(SystemExit):
+        tool.main(['pipeline', MPII_TINY, '--synthetic-gb', '1'])
+
+
+def test_channels_last_hook_keeps_outputs():
+    from hpekit.engine.hooks import ChannelsLastHook
+    from hpekit.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='StackedHourglass', num_stacks=2, channels=16, depth=2,
+                              num_joints=4, block=dict(type='PreActBottleneck'))).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before = model(x)
+        ChannelsLastHook().before_run(types.SimpleNamespace(model=model))
+        after = model(x)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    assert not convs[1].weight.is_contiguous() or convs[1].weight.shape[-1] == 1
+    for a, b in zip(before, after):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

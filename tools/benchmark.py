@@ -1,0 +1,139 @@
+"""Measure hpekit's throughput: ``python tools/benchmark.py MODE CONFIG [options]``.
+
+Modes (see ``hpekit.utils.benchmark`` for exactly what each one times):
+
+- ``train-step``: one optimisation step through mmengine's Runner and hpekit's model
+  wrapper vs a hand-written PyTorch loop on the same model, batch and optimizer;
+  prints both and ``overhead`` (ratio of the median step times);
+- ``pipeline``: the config's training transforms on its training dataset in this
+  process, samples/s and the time of each transform;
+- ``loader``: the config's whole training DataLoader (workers as configured or
+  ``--num-workers``), samples/s and peak RSS of the process and its workers;
+- ``inference``: ``model.val_step`` in eval mode (flip test where the config has it).
+
+Each run prints one JSON object on stdout (samples/s, median and spread of the step
+times, peak RSS, peak GPU memory on CUDA) and ``--json OUT`` writes it to a file.
+``--synthetic-gb N`` (loader mode, video configs) first writes an N GB synthetic file in
+the course's memmap format to a temporary folder and benchmarks the loader on it.
+
+Examples::
+
+    OMP_NUM_THREADS=1 python tools/benchmark.py pipeline \\
+        configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py \\
+        --cfg-options train_dataloader.dataset.data_root=data/mpii_synthetic/
+    python tools/benchmark.py train-step configs/mpii_hourglass/hg2_synthetic-quick.py \\
+        --batch-size 4 --iters 10
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+MODES = ('train-step', 'pipeline', 'loader', 'inference')
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Benchmark an hpekit config.')
+    parser.add_argument('mode', choices=MODES)
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--batch-size', type=_positive, default=None,
+                        help='batch size (default: the config\'s; inference: 4)')
+    parser.add_argument('--iters', type=_positive, default=None,
+                        help='timed steps (default: pipeline 200, loader 50, others 20)')
+    parser.add_argument('--warmup', type=int, default=None,
+                        help='untimed steps first (default: pipeline 10, others 3)')
+    parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda when '
+                        'available)')
+    parser.add_argument('--num-workers', type=int, default=None,
+                        help='loader: DataLoader workers (default: the config\'s)')
+    parser.add_argument('--compile', action='store_true',
+                        help='train-step: torch.compile through the Runner\'s compile option')
+    parser.add_argument('--amp', action='store_true', help='train-step: mixed precision as '
+                        'tools/train.py --amp (bfloat16 on CPU, float16 on GPU)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels_last memory format for the model (ChannelsLastHook)')
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help='env_cfg.cudnn_benchmark=True (GPU)')
+    parser.add_argument('--synthetic-gb', type=float, default=None,
+                        help='loader: write a synthetic course-format clip file of this '
+                        'size to a temp dir and benchmark the loader on it')
+    parser.add_argument('--tmp-dir', default=None, help='where --synthetic-gb writes')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. train_dataloader.dataset.data_root=X')
+    parser.add_argument('--json', dest='json_out', help='also write the JSON object here')
+    return parser.parse_args(argv)
+
+
+DEFAULT_ITERS = {'pipeline': (200, 10), 'loader': (50, 3), 'train-step': (20, 3),
+                 'inference': (20, 3)}
+
+
+def prepare_config(args):
+    """The loaded config with the command line's GPU-path options applied."""
+    from hpekit.engine.config_setup import load_config, setup_train_config
+    cfg = load_config(args.config, args.cfg_options)
+    # The same set-up as tools/train.py (the work dir is replaced by a temporary one).
+    setup_train_config(cfg, args.config, work_dir=tempfile.gettempdir(), amp=args.amp)
+    if args.channels_last:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + \
+            [dict(type='ChannelsLastHook')]
+    if args.cudnn_benchmark:
+        cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
+    return cfg
+
+
+def run(args):
+    """Run one benchmark; returns the result dict."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    import hpekit  # noqa: F401
+    from hpekit.utils import benchmark as bench
+    cfg = prepare_config(args)
+    init_default_scope(cfg.get('default_scope', 'hpekit'))
+    if args.cudnn_benchmark:
+        torch.backends.cudnn.benchmark = True
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    iters, warmup = DEFAULT_ITERS[args.mode]
+    kwargs = dict(iters=args.iters or iters,
+                  warmup=warmup if args.warmup is None else args.warmup,
+                  batch_size=args.batch_size, device=device)
+    if args.mode == 'train-step':
+        return bench.bench_train_step(cfg, compile_model=args.compile, **kwargs)
+    if args.mode == 'pipeline':
+        return bench.bench_pipeline(cfg, **kwargs)
+    if args.mode == 'inference':
+        kwargs['batch_size'] = args.batch_size or 4
+        return bench.bench_inference(cfg, channels_last=args.channels_last, **kwargs)
+    if args.synthetic_gb:
+        kwargs['iters'] = args.iters   # default: one full epoch over the file
+        return bench.bench_loader_synthetic(cfg, args.synthetic_gb, tmp_dir=args.tmp_dir,
+                                            num_workers=args.num_workers, **kwargs)
+    return bench.bench_loader(cfg, num_workers=args.num_workers, **kwargs)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.synthetic_gb is not None and args.mode != 'loader':
+        sys.exit('--synthetic-gb works with the loader mode only')
+    result = run(args)
+    text = json.dumps(result, indent=None, sort_keys=False)
+    print(text)
+    if args.json_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
+        with open(args.json_out, 'w') as f:
+            f.write(json.dumps(result, indent=2) + '\n')
+    return result
+
+
+if __name__ == '__main__':
+    main()
