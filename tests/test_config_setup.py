@@ -43,7 +43,7 @@ def test_resume_auto_and_path():
 
 def test_seed_and_deterministic():
     cfg = setup_train_config(load_config(CONFIG), CONFIG, seed=42, deterministic=True)
-    assert cfg.randomness == {'seed': 42, 'deterministic': True}
+    assert cfg.randomness == {'seed': 42, 'deterministic': True, 'diff_rank_seed': True}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU behaviour')

@@ -82,11 +82,12 @@ def test_resume_continues_exactly(tmp_path, straight_run, data_root):
 
 
 def test_resume_without_epoch_seeding_would_differ(tmp_path, straight_run, data_root):
-    # Guard that the test above can fail: without EpochSeedHook the resumed run draws
-    # other flips, colours and dropout masks than the uninterrupted one.
+    # Guard that the test above can fail: without EpochSeedHook and the loop's
+    # per-iteration seeding the resumed run draws other flips, colours and dropout
+    # masks than the uninterrupted one.
     work = tmp_path / 'unseeded'
     run_tool('train', CONFIG, '--work-dir', work, '--resume', straight_run / 'epoch_1.pth',
-             *data_options(data_root), 'custom_hooks=[]')
+             *data_options(data_root), 'custom_hooks=[]', 'train_cfg.reseed_per_iter=False')
     a = load_checkpoint_file(str(work / 'epoch_2.pth'))['state_dict']
     b = load_checkpoint_file(str(straight_run / 'epoch_2.pth'))['state_dict']
     assert any(not torch.equal(a[k], b[k]) for k in a)

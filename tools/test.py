@@ -12,7 +12,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import hpekit  # noqa: F401  (installs the safe checkpoint loader)
+from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import load_config, setup_test_config
+from hpekit.engine.distributed import init_distributed
 from hpekit.utils.io import write_json_atomic
 
 
@@ -27,6 +29,10 @@ def parse_args(argv=None):
                         help='override config keys, e.g. test_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher for distributed testing')
+    parser.add_argument('--pin-memory', action='store_true',
+                        help='DataLoader pin_memory for the test loader')
+    parser.add_argument('--persistent-workers', action='store_true',
+                        help='keep DataLoader workers alive (num_workers > 0)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -36,7 +42,8 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
-                      launcher=args.launcher)
+                      launcher=args.launcher, pin_memory=args.pin_memory,
+                      persistent_workers=args.persistent_workers)
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump {args.dump}: expected a .pkl or .pickle file name')
@@ -44,6 +51,8 @@ def main(argv=None):
         evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
         cfg.test_evaluator = [*evaluator, dict(type='DumpResults', out_file_path=args.dump)]
     init_default_scope(cfg.default_scope)
+    check_config(cfg, ('test_dataloader', ))   # unknown parts/arguments, missing data: fail now
+    init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if is_main_process():

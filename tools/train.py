@@ -10,7 +10,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import hpekit  # noqa: F401  (installs the safe checkpoint loader)
-from hpekit.engine.config_setup import load_config, setup_train_config
+from hpekit.engine.config_checks import check_config
+from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
+from hpekit.engine.distributed import init_distributed
 
 
 def parse_args(argv=None):
@@ -29,7 +31,27 @@ def parse_args(argv=None):
                         default='none', help='job launcher for distributed training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
-                        help='deterministic (slower) cuDNN/torch algorithms')
+                        help='deterministic (slower) cuDNN/torch algorithms; each rank '
+                        'seeded with seed + rank')
+    parser.add_argument('--sync-bn', action='store_true',
+                        help='BatchNorm statistics over all GPUs (distributed GPU runs)')
+    parser.add_argument('--accumulate', type=int, default=None, metavar='N',
+                        help='gradient accumulation: one optimizer step every N iterations')
+    parser.add_argument('--clip-grad', type=float, default=None, metavar='MAX_NORM',
+                        help='clip the global L2 norm of the gradients to MAX_NORM')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by total batch / auto_scale_lr.base_batch_size '
+                        "(default base: the config's train_dataloader.batch_size)")
+    parser.add_argument('--find-unused-parameters', action='store_true',
+                        help='DDP: allow parameters that get no gradient in a step')
+    parser.add_argument('--pin-memory', action='store_true',
+                        help='DataLoader pin_memory for the train and val loaders')
+    parser.add_argument('--persistent-workers', action='store_true',
+                        help='keep DataLoader workers alive between epochs '
+                        '(loaders with num_workers > 0)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log scalars and pictures for TensorBoard (needs the '
+                        'tensorboard package)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -40,8 +62,18 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     setup_train_config(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
                        amp=args.amp, launcher=args.launcher, seed=args.seed,
-                       deterministic=args.deterministic)
+                       deterministic=args.deterministic, sync_bn=args.sync_bn,
+                       accumulate=args.accumulate, clip_grad=args.clip_grad,
+                       auto_scale_lr=args.auto_scale_lr,
+                       find_unused_parameters=args.find_unused_parameters,
+                       pin_memory=args.pin_memory,
+                       persistent_workers=args.persistent_workers)
+    if args.tensorboard:
+        enable_tensorboard(cfg)
     init_default_scope(cfg.default_scope)
+    # Unknown parts or arguments and missing data fail here, before anything is built.
+    check_config(cfg, ('train_dataloader', 'val_dataloader'))
+    init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner

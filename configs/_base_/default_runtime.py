@@ -7,6 +7,11 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stop on a NaN/Inf loss (action='skip': skip such steps, count them).
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='stop'),
+    # Checkpoint keys that do not fit the model: shape mismatch is an error unless
+    # allow_shape_mismatch=True; missing/unexpected keys are logged.
+    checkpoint_keys=dict(type='CheckpointKeysHook', allow_shape_mismatch=False),
 )
 custom_hooks = [
     dict(type='EpochSeedHook'),    # exact resume: every epoch seeded from (seed, epoch)

@@ -18,14 +18,14 @@ heatmap_size = (32, 32)
 model = dict(backbone=dict(channels=64))
 
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImage', input_size=input_size, min_box_scale=0.85),
     dict(type='TopdownAffine', input_size=input_size, scale_factor=0.15, rotate_factor=15,
          rotate_prob=0.3, flip_prob=0.5),
     dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=1),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImage', input_size=input_size, min_box_scale=1.0),
     dict(type='TopdownAffine', input_size=input_size, augment=False),
     dict(type='PackPoseInputs'),
 ]
@@ -45,3 +45,12 @@ train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=1)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[5], gamma=0.1)]
 default_hooks = dict(logger=dict(interval=20))
+# The base hooks plus pictures of 4 val samples' predictions vs ground truth after
+# each validation (<work_dir>/val_predictions/epoch_<E>.png and the vis backends).
+# A child config's list replaces the base list, so the base hooks are repeated here.
+custom_hooks = [
+    dict(type='EpochSeedHook'),
+    dict(type='MetricsJsonHook'),
+    dict(type='CurvePlotHook'),
+    dict(type='PoseVisualizationHook', num_samples=4),
+]

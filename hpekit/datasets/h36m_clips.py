@@ -9,12 +9,14 @@ File format of a split (``split`` is 'train' or 'valid'), under ``data_root``:
 The files are opened with ``np.load(mmap_mode='r')`` and never read whole (the train
 video file is ~7.2 GB); each process opens them itself on first use.
 """
+import mmap
 import os.path as osp
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
+from .skipping import report_skipped
 
 H36M_JOINT_NAMES = ('pelvis', 'r_hip', 'r_knee', 'r_ankle', 'l_hip', 'l_knee', 'l_ankle',
                     'spine', 'thorax', 'neck_nose', 'head', 'l_shoulder', 'l_elbow',
@@ -108,9 +110,57 @@ class _ClipFiles:
         return _ClipFiles(self.video_path, self.joint_path, self.data_root)
 
 
+# Joints are metres relative to the pelvis: anything farther is a unit or data error.
+MAX_ABS_METRES = 20.0
+
+
+def find_invalid_clips(joints, chunk=1024):
+    """Clips whose joints are not finite metres: list of (clip index, problem text).
+
+    Args:
+        joints: float array [N, T, 17, 3] in metres (a memmap is read ``chunk`` clips
+            at a time).
+    """
+    problems = []
+    for start in range(0, len(joints), chunk):
+        block = np.asarray(joints[start:start + chunk], dtype=np.float64)
+        finite = np.isfinite(block)
+        size = np.abs(np.where(finite, block, 0.0)).max(axis=(1, 2, 3), initial=0.0)
+        for k in np.flatnonzero(~finite.all(axis=(1, 2, 3)) | (size > MAX_ABS_METRES)):
+            if not finite[k].all():
+                frame, joint, _ = np.argwhere(~finite[k])[0]
+                text = (f'expected finite values, found {block[k][frame, joint].tolist()} '
+                        f'(frame {frame}, joint {H36M_JOINT_NAMES[joint]})')
+            else:
+                text = (f'expected metres relative to the pelvis (|value| <= '
+                        f'{MAX_ABS_METRES:g}), found {size[k]:.6g} (millimetres?)')
+            problems.append((start + int(k), text))
+    return problems
+
+
 def _resolve(data_root, name):
     """A file path: ``name`` if absolute, else joined to ``data_root``."""
     return name if osp.isabs(name) or not data_root else osp.join(data_root, name)
+
+
+def release_pages(array, index):
+    """Drop the pages of ``array[index]`` from this process's resident memory.
+
+    For a read-only ``np.memmap`` (as ``np.load(mmap_mode='r')`` returns): the pages
+    stay in the OS page cache and are mapped again on the next access, but they no
+    longer count in the process's RSS, which would otherwise grow with every clip read
+    until it holds the whole file. A no-op for other arrays or without ``madvise``.
+    """
+    mapped = getattr(array, '_mmap', None)
+    if mapped is None or not hasattr(mapped, 'madvise') or \
+            not hasattr(mmap, 'MADV_DONTNEED'):
+        return
+    stride = array.strides[0]
+    start = array.offset % mmap.ALLOCATIONGRANULARITY + index * stride
+    first = start - start % mmap.PAGESIZE
+    last = min(len(mapped), start + stride)
+    if last > first:
+        mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def _clip_info(sample_idx, frames, joints):
@@ -135,6 +185,9 @@ class H36MClipDataset(BaseDataset):
         lazy_init (bool): defer opening the files to first use.
         video_file / joint_file (str, optional): file names (or absolute paths)
             replacing ``videoframes_clips_{split}.npy`` / ``joint_3d_clips_{split}.npy``.
+        skip_invalid (bool): drop clips whose joints are NaN/Inf or not plausible
+            metres (``MAX_ABS_METRES``), each logged, with the count at the end,
+            instead of raising.
 
     ``get_data_info(i)`` returns ``{'sample_idx': int, 'frames': uint8 [T, H, W, 3] RGB,
     'joints_3d': float32 [T, 17, 3] metres, 'flip_indices': list of 17 ints}``, copies of
@@ -142,17 +195,18 @@ class H36MClipDataset(BaseDataset):
 
     Raises:
         FileNotFoundError: a file is missing (the message says how to make a stand-in).
-        ValueError: a file has the wrong rank, dtype or shape (file, field, expected
-            and found are named).
+        ValueError: a file has the wrong rank, dtype or shape, or a clip's joints are
+            NaN/Inf or far beyond metres (file, field or clip, expected and found are
+            named).
     """
 
     METAINFO = H36M_METAINFO
 
     def __init__(self, data_root, split='train', pipeline=(), indices=None, test_mode=False,
-                 lazy_init=False, video_file=None, joint_file=None):
+                 lazy_init=False, video_file=None, joint_file=None, skip_invalid=False):
         if split not in ('train', 'valid'):
             raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
-        self.split = split
+        self.split, self.skip_invalid = split, skip_invalid
         self.files = _ClipFiles(
             _resolve(data_root, video_file or f'videoframes_clips_{split}.npy'),
             _resolve(data_root, joint_file or f'joint_3d_clips_{split}.npy'), data_root)
@@ -178,8 +232,18 @@ class H36MClipDataset(BaseDataset):
         return np.asarray(self.joints[rows], dtype=np.float32)
 
     def load_data_list(self):
-        """Validate the files and list the clips: [{'sample_idx': i}] for i < N."""
-        return [{'sample_idx': i} for i in range(len(self.videos))]
+        """Validate the files and joint values; list the clips: [{'sample_idx': i}]."""
+        path = self.files.joint_path
+        problems = find_invalid_clips(self.joints)
+        if problems and not self.skip_invalid:
+            clip, text = problems[0]
+            more = f' ({len(problems) - 1} more clips are bad)' if len(problems) > 1 else ''
+            raise ValueError(f'{path}: clip {clip}: bad joints: {text}{more}. Fix the '
+                             f'file, or pass skip_invalid=True to skip such clips.')
+        report_skipped(path, [f'{path}: clip {c}: bad joints: {t}' for c, t in problems],
+                       len(self.videos))
+        bad = {clip for clip, _ in problems}
+        return [{'sample_idx': i} for i in range(len(self.videos)) if i not in bad]
 
     def get_data_info(self, idx):
         """The clip at position idx of this (possibly subset) dataset; see class doc."""
@@ -187,7 +251,9 @@ class H36MClipDataset(BaseDataset):
             self.full_init()
         clip = self.data_list[idx]['sample_idx']
         videos, joints = self.files.open()
-        return _clip_info(clip, videos[clip], joints[clip])
+        info = _clip_info(clip, videos[clip], joints[clip])
+        release_pages(videos, clip)   # keep RSS flat over an epoch of a large file
+        return info
 
 
 @DATASETS.register_module()

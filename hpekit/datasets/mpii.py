@@ -22,6 +22,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
+from .skipping import report_skipped
 
 MPII_JOINT_NAMES = ('r_ankle', 'r_knee', 'r_hip', 'l_hip', 'l_knee', 'l_ankle', 'pelvis',
                     'thorax', 'upper_neck', 'head_top', 'r_wrist', 'r_elbow', 'r_shoulder',
@@ -186,6 +187,10 @@ class MPIIDataset(BaseDataset):
         test_mode (bool): no re-fetching of failed samples (mmengine).
         indices (int | sequence[int], optional): keep only these records (mmengine).
         lazy_init (bool): defer reading the JSON to first use.
+        skip_invalid (bool): drop malformed records and records whose image file is
+            missing, each logged as a warning, with the count at the end, instead of
+            raising. (Corrupt image files are only found when decoded: ``LoadImage``
+            then raises naming the file and the sample.)
 
     ``get_data_info(i)`` returns the dict of ``parse_mpii_record`` (see there), with
     'sample_idx' = the record's position in the JSON file (also for subsets; the val
@@ -204,7 +209,8 @@ class MPIIDataset(BaseDataset):
 
     def __init__(self, data_root, ann_file='annotations/mpii_train.json',
                  data_prefix=dict(img='images/'), pipeline=(), test_mode=False,
-                 indices=None, lazy_init=False):
+                 indices=None, lazy_init=False, skip_invalid=False):
+        self.skip_invalid = skip_invalid
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), pipeline=_build_pipeline(pipeline),
                          test_mode=test_mode, indices=indices, lazy_init=lazy_init)
@@ -213,9 +219,30 @@ class MPIIDataset(BaseDataset):
         """Read and validate the JSON; one data info per record (see class doc)."""
         records = load_mpii_json(self.ann_file, self.data_root)
         img_dir = self.data_prefix.get('img', '')
-        infos = [parse_mpii_record(self.ann_file, i, r, img_dir) for i, r in enumerate(records)]
+        if self.skip_invalid:
+            infos = self._parse_skipping_invalid(records, img_dir)
+        else:
+            infos = [parse_mpii_record(self.ann_file, i, r, img_dir)
+                     for i, r in enumerate(records)]
         for info in infos:   # mmengine rewrites 'sample_idx' to the subset position
             info[_RECORD_INDEX] = info.pop('sample_idx')
+        return infos
+
+    def _parse_skipping_invalid(self, records, img_dir):
+        """Data infos of the valid records whose image file exists; the rest logged."""
+        infos, problems = [], []
+        for i, record in enumerate(records):
+            try:
+                info = parse_mpii_record(self.ann_file, i, record, img_dir)
+            except MPIIAnnotationError as err:
+                problems.append(str(err))
+                continue
+            if not osp.isfile(info['img_path']):
+                problems.append(f'{self.ann_file}: record {i}: field \'image\': image file '
+                                f'{info["img_path"]} not found')
+                continue
+            infos.append(info)
+        report_skipped(self.ann_file, problems, len(records))
         return infos
 
     def get_data_info(self, idx):

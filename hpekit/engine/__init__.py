@@ -1,2 +1,3 @@
 """Runtime parts hpekit adds to mmengine: hooks, worker seeding, optimizer wrappers."""
-from . import functions, hooks, optim_wrappers  # noqa: F401  (registers the parts)
+from . import functions, hooks, loops, optim_wrappers, safety_hooks  # noqa: F401
+from . import visualization_hook  # noqa: F401,E402  (PoseVisualizationHook)

@@ -10,10 +10,17 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 
 
 def load_config(path, cfg_options=None):
-    """Read a Python config file and merge ``--cfg-options`` (dict of dotted keys)."""
+    """Read a Python config file, or an HRNet/SimpleBaseline YAML experiment
+    (``.yaml``/``.yml``, imported by ``hpekit.engine.yacs_import``; keys it ignores
+    are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
-    cfg = Config.fromfile(path)
+    if path.endswith(('.yaml', '.yml')):
+        from hpekit.engine.yacs_import import load_yacs_experiment, warn_ignored
+        cfg, report = load_yacs_experiment(path)
+        warn_ignored(report)
+    else:
+        cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.setdefault('default_scope', 'hpekit')
@@ -30,10 +37,29 @@ def _common(cfg, config_path, work_dir, launcher):
     # NCCL needs GPUs; gloo runs everywhere, so CPU-only machines (and CI) use it.
     if not torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    _set_model_wrapper(cfg)
+
+
+def _set_model_wrapper(cfg):
+    """DDP wrapper of distributed runs: hpekit's (CPU-capable) unless the config names one.
+
+    ``find_unused_parameters`` (config key or flag) is passed on to the wrapper. The
+    Runner ignores ``model_wrapper_cfg`` when ``launcher='none'``.
+    """
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        # Scoped name: the Runner looks wrapper types up in mmengine's root registry.
+        wrapper = dict(type='hpekit.HpekitDistributedDataParallel', broadcast_buffers=False)
+    if cfg.get('find_unused_parameters'):
+        wrapper['find_unused_parameters'] = True
+    cfg.model_wrapper_cfg = wrapper
 
 
 def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
-                       launcher='none', seed=None, deterministic=False):
+                       launcher='none', seed=None, deterministic=False, sync_bn=False,
+                       accumulate=None, clip_grad=None, auto_scale_lr=False,
+                       find_unused_parameters=False, pin_memory=False,
+                       persistent_workers=False):
     """Apply ``tools/train.py``'s flags to ``cfg`` in place and return it.
 
     Args:
@@ -41,8 +67,23 @@ def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
             checkpoint path.
         amp: mixed precision — mmengine's AmpOptimWrapper (float16 with loss scaling)
             on a GPU, hpekit's AutocastOptimWrapper (bfloat16) on a CPU.
-        seed, deterministic: override ``randomness``.
+        seed, deterministic: override ``randomness``; ``deterministic`` also seeds
+            every rank differently (``randomness.diff_rank_seed``: seed + rank).
+        sync_bn: ``sync_bn='torch'``: BatchNorm statistics over all ranks (GPUs only;
+            the Runner converts the model when the run is distributed).
+        accumulate (int): ``optim_wrapper.accumulative_counts``: step the optimizer
+            every N iterations with the mean gradient of N batches.
+        clip_grad (float): ``optim_wrapper.clip_grad``: clip the global L2 norm of the
+            gradients to this value.
+        auto_scale_lr: scale the lr by (world size × batch size) / base_batch_size;
+            ``auto_scale_lr.base_batch_size`` of the config, else the config's
+            ``train_dataloader.batch_size`` (the lr was set for one process).
+        find_unused_parameters: DDP looks for parameters without gradient each step.
+        pin_memory, persistent_workers: DataLoader options for the train and val
+            loaders (``persistent_workers`` only where ``num_workers > 0``).
     """
+    if find_unused_parameters:
+        cfg.find_unused_parameters = True
     _common(cfg, config_path, work_dir, launcher)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -55,8 +96,83 @@ def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
         if seed is not None:
             randomness['seed'] = seed
         randomness['deterministic'] = bool(deterministic or randomness.get('deterministic'))
+        if deterministic:
+            randomness['diff_rank_seed'] = True
         cfg.randomness = randomness
+    if sync_bn:
+        cfg.sync_bn = 'torch'
+    _check_sync_bn(cfg, config_path)
+    _set_optim_options(cfg, config_path, accumulate, clip_grad)
+    if auto_scale_lr:
+        _enable_auto_scale_lr(cfg, config_path)
+    set_loader_options(cfg, ('train_dataloader', 'val_dataloader'), pin_memory,
+                       persistent_workers)
+    _use_exact_resume_loop(cfg)
     return cfg
+
+
+def _use_exact_resume_loop(cfg):
+    """``train_cfg`` with ``by_epoch=True`` and no ``type`` → hpekit's ExactResumeTrainLoop
+    (mmengine's epoch loop that also resumes exactly from mid-epoch checkpoints)."""
+    train_cfg = cfg.get('train_cfg')
+    if not train_cfg or 'type' in train_cfg or train_cfg.get('by_epoch') is not True:
+        return
+    train_cfg.pop('by_epoch')
+    train_cfg['type'] = 'ExactResumeTrainLoop'
+
+
+def _check_sync_bn(cfg, config_path):
+    """SyncBN needs GPUs: refuse a distributed CPU run that asks for it."""
+    sync_bn = cfg.get('sync_bn')
+    if sync_bn is None:
+        return
+    if sync_bn not in ('torch', 'mmcv'):
+        raise ValueError(f"{config_path}: sync_bn must be 'torch' or 'mmcv', got {sync_bn!r}")
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
+        raise ValueError(f'{config_path}: sync_bn={sync_bn!r} (--sync-bn) needs CUDA GPUs; '
+                         "torch's SyncBatchNorm does not run on CPU. Drop it, or freeze "
+                         'BatchNorm statistics (backbone norm_eval=True) for CPU runs.')
+
+
+def _set_optim_options(cfg, config_path, accumulate, clip_grad):
+    """``--accumulate N`` and ``--clip-grad MAX_NORM`` into ``optim_wrapper``."""
+    if accumulate is not None:
+        if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+            raise ValueError(f'{config_path}: --accumulate must be an int >= 1, '
+                             f'got {accumulate!r}')
+        cfg.optim_wrapper.accumulative_counts = accumulate
+    if clip_grad is not None:
+        if not isinstance(clip_grad, (int, float)) or not clip_grad > 0:
+            raise ValueError(f'{config_path}: --clip-grad must be a max norm > 0, '
+                             f'got {clip_grad!r}')
+        cfg.optim_wrapper.clip_grad = dict(max_norm=float(clip_grad), norm_type=2)
+
+
+def _enable_auto_scale_lr(cfg, config_path):
+    """``auto_scale_lr.enable=True``; base batch size from the config or its loader."""
+    scale = dict(cfg.get('auto_scale_lr') or {})
+    base = scale.get('base_batch_size', cfg.train_dataloader.get('batch_size'))
+    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+        raise ValueError(f'{config_path}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
+                         f'(or train_dataloader.batch_size), a positive int; got {base!r}')
+    scale.update(enable=True, base_batch_size=base)
+    cfg.auto_scale_lr = scale
+
+
+def set_loader_options(cfg, loaders, pin_memory=False, persistent_workers=False):
+    """Switch on ``pin_memory`` / ``persistent_workers`` for the named dataloaders.
+
+    ``persistent_workers`` is set only for loaders with ``num_workers > 0`` (PyTorch
+    refuses it otherwise); loaders missing from ``cfg`` are skipped.
+    """
+    for name in loaders:
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        if pin_memory:
+            loader.pin_memory = True
+        if persistent_workers and loader.get('num_workers', 0) > 0:
+            loader.persistent_workers = True
 
 
 def _enable_amp(cfg):
@@ -75,11 +191,40 @@ def _enable_amp(cfg):
         wrapper.pop('loss_scale', None)
 
 
-def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='none'):
-    """Apply ``tools/test.py``'s flags: load ``checkpoint`` (weights only, no resume)."""
+def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='none',
+                      pin_memory=False, persistent_workers=False):
+    """Apply ``tools/test.py``'s flags: load ``checkpoint`` (weights only, no resume).
+
+    ``pin_memory`` / ``persistent_workers`` apply to the test loader (see
+    ``set_loader_options``).
+    """
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
     _common(cfg, config_path, work_dir, launcher)
+    set_loader_options(cfg, ('test_dataloader', ), pin_memory, persistent_workers)
     cfg.load_from = checkpoint
     cfg.resume = False
+    return cfg
+
+
+def enable_tensorboard(cfg):
+    """``--tensorboard``: add mmengine's ``TensorboardVisBackend`` to the visualizer.
+
+    Scalars (losses, metrics) and the ``PoseVisualizationHook`` pictures then also go
+    to TensorBoard event files under ``<work_dir>/<timestamp>/vis_data/``
+    (``tensorboard --logdir <work_dir>``); the configured backends stay. TensorBoard
+    is optional: without the ``tensorboard`` package this raises ImportError saying
+    how to install it, before anything runs.
+    """
+    import importlib.util
+    if importlib.util.find_spec('tensorboard') is None:
+        raise ImportError('--tensorboard needs the tensorboard package, which is not '
+                          'installed: pip install tensorboard')
+    visualizer = dict(cfg.get('visualizer') or dict(type='Visualizer'))
+    backends = [dict(b) for b in visualizer.get('vis_backends') or
+                [dict(type='LocalVisBackend')]]
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
+    cfg.visualizer = visualizer
     return cfg

@@ -1,4 +1,5 @@
 """Hooks hpekit adds to mmengine's Runner (registered in ``hpekit.registry.HOOKS``)."""
+import json
 import os.path as osp
 import random
 
@@ -47,6 +48,8 @@ class MetricsJsonHook(Hook):
     The file holds a JSON list, one object per evaluation:
     ``{"epoch": int, "iter": int, <metric>: float, ...}``; it is rewritten atomically
     after each evaluation so a person (or a plot script) can read it at any time.
+    A resumed run keeps the file's records up to the resumed iteration (later ones
+    are evaluated again), so it ends with the uninterrupted run's file.
     """
 
     priority = 'LOW'
@@ -54,6 +57,12 @@ class MetricsJsonHook(Hook):
     def __init__(self, filename='metrics.json'):
         self.filename = filename
         self.history = []
+
+    def before_train(self, runner):
+        path = osp.join(runner.work_dir, self.filename)
+        if runner.iter > 0 and osp.isfile(path):   # resumed in a work dir with history
+            with open(path, encoding='utf-8') as f:
+                self.history = [r for r in json.load(f) if r['iter'] <= runner.iter]
 
     def after_val_epoch(self, runner, metrics=None):
         if not metrics or not is_main_process():
@@ -86,3 +95,19 @@ class CurvePlotHook(Hook):
         out = osp.join(runner.work_dir, self.filename)
         plot_training_curves([scalars], out, keys=self.keys)
         runner.logger.info(f'Training curves written to {out}')
+
+
+@HOOKS.register_module()
+class ChannelsLastHook(Hook):
+    """Put the model's 4-D parameters and buffers in ``torch.channels_last`` memory format.
+
+    Faster convolutions on recent GPUs (tensor cores prefer NHWC); the values and the
+    outputs are the same. Inputs in the default layout are converted by the first
+    convolution. Enable with ``custom_hooks = [dict(type='ChannelsLastHook')]`` (or
+    ``tools/benchmark.py --channels-last``).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner):
+        runner.model.to(memory_format=torch.channels_last)

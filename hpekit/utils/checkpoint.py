@@ -1,4 +1,4 @@
-"""Safe checkpoint loading: ``weights_only=True`` with an explicit allow-list.
+"""Safe checkpoint loading (``weights_only=True`` with an allow-list), atomic saving.
 
 mmengine 0.10.7 calls ``torch.load`` with torch's default, which since torch 2.6 is
 ``weights_only=True``; its own checkpoints then fail to load (``--resume`` breaks)
@@ -20,8 +20,11 @@ import zipfile
 
 import numpy as np
 import torch
+from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .io import atomic_open
 
 
 class CheckpointError(RuntimeError):
@@ -67,12 +70,18 @@ def load_checkpoint_file(filename, map_location=None):
         CheckpointError: missing, truncated or corrupt file (the message names it).
         UnsafeCheckpointError: the file references globals outside the allow-list.
     """
+    _check_zip_crc(filename)
     try:
         with torch.serialization.safe_globals(allowed_globals()):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except FileNotFoundError as err:
         raise CheckpointError(f'checkpoint {filename} does not exist') from err
     except pickle.UnpicklingError as err:
+        if not zipfile.is_zipfile(filename):
+            raise UnsafeCheckpointError(
+                f'refusing to load checkpoint {filename}: it is not in torch\'s zip '
+                f'format, and read as a legacy pickle it is corrupt or references objects '
+                f"outside hpekit's allow-list. {_unpickler_reason(err)}") from None
         raise UnsafeCheckpointError(
             f'refusing to load checkpoint {filename}: it references objects outside '
             f"hpekit's allow-list of checkpoint globals, so loading it could run code. "
@@ -81,6 +90,24 @@ def load_checkpoint_file(filename, map_location=None):
         raise CheckpointError(
             f'checkpoint {filename} could not be read (truncated or corrupt file?): '
             f'{err}') from err
+
+
+def _check_zip_crc(filename):
+    """Raise CheckpointError if a zip-format checkpoint has a member whose CRC-32 fails.
+
+    torch does not verify the checksums it writes, so a flipped bit in a tensor would
+    otherwise load silently as a wrong weight. Costs one read of the file.
+    """
+    if not zipfile.is_zipfile(filename):
+        return   # missing, truncated or legacy format: torch.load reports it
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(f'checkpoint {filename} is corrupt: {err}') from err
+    if bad is not None:
+        raise CheckpointError(f'checkpoint {filename} is corrupt: the checksum of its '
+                              f'member {bad} does not match (damaged on disk or in transfer)')
 
 
 def _unpickler_reason(err):
@@ -100,3 +127,50 @@ def _load_from_local(filename, map_location):
 def install_safe_checkpoint_loader():
     """Make mmengine load every local checkpoint through ``load_checkpoint_file``."""
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend whose writes are atomic (see ``atomic_open``).
+
+    mmengine writes checkpoints (``save_checkpoint`` → ``put``) and the
+    ``last_checkpoint`` pointer (``put_text``) with a plain ``open(path, 'wb')``, which
+    truncates the previous file first: a kill or a full disk mid-write leaves a
+    partial file under the final name. Here the data goes to a temporary file in the
+    same folder, is flushed and fsync'ed, then renamed over the old file.
+    """
+
+    def put(self, obj, filepath):
+        """Write bytes ``obj`` to ``filepath`` atomically."""
+        with atomic_open(str(filepath), 'wb') as f:
+            f.write(obj)
+
+    def put_text(self, obj, filepath, encoding='utf-8'):
+        """Write the string ``obj`` to ``filepath`` atomically."""
+        with atomic_open(str(filepath), 'w', encoding=encoding) as f:
+            f.write(obj)
+
+
+def install_atomic_local_backend():
+    """Make mmengine's file I/O use ``AtomicLocalBackend`` for local paths."""
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+
+
+def compare_state_dicts(model_state, checkpoint_state):
+    """Which keys of a checkpoint do not fit a model.
+
+    Args:
+        model_state (dict): the model's ``state_dict()`` (name → tensor).
+        checkpoint_state (dict): the checkpoint's state dict (name → tensor).
+
+    Returns:
+        dict with sorted lists: 'missing' (in the model, not in the checkpoint),
+        'unexpected' (in the checkpoint, not in the model) and 'shape_mismatch'
+        (``(name, checkpoint shape, model shape)`` for keys in both whose shapes differ).
+    """
+    shapes = {k: tuple(getattr(v, 'shape', ())) for k, v in model_state.items()}
+    loaded = {k: tuple(getattr(v, 'shape', ())) for k, v in checkpoint_state.items()}
+    return {'missing': sorted(set(shapes) - set(loaded)),
+            'unexpected': sorted(set(loaded) - set(shapes)),
+            'shape_mismatch': sorted((k, loaded[k], shapes[k])
+                                     for k in set(shapes) & set(loaded)
+                                     if shapes[k] != loaded[k])}

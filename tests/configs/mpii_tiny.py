@@ -10,14 +10,14 @@ heatmap_size = (16, 16)
 model = dict(backbone=dict(channels=16, depth=2))
 
 train_pipeline = [
-    dict(type='LoadImage'),
     dict(type='RandomHalfBody', prob=0.3),
+    dict(type='LoadImage', input_size=input_size),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=1),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImage', input_size=input_size, min_box_scale=1.0),
     dict(type='TopdownAffine', input_size=input_size, augment=False),
     dict(type='PackPoseInputs'),
 ]

@@ -9,18 +9,20 @@ data_root = 'data/mpii/'
 input_size = (256, 256)
 heatmap_size = (64, 64)
 
-# RandomHalfBody only replaces the person box (it may also come before LoadImage);
+# RandomHalfBody only replaces the person box, so it comes first: LoadImage then sees
+# the final box and decodes at 1/2, 1/4 or 1/8 resolution where even the smallest
+# scale draw (min_box_scale = 1 - scale_factor) keeps the input's resolution.
 # TopdownAffine draws scale ±25 %, rotation ±30° (probability 0.6) and flip (0.5).
 train_pipeline = [
-    dict(type='LoadImage'),
     dict(type='RandomHalfBody', prob=0.3),
+    dict(type='LoadImage', input_size=input_size, min_box_scale=0.75),
     dict(type='TopdownAffine', input_size=input_size, scale_factor=0.25, rotate_factor=30,
          rotate_prob=0.6, flip_prob=0.5),
     dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=2),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImage', input_size=input_size, min_box_scale=1.0),
     dict(type='TopdownAffine', input_size=input_size, augment=False),
     dict(type='PackPoseInputs'),
 ]

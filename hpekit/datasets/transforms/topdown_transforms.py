@@ -60,58 +60,136 @@ def reduced_image_matrix(img_scale):
 
 
 # ------------------------------------------------------------------------ LoadImage
+def _jpeg_decoder():
+    """``simplejpeg`` (libjpeg-turbo, ~2× faster than OpenCV's JPEG path) or None."""
+    try:
+        import simplejpeg
+    except ImportError:
+        return None
+    return simplejpeg
+
+
+_SIMPLEJPEG = _jpeg_decoder()
+
+
+def _is_jpeg(data):
+    """True when the bytes (uint8 array) start with the JPEG SOI marker FF D8 FF."""
+    return data.size > 3 and data[0] == 0xFF and data[1] == 0xD8 and data[2] == 0xFF
+
+
+def reduced_decode_factor(bbox_size, input_size, min_box_scale=0.75):
+    """The largest decode reduction f in (1, 2, 4, 8) that keeps the crop's resolution.
+
+    Args:
+        bbox_size: (w, h) of the person box in original image px.
+        input_size: (W, H) of the model input the box is warped to.
+        min_box_scale (float): the smallest box scale a later augmentation may draw.
+
+    Returns:
+        int f such that ``bbox_size · min_box_scale / f >= input_size`` on both axes
+        (1 when no reduction keeps that).
+    """
+    box = np.asarray(bbox_size, np.float64) * min_box_scale
+    ratio = np.min(box / np.asarray(_pair(input_size, 'input_size'), np.float64))
+    return max([1] + [f for f in _REDUCED_FLAGS if ratio >= f])
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
-    """Read ``results['img_path']`` with OpenCV.
+    """Read ``results['img_path']``, at reduced resolution when the crop allows.
 
     Adds 'img' uint8 [H, W, 3] (RGB when ``to_rgb``, else BGR), 'img_shape' (H, W) of
     the decoded image and 'img_scale' (float): 1 / the decode reduction factor, 1.0
     unless reduced. Pixel coordinates relate as
-    ``x_decoded = (x + 0.5) · img_scale - 0.5``; later transforms keep 'center',
-    'bbox_size' and 'keypoints' in original image px and fold img_scale into the warp.
+    ``x_decoded = (x + 0.5) · img_scale - 0.5`` (the decoder maps pixel edges to
+    edges); later transforms keep 'center', 'bbox_size' and 'keypoints' in original
+    image px and fold img_scale into their single warp, so the crop is the same as
+    from a full decode, up to resampling.
 
-    Reduced decoding (``reduce_decode``): when results hold 'bbox_size' and
-    'input_size' (W, H) before this transform, the image is decoded at 1/2, 1/4 or 1/8
-    (``cv2.IMREAD_REDUCED_COLOR_*``, DCT scaling for JPEG: fast and anti-aliased) —
-    the largest factor f with ``bbox_size · min_box_scale / f >= input_size`` on both
-    axes, so the crop still has at least the input's resolution after a scale
-    augmentation down to ``min_box_scale``. Without 'input_size' nothing is reduced.
+    Reduced decoding (``reduce_decode``): with a model input size (``input_size``
+    here, else results['input_size']) and results['bbox_size'], the image is decoded
+    at 1/f, f = ``reduced_decode_factor(bbox_size, input_size, min_box_scale)``: the
+    largest of 2, 4, 8 for which the box still covers at least the input's pixels
+    after a scale augmentation down to ``min_box_scale`` (set it to
+    1 - TopdownAffine's scale_factor). JPEG DCT scaling does the reduction inside the
+    decoder (fast, anti-aliased); other formats are resized by OpenCV. Put
+    transforms that change the box (``RandomHalfBody``) before this one.
+
+    JPEG files are decoded by ``simplejpeg`` when it is installed (``decoder='auto'``;
+    libjpeg-turbo, identical pixels, about half of OpenCV's time), else and for other
+    formats by OpenCV, straight into RGB (no full-frame colour conversion).
+
+    Args:
+        to_rgb (bool): RGB (default) or OpenCV's BGR channel order.
+        reduce_decode (bool): allow reduced decoding.
+        min_box_scale (float): in (0, 1]; see above.
+        input_size (int | (W, H), optional): the model input size of the warp.
+        decoder (str): 'auto' (simplejpeg for JPEGs when installed) or 'cv2'.
 
     Raises:
         FileNotFoundError: the image does not exist (path and sample named).
         OSError: the file cannot be decoded (corrupt or not an image; path and sample).
     """
 
-    def __init__(self, to_rgb=True, reduce_decode=True, min_box_scale=0.75):
+    def __init__(self, to_rgb=True, reduce_decode=True, min_box_scale=0.75,
+                 input_size=None, decoder='auto'):
         if not 0 < min_box_scale <= 1:
             raise ValueError(f'min_box_scale must be in (0, 1], got {min_box_scale}')
+        if decoder not in ('auto', 'cv2'):
+            raise ValueError(f"decoder must be 'auto' or 'cv2', got {decoder!r}")
         self.to_rgb, self.reduce_decode = to_rgb, reduce_decode
         self.min_box_scale = min_box_scale
+        self.input_size = None if input_size is None else _pair(input_size, 'input_size')
+        self.decoder = decoder
 
     def _factor(self, results):
         """Decode reduction factor (1, 2, 4 or 8) for this sample."""
-        if not self.reduce_decode or results.get('input_size') is None \
-                or results.get('bbox_size') is None:
+        input_size = self.input_size or results.get('input_size')
+        if not self.reduce_decode or input_size is None or results.get('bbox_size') is None:
             return 1
-        box = np.asarray(results['bbox_size'], np.float64) * self.min_box_scale
-        ratio = np.min(box / np.asarray(_pair(results['input_size'], 'input_size')))
-        return max([1] + [f for f in _REDUCED_FLAGS if ratio >= f])
+        return reduced_decode_factor(results['bbox_size'], input_size, self.min_box_scale)
+
+    def _decode_jpeg(self, data, factor):
+        """simplejpeg decode at 1/factor (DCT scaling); uint8 [ceil(H/f), ceil(W/f), 3]."""
+        height, width = _SIMPLEJPEG.decode_jpeg_header(data)[:2]
+        return _SIMPLEJPEG.decode_jpeg(
+            data, colorspace='RGB' if self.to_rgb else 'BGR',
+            min_height=-(-height // factor), min_width=-(-width // factor))
+
+    def _decode_cv2(self, data, factor):
+        """OpenCV decode at 1/factor, in the wanted channel order."""
+        flag = _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR)
+        rgb_flag = getattr(cv2, 'IMREAD_COLOR_RGB', None)
+        if self.to_rgb and rgb_flag is not None:   # OpenCV >= 4.10 decodes into RGB
+            return cv2.imdecode(data, (flag & ~cv2.IMREAD_COLOR) | rgb_flag)
+        img = cv2.imdecode(data, flag)
+        if img is not None and self.to_rgb:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        return img
 
     def _read(self, path, factor, results):
         if not osp.isfile(path):
             raise FileNotFoundError(f'image not found: {path}{_sample_text(results)}')
-        img = cv2.imread(path, _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR))
+        data = np.fromfile(path, np.uint8)
+        img = None
+        if self.decoder == 'auto' and _SIMPLEJPEG is not None and _is_jpeg(data):
+            try:
+                img = self._decode_jpeg(data, factor)
+            except ValueError:   # e.g. CMYK or damaged: let OpenCV try
+                img = None
+        if img is None:
+            try:
+                img = self._decode_cv2(data, factor)
+            except cv2.error:
+                img = None
         if img is None or img.size == 0:
             raise OSError(f'cannot decode image {path}{_sample_text(results)}: the file is '
                           'corrupt or not an image')
         return img
 
     def transform(self, results):
-        path = results['img_path']
         factor = self._factor(results)
-        img = self._read(path, factor, results)
-        if self.to_rgb:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        img = self._read(results['img_path'], factor, results)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['img_scale'] = 1.0 / factor
@@ -119,7 +197,8 @@ class LoadImage(BaseTransform):
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(to_rgb={self.to_rgb}, reduce_decode='
-                f'{self.reduce_decode}, min_box_scale={self.min_box_scale})')
+                f'{self.reduce_decode}, min_box_scale={self.min_box_scale}, input_size='
+                f'{self.input_size}, decoder={self.decoder!r})')
 
 
 # -------------------------------------------------------------------- TopdownAffine

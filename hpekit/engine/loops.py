@@ -1,0 +1,71 @@
+"""Training loops (registered in ``hpekit.registry.LOOPS``)."""
+import numpy as np
+from mmengine.dist import get_rank
+from mmengine.runner import EpochBasedTrainLoop
+
+from hpekit.registry import LOOPS
+
+from .hooks import seed_everything
+
+
+def iteration_seed(seed, iteration, rank=0):
+    """A seed for one training iteration: an int in [0, 2**63) mixed from the three ints."""
+    state = np.random.SeedSequence([seed, iteration, rank]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+@LOOPS.register_module()
+class ExactResumeTrainLoop(EpochBasedTrainLoop):
+    """mmengine's epoch-based loop that resumes exactly from a mid-epoch checkpoint.
+
+    mmengine's ``EpochBasedTrainLoop`` restarts the epoch from its first batch when it
+    resumes from an iteration checkpoint (``CheckpointHook(by_epoch=False)``), so the
+    resumed run trains on some batches twice. This loop:
+
+    - fast-forwards: on resume at global iteration ``i`` inside an epoch, the batches
+      of that epoch before ``i`` are fetched (so DataLoader workers draw the same
+      random numbers as in the uninterrupted run) and thrown away, not trained on;
+    - with ``reseed_per_iter`` (default), seeds Python, numpy and torch before
+      fetching each batch from (``randomness.seed``, global iteration, rank), so the
+      augmentations drawn in the main process and the dropout masks of an iteration
+      do not depend on what ran before it.
+
+    Together with ``EpochSeedHook`` (the epoch's sampler order and worker seeds) a
+    deterministic run killed at any iteration checkpoint and restarted with
+    ``--resume auto`` ends with bit-identical weights. Fetching the skipped batches
+    costs up to one epoch of data loading on resume. ``tools/train.py`` uses this loop
+    for every ``train_cfg`` with ``by_epoch=True`` and no ``type``.
+
+    Args:
+        reseed_per_iter (bool): seed every RNG before each batch (needs a seed in
+            ``randomness``; does nothing without one).
+        **kwargs: as ``EpochBasedTrainLoop`` (max_epochs, val_begin, val_interval, …).
+    """
+
+    def __init__(self, runner, dataloader, max_epochs, reseed_per_iter=True, **kwargs):
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
+        self.reseed_per_iter = reseed_per_iter
+
+    def _reseed(self, iteration):
+        seed = self.runner.seed
+        if self.reseed_per_iter and seed is not None:
+            seed_everything(iteration_seed(seed, iteration, get_rank()))
+
+    def run_epoch(self):
+        """One epoch; on a mid-epoch resume its first (iter − epoch start) batches are skipped."""
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        first_iter = self._epoch * len(self.dataloader)
+        skip = self._iter - first_iter
+        if skip > 0:
+            self.runner.logger.info(
+                f'Resuming inside epoch {self._epoch + 1}: skipping its first {skip} '
+                f'of {len(self.dataloader)} batches (already trained)')
+        batches = iter(self.dataloader)
+        for idx in range(len(self.dataloader)):
+            self._reseed(first_iter + idx)
+            data_batch = next(batches)
+            if idx >= skip:
+                self.run_iter(idx, data_batch)
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1

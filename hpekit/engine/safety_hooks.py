@@ -1,0 +1,140 @@
+"""Hooks that stop bad runs early: checkpoint/model mismatches and non-finite losses.
+
+Both are in ``configs/_base_/default_runtime.py``'s ``custom_hooks``.
+"""
+import re
+
+import torch
+from mmengine.dist import all_reduce
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from hpekit.registry import HOOKS
+from hpekit.utils.checkpoint import compare_state_dicts
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's weights do not fit the model (shape mismatch)."""
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss became NaN or infinite."""
+
+
+def _format_keys(keys, limit=20):
+    shown = ', '.join(str(k) for k in keys[:limit])
+    return shown + (f', … ({len(keys)} in all)' if len(keys) > limit else '')
+
+
+@HOOKS.register_module()
+class CheckpointKeysHook(Hook):
+    """Report checkpoint keys that do not fit the model, before the weights load.
+
+    Runs whenever the Runner loads a checkpoint (``load_from``, ``--resume``, and
+    ``tools/test.py``), i.e. before any training or testing. Missing and unexpected
+    keys are logged as a warning (a partial load, e.g. a backbone into a full model,
+    is common and allowed). Keys whose shapes differ raise ``CheckpointMismatchError``
+    naming every such key with both shapes: mmengine would only warn and leave
+    those weights at their initial values.
+
+    Args:
+        allow_shape_mismatch (bool): only warn about shape mismatches (those weights
+            keep their initial values).
+        revise_keys (list[tuple[str, str]]): regex substitutions applied to the
+            checkpoint's keys first, as the Runner's ``load_checkpoint`` does.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, allow_shape_mismatch=False, revise_keys=((r'^module\.', ''),)):
+        self.allow_shape_mismatch = allow_shape_mismatch
+        self.revise_keys = [tuple(pair) for pair in revise_keys]
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        state = checkpoint.get('state_dict', checkpoint)
+        for pattern, repl in self.revise_keys:
+            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        report = compare_state_dicts(model.state_dict(), state)
+        lines = []
+        if report['missing']:
+            lines.append(f'missing in the checkpoint (keep their initial values): '
+                         f'{_format_keys(report["missing"])}')
+        if report['unexpected']:
+            lines.append(f'unexpected (in the checkpoint, not in the model; ignored): '
+                         f'{_format_keys(report["unexpected"])}')
+        if report['shape_mismatch']:
+            lines.append('shape mismatch (checkpoint vs model): ' + _format_keys(
+                [f'{k} {tuple(a)} vs {tuple(b)}' for k, a, b in report['shape_mismatch']]))
+        if not lines:
+            return
+        text = 'Checkpoint keys do not fit the model:\n  ' + '\n  '.join(lines)
+        if report['shape_mismatch'] and not self.allow_shape_mismatch:
+            raise CheckpointMismatchError(
+                f'{text}\nStopped before training. Set CheckpointKeysHook('
+                f'allow_shape_mismatch=True) in custom_hooks to load the rest anyway.')
+        runner.logger.warning(text)
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Guard against NaN or infinite losses: never apply such a step.
+
+    Wraps the optimizer wrapper's ``update_params`` (backward + step) so a
+    non-finite total loss (on any rank) skips the backward pass and the optimizer
+    step: the weights stay finite. Then, after the iteration:
+
+    - ``action='stop'`` raises ``NonFiniteLossError`` naming the iteration (1-based,
+      as in the log) and the loss terms with their values. The hook runs before the
+      ``CheckpointHook``, so no checkpoint of this iteration is written and the
+      last one on disk holds the last good weights.
+    - ``action='skip'`` logs a warning with the terms and a running count and goes
+      on; ``after_train`` logs the total number of skipped iterations.
+
+    Args:
+        action (str): 'stop' (default) or 'skip'.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, action='stop'):
+        if action not in ('stop', 'skip'):
+            raise ValueError(f"NonFiniteLossHook: action must be 'stop' or 'skip', "
+                             f'got {action!r}')
+        self.action = action
+        self.skipped = 0
+        self._bad_step = False
+
+    def before_train(self, runner):
+        wrapper = runner.optim_wrapper
+        update_params = wrapper.update_params
+
+        def guarded_update_params(loss, *args, **kwargs):
+            finite = torch.isfinite(loss.detach()).all().float()
+            all_reduce(finite, op='min')   # every rank skips together (no-op undistributed)
+            self._bad_step = not bool(finite)
+            if not self._bad_step:
+                update_params(loss, *args, **kwargs)
+
+        wrapper.update_params = guarded_update_params
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if not self._bad_step:
+            return
+        self._bad_step = False
+        terms = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}'
+                          for k, v in (outputs or {}).items())
+        where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1}, batch {batch_idx + 1})'
+        if self.action == 'stop':
+            raise NonFiniteLossError(
+                f'non-finite loss at {where}: {terms or "no loss terms reported"}. '
+                f'Training stopped; the step was not applied and no checkpoint of it was '
+                f'written. Set NonFiniteLossHook(action="skip") to skip such steps.')
+        self.skipped += 1
+        runner.logger.warning(f'non-finite loss at {where}: {terms}; step skipped '
+                              f'({self.skipped} skipped so far)')
+
+    def after_train(self, runner):
+        if self.action == 'skip':
+            runner.logger.info(f'NonFiniteLossHook: {self.skipped} iteration(s) with a '
+                               f'non-finite loss were skipped')
