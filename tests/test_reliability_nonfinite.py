@@ -55,6 +55,8 @@ def _runner(work_dir, data_root, action):
                              work_dir=str(work_dir))
     if action is None:
         cfg.default_hooks.pop('nonfinite_loss')
+    # Runners made within one second would share mmengine's logger (and log file).
+    cfg.experiment_name = f'nonfinite_{work_dir.name}'
     init_default_scope('hpekit')
     return Runner.from_cfg(cfg)
 
