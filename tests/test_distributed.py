@@ -16,15 +16,18 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as torch_dist
 
 from hpekit.datasets.synthetic import write_h36m_split
 from hpekit.engine import distributed
 from hpekit.engine.config_setup import load_config, setup_test_config, setup_train_config
 from hpekit.evaluation.functional import mpjpe
+from hpekit.models.wrappers import HpekitDistributedDataParallel
 from hpekit.utils.checkpoint import load_checkpoint_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,7 +219,6 @@ def test_distributed_runs_use_hpekit_ddp_wrapper_and_gloo_on_cpu():
 
 
 def test_ddp_wrapper_drops_device_ids_for_cpu_models(tmp_path):
-    from hpekit.models.wrappers import HpekitDistributedDataParallel
     from mmengine.model import BaseModel
     store = torch.distributed.FileStore(str(tmp_path / 'store'), 1)
     torch.distributed.init_process_group('gloo', store=store, rank=0, world_size=1)
@@ -330,3 +332,19 @@ def test_launch_scripts_print_usage_without_arguments():
         proc = subprocess.run(['bash', str(ROOT / 'tools' / script)],
                               capture_output=True, text=True)
         assert proc.returncode == 2 and words in proc.stderr, script
+
+
+def test_finish_distributed_unwraps_the_model_and_leaves_the_group(tmp_path):
+    """The tools' last step: DDP wrapper dropped, process group destroyed (1-rank gloo)."""
+    torch_dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}',
+                                  rank=0, world_size=1)
+    try:
+        plain = torch.nn.Linear(2, 2)
+        runner = SimpleNamespace(model=HpekitDistributedDataParallel(module=plain))
+        distributed.finish_distributed(runner)
+        assert runner.model is plain
+        assert not torch_dist.is_initialized()
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+    distributed.finish_distributed(SimpleNamespace(model=plain))   # undistributed: nothing to do

@@ -14,16 +14,4 @@ fi
 CONFIG=$1
 NGPUS=$2
 shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-MASTER_PORT=${MASTER_PORT:-${PORT:-29500}}
-PYTHON=${PYTHON:-python}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --master_port="$MASTER_PORT" \
-    --nproc_per_node="$NGPUS" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "$@"
+exec bash "$(dirname "$0")/launch/torchrun.sh" "$NGPUS" train.py "$CONFIG" "$@"

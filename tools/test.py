@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 import hpekit  # noqa: F401  (installs the safe checkpoint loader)
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import load_config, setup_test_config
-from hpekit.engine.distributed import init_distributed
+from hpekit.engine.distributed import finish_distributed, init_distributed
 from hpekit.utils.io import write_json_atomic
 
 
@@ -60,6 +60,7 @@ def main(argv=None):
         write_json_atomic(out, dict(config=args.config, checkpoint=args.checkpoint,
                                     metrics=metrics))
         runner.logger.info(f'Metrics written to {out}')
+    finish_distributed(runner)
     return metrics
 
 

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 import hpekit  # noqa: F401  (installs the safe checkpoint loader)
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
-from hpekit.engine.distributed import init_distributed
+from hpekit.engine.distributed import finish_distributed, init_distributed
 
 
 def parse_args(argv=None):
@@ -76,6 +76,7 @@ def main(argv=None):
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed(runner)
     return runner
 
 

@@ -7,12 +7,14 @@ distributed code path runs (and is tested) without a GPU. The Runner then finds 
 process group already started and uses it.
 """
 import datetime
+import gc
 import os
 import subprocess
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import init_dist
+from mmengine.model import is_model_wrapper
 
 
 def init_distributed(launcher, dist_cfg=None):
@@ -40,6 +42,26 @@ def init_distributed(launcher, dist_cfg=None):
     if dist_cfg.get('timeout') is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
     torch_dist.init_process_group(backend='gloo', init_method='env://', **kwargs)
+
+
+def finish_distributed(runner):
+    """Leave the process group at the end of a successful run (no-op when undistributed).
+
+    All ranks meet at a barrier; the DDP wrapper (which holds the group) is replaced by
+    the plain model and collected; then the group is destroyed. Its gloo threads so
+    stop now, not during interpreter shutdown, where a live group can abort the
+    process ("terminate called without an active exception") after a good run.
+
+    Args:
+        runner: the finished mmengine Runner; ``runner.model`` is unwrapped in place.
+    """
+    if not torch_dist.is_initialized():
+        return
+    torch_dist.barrier()
+    if is_model_wrapper(runner.model):
+        runner.model = runner.model.module
+    gc.collect()
+    torch_dist.destroy_process_group()
 
 
 def _require_env(*names, launcher):

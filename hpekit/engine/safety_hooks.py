@@ -1,6 +1,7 @@
 """Hooks that stop bad runs early: checkpoint/model mismatches and non-finite losses.
 
-Both are in ``configs/_base_/default_runtime.py``'s ``custom_hooks``.
+Both are in ``configs/_base_/default_runtime.py``'s ``default_hooks`` (keys
+``checkpoint_keys`` and ``nonfinite_loss``).
 """
 import re
 
@@ -71,8 +72,9 @@ class CheckpointKeysHook(Hook):
         text = 'Checkpoint keys do not fit the model:\n  ' + '\n  '.join(lines)
         if report['shape_mismatch'] and not self.allow_shape_mismatch:
             raise CheckpointMismatchError(
-                f'{text}\nStopped before training. Set CheckpointKeysHook('
-                f'allow_shape_mismatch=True) in custom_hooks to load the rest anyway.')
+                f'{text}\nStopped before training. Set '
+                f'default_hooks.checkpoint_keys.allow_shape_mismatch=True to load the '
+                f'rest anyway.')
         runner.logger.warning(text)
 
 
@@ -129,7 +131,7 @@ class NonFiniteLossHook(Hook):
             raise NonFiniteLossError(
                 f'non-finite loss at {where}: {terms or "no loss terms reported"}. '
                 f'Training stopped; the step was not applied and no checkpoint of it was '
-                f'written. Set NonFiniteLossHook(action="skip") to skip such steps.')
+                f'written. Set default_hooks.nonfinite_loss.action="skip" to skip such steps.')
         self.skipped += 1
         runner.logger.warning(f'non-finite loss at {where}: {terms}; step skipped '
                               f'({self.skipped} skipped so far)')
