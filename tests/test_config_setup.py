@@ -1,4 +1,5 @@
 """Command-line flags of tools/train.py and tools/test.py, applied to configs."""
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,38 @@ def test_amp_on_cpu_uses_bfloat16_autocast_and_gloo():
     assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU behaviour')
+def test_amp_dtype_choice_on_cpu():
+    cfg = setup_train_config(load_config(CONFIG), CONFIG, amp='bfloat16')
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
+                                                                 'bfloat16')
+    with pytest.raises(ValueError, match='float16 needs a GPU'):
+        setup_train_config(load_config(CONFIG), CONFIG, amp='float16')
+
+
+def test_amp_dtype_choice_on_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = setup_train_config(load_config(CONFIG), CONFIG, amp='bfloat16')
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AmpOptimWrapper',
+                                                                 'bfloat16')
+    assert 'loss_scale' not in cfg.optim_wrapper
+    cfg = setup_train_config(load_config(CONFIG), CONFIG, amp=True)
+    assert (cfg.optim_wrapper.dtype, cfg.optim_wrapper.loss_scale) == ('float16', 'dynamic')
+
+
+def test_amp_flag_parsing():
+    spec = importlib.util.spec_from_file_location('hpekit_train_tool',
+                                                  ROOT / 'tools' / 'train.py')
+    train_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_tool)
+    parse_args = train_tool.parse_args
+    assert parse_args(['c.py']).amp is False
+    assert parse_args(['c.py', '--amp']).amp is True
+    assert parse_args(['c.py', '--amp', 'bfloat16']).amp == 'bfloat16'
+    with pytest.raises(SystemExit):
+        parse_args(['c.py', '--amp', 'int8'])
 
 
 def test_amp_refuses_an_unknown_wrapper():

@@ -23,8 +23,10 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         metavar='auto|PATH', help='resume from the latest checkpoint '
                         'in the work dir (no value or "auto") or from PATH')
-    parser.add_argument('--amp', action='store_true', help='mixed precision '
-                        '(float16 on GPU, bfloat16 on CPU)')
+    parser.add_argument('--amp', nargs='?', const=True, default=False,
+                        choices=[True, 'float16', 'bfloat16'], metavar='DTYPE',
+                        help='mixed precision: float16 (GPU, loss scaling) or bfloat16 '
+                        'autocast; no value: float16 on a GPU, bfloat16 on a CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],

@@ -65,8 +65,8 @@ def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
     Args:
         resume: None (fresh run), 'auto' (latest checkpoint in the work dir) or a
             checkpoint path.
-        amp: mixed precision — mmengine's AmpOptimWrapper (float16 with loss scaling)
-            on a GPU, hpekit's AutocastOptimWrapper (bfloat16) on a CPU.
+        amp: mixed precision: False, True (float16 with loss scaling on a GPU,
+            bfloat16 on a CPU), 'float16' (GPU only) or 'bfloat16'.
         seed, deterministic: override ``randomness``; ``deterministic`` also seeds
             every rank differently (``randomness.diff_rank_seed``: seed + rank).
         sync_bn: ``sync_bn='torch'``: BatchNorm statistics over all ranks (GPUs only;
@@ -90,7 +90,7 @@ def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
     if amp:
-        _enable_amp(cfg)
+        _enable_amp(cfg, amp, config_path)
     if seed is not None or deterministic:
         randomness = dict(cfg.get('randomness') or {})
         if seed is not None:
@@ -175,20 +175,30 @@ def set_loader_options(cfg, loaders, pin_memory=False, persistent_workers=False)
             loader.persistent_workers = True
 
 
-def _enable_amp(cfg):
+def _enable_amp(cfg, amp, config_path):
+    """Mixed precision. ``amp``: True/'auto' (float16 on a GPU, bfloat16 on a CPU),
+    'float16' or 'bfloat16'. GPUs use mmengine's AmpOptimWrapper (float16 with dynamic
+    loss scaling; bfloat16 needs none); CPUs hpekit's AutocastOptimWrapper (bfloat16:
+    CPU autocast has no float16 kernels for most layers)."""
     wrapper = cfg.optim_wrapper
     if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper',
                                                    'AutocastOptimWrapper'):
-        raise ValueError(f"--amp: optim_wrapper.type is {wrapper.type!r}; expected "
-                         "'OptimWrapper' (or an AMP wrapper) to switch to mixed precision")
-    if torch.cuda.is_available():
-        wrapper.type = 'AmpOptimWrapper'
-        wrapper.setdefault('dtype', 'float16')
-        wrapper.setdefault('loss_scale', 'dynamic')
-    else:
-        wrapper.type = 'AutocastOptimWrapper'
-        wrapper.dtype = 'bfloat16'
-        wrapper.pop('loss_scale', None)
+        raise ValueError(f"{config_path}: --amp: optim_wrapper.type is {wrapper.type!r}; "
+                         "expected 'OptimWrapper' (or an AMP wrapper) to switch to mixed "
+                         'precision')
+    if amp not in (True, 'auto', 'float16', 'bfloat16'):
+        raise ValueError(f"--amp: expected 'float16' or 'bfloat16' (or no value), got {amp!r}")
+    on_gpu = torch.cuda.is_available()
+    dtype = amp if amp in ('float16', 'bfloat16') else ('float16' if on_gpu else 'bfloat16')
+    if on_gpu:
+        wrapper.type, wrapper.dtype = 'AmpOptimWrapper', dtype
+        if dtype == 'float16':
+            wrapper.setdefault('loss_scale', 'dynamic')
+        return
+    if dtype != 'bfloat16':
+        raise ValueError("--amp float16 needs a GPU; on a CPU use --amp bfloat16 (or --amp)")
+    wrapper.type, wrapper.dtype = 'AutocastOptimWrapper', 'bfloat16'
+    wrapper.pop('loss_scale', None)
 
 
 def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='none',
