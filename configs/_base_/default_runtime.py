@@ -17,6 +17,9 @@ custom_hooks = [
     dict(type='EpochSeedHook'),    # exact resume: every epoch seeded from (seed, epoch)
     dict(type='MetricsJsonHook'),  # <work_dir>/metrics.json after each evaluation
     dict(type='CurvePlotHook'),    # <work_dir>/curves.png at the end of training
+    # <work_dir>/val_predictions/epoch_<E>.png (and the vis backends): predictions vs
+    # ground truth of the first val samples after each validation.
+    dict(type='PoseVisualizationHook', num_samples=4),
 ]
 
 env_cfg = dict(

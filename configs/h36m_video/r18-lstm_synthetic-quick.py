@@ -48,12 +48,3 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=Tru
                         eta_min=1e-5)]
 default_hooks = dict(logger=dict(interval=20),
                      checkpoint=dict(save_best='mpjpe', rule='less'))
-# The base hooks plus pictures of 4 val samples' predictions vs ground truth after
-# each validation (<work_dir>/val_predictions/epoch_<E>.png and the vis backends).
-# A child config's list replaces the base list, so the base hooks are repeated here.
-custom_hooks = [
-    dict(type='EpochSeedHook'),
-    dict(type='MetricsJsonHook'),
-    dict(type='CurvePlotHook'),
-    dict(type='PoseVisualizationHook', num_samples=4),
-]

@@ -45,12 +45,3 @@ train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=1)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[5], gamma=0.1)]
 default_hooks = dict(logger=dict(interval=20))
-# The base hooks plus pictures of 4 val samples' predictions vs ground truth after
-# each validation (<work_dir>/val_predictions/epoch_<E>.png and the vis backends).
-# A child config's list replaces the base list, so the base hooks are repeated here.
-custom_hooks = [
-    dict(type='EpochSeedHook'),
-    dict(type='MetricsJsonHook'),
-    dict(type='CurvePlotHook'),
-    dict(type='PoseVisualizationHook', num_samples=4),
-]
