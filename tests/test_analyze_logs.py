@@ -1,5 +1,4 @@
 """tools/analyze_logs.py: curves of several runs in one PNG, plus last/min/max values."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,12 +7,10 @@ from pathlib import Path
 
 import cv2
 import pytest
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location('hpekit_analyze_logs',
-                                              ROOT / 'tools' / 'analyze_logs.py')
-analyze_logs = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(analyze_logs)
+analyze_logs = load_tool('analyze_logs')
 
 
 def write_run(work_dir, timestamp, losses, mpjpes):

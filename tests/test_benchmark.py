@@ -1,6 +1,5 @@
 """tools/benchmark.py: every mode runs on a tiny config and reports consistent figures
 (no timing thresholds: speed targets are measured by the tool, not asserted here)."""
-import importlib.util
 import json
 import os.path as osp
 import types
@@ -10,12 +9,10 @@ import pytest
 import torch
 
 from hpekit.utils.benchmark import PeakMemory, summarize
+from tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SPEC = importlib.util.spec_from_file_location('hpekit_benchmark_tool',
-                                              osp.join(ROOT, 'tools', 'benchmark.py'))
-tool = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(tool)
+tool = load_tool('benchmark')
 
 MPII_TINY = 'tests/configs/mpii_tiny.py'
 VIDEO_TINY = 'tests/configs/video_tiny.py'

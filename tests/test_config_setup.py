@@ -1,5 +1,4 @@
 """Command-line flags of tools/train.py and tools/test.py, applied to configs."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from mmengine.config import Config
 
 from hpekit.engine.config_setup import load_config, setup_test_config, setup_train_config
 from hpekit.registry import OPTIM_WRAPPERS
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / 'configs' / 'h36m_video' / 'r18-lstm-fc_b2-3e_h36m-224.py')
@@ -75,11 +75,7 @@ def test_amp_dtype_choice_on_gpu(monkeypatch):
 
 
 def test_amp_flag_parsing():
-    spec = importlib.util.spec_from_file_location('hpekit_train_tool',
-                                                  ROOT / 'tools' / 'train.py')
-    train_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_tool)
-    parse_args = train_tool.parse_args
+    parse_args = load_tool('train').parse_args
     assert parse_args(['c.py']).amp is False
     assert parse_args(['c.py', '--amp']).amp is True
     assert parse_args(['c.py', '--amp', 'bfloat16']).amp == 'bfloat16'

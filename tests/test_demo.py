@@ -1,5 +1,4 @@
 """tools/demo.py writes annotated images, folders and MP4 files for both pipelines."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,14 +10,12 @@ import pytest
 import torch
 
 from hpekit.apis import init_model
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 MPII_TINY = ROOT / 'tests' / 'configs' / 'mpii_tiny.py'
 VIDEO_TINY = ROOT / 'tests' / 'configs' / 'video_tiny.py'
-SPEC = importlib.util.spec_from_file_location('hpekit_demo_tool',
-                                              ROOT / 'tools' / 'demo.py')
-demo = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(demo)
+demo = load_tool('demo')
 DRAW_ALL = '--score-thr=-1e9'   # a random model's scores may be anything: draw every joint
 
 

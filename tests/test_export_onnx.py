@@ -3,7 +3,6 @@
 The parity tests run the exported files with onnxruntime and skip only when it is
 not installed (it is in requirements/tests.txt, so CI runs them).
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,17 +14,11 @@ from hpekit.engine.config_setup import load_config
 from hpekit.utils.model_inputs import build_model
 from hpekit.utils.onnx_export import (TopDownExport, Video3DExport,
                                       compare_with_onnxruntime, export_onnx)
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = str(ROOT / 'tests/configs/video_tiny.py')
 MPII = str(ROOT / 'tests/configs/mpii_tiny.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def model_of(path, **options):

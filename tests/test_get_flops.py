@@ -1,5 +1,4 @@
 """Parameter and FLOP counting (hpekit.utils.complexity, tools/get_flops.py)."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,17 +10,11 @@ from mmengine.analysis import FlopAnalyzer
 from hpekit.engine.config_setup import load_config
 from hpekit.utils.complexity import RNN_OPS, format_count, model_complexity, rnn_flop_jit
 from hpekit.utils.model_inputs import build_model, input_shape_from_args
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = str(ROOT / 'tests/configs/video_tiny.py')
 MPII = str(ROOT / 'tests/configs/mpii_tiny.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('cls, gates', [(nn.LSTM, 4), (nn.GRU, 3), (nn.RNN, 1)])
