@@ -111,3 +111,18 @@ def test_mpii_missing_and_corrupt_images_name_the_file_and_record(tmp_path):
         dataset[1]
     with pytest.raises(FileNotFoundError, match=r'gone\.jpg \(sample_idx 2, image gone'):
         dataset[2]
+
+
+def test_mpii_skip_invalid_replaces_corrupt_images_in_training(tmp_path, warnings_logged):
+    _mpii(tmp_path, [_record('a.jpg'), _record('broken.jpg')], images=['a.jpg', 'broken.jpg'])
+    (tmp_path / 'images' / 'broken.jpg').write_bytes(b'\xff\xd8\xff not really a jpeg')
+    train = MPIIDataset(str(tmp_path), pipeline=[dict(type='LoadImage')], skip_invalid=True)
+    assert train[1]['sample_idx'] == 0      # the corrupt sample was replaced by the good one
+    # The random re-fetch may draw broken.jpg again: each attempt is logged and counted.
+    assert train.skipped_images == len(warnings_logged) >= 1
+    assert all('broken.jpg' in text for text in warnings_logged)
+    assert f'{train.skipped_images} skipped so far' in warnings_logged[-1]
+    test = MPIIDataset(str(tmp_path), pipeline=[dict(type='LoadImage')], skip_invalid=True,
+                       test_mode=True)
+    with pytest.raises(OSError, match=r'broken\.jpg'):
+        test[1]                              # evaluation never silently drops a sample

@@ -22,7 +22,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
-from .skipping import report_skipped
+from .skipping import report_skipped, report_undecodable
 
 MPII_JOINT_NAMES = ('r_ankle', 'r_knee', 'r_hip', 'l_hip', 'l_knee', 'l_ankle', 'pelvis',
                     'thorax', 'upper_neck', 'head_top', 'r_wrist', 'r_elbow', 'r_shoulder',
@@ -189,8 +189,11 @@ class MPIIDataset(BaseDataset):
         lazy_init (bool): defer reading the JSON to first use.
         skip_invalid (bool): drop malformed records and records whose image file is
             missing, each logged as a warning, with the count at the end, instead of
-            raising. (Corrupt image files are only found when decoded: ``LoadImage``
-            then raises naming the file and the sample.)
+            raising. Corrupt images are only found when decoded: in training such a
+            sample is logged (with a running count per process) and replaced by
+            another random one (mmengine's re-fetch); in ``test_mode`` ``LoadImage``
+            still raises, naming the file and the sample, since skipping would change
+            the evaluation.
 
     ``get_data_info(i)`` returns the dict of ``parse_mpii_record`` (see there), with
     'sample_idx' = the record's position in the JSON file (also for subsets; the val
@@ -211,6 +214,7 @@ class MPIIDataset(BaseDataset):
                  data_prefix=dict(img='images/'), pipeline=(), test_mode=False,
                  indices=None, lazy_init=False, skip_invalid=False):
         self.skip_invalid = skip_invalid
+        self.skipped_images = 0
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=dict(data_prefix), pipeline=_build_pipeline(pipeline),
                          test_mode=test_mode, indices=indices, lazy_init=lazy_init)
@@ -244,6 +248,18 @@ class MPIIDataset(BaseDataset):
             infos.append(info)
         report_skipped(self.ann_file, problems, len(records))
         return infos
+
+    def prepare_data(self, idx):
+        """The pipeline's output for sample idx; None (re-fetch) for an image that
+        cannot be loaded when ``skip_invalid`` is set in training (see class doc)."""
+        if not self.skip_invalid or self.test_mode:
+            return super().prepare_data(idx)
+        try:
+            return super().prepare_data(idx)
+        except OSError as err:   # LoadImage: missing or corrupt file
+            self.skipped_images += 1
+            report_undecodable(err, self.skipped_images)
+            return None
 
     def get_data_info(self, idx):
         """The person at position idx of this (possibly subset) dataset; see class doc."""

@@ -22,3 +22,16 @@ def report_skipped(path, problems, total):
     print_log(f'skip_invalid: {path}: skipped {len(problems)} of {total} records'
               + (f' ({more} not listed above)' if more > 0 else '') +
               f'; {total - len(problems)} kept', logger='current', level=logging.WARNING)
+
+
+def report_undecodable(error, count):
+    """Log an image that failed to load during training (``skip_invalid``).
+
+    Args:
+        error (OSError): LoadImage's error (it names the file and the sample).
+        count (int): images skipped so far by this process (each DataLoader worker
+            counts its own).
+    """
+    print_log(f'skip_invalid: {error}; another random sample is used instead '
+              f'({count} skipped so far in this process)', logger='current',
+              level=logging.WARNING)
