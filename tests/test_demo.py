@@ -48,6 +48,14 @@ def write_video(path, clip, fps=10):
     return str(path)
 
 
+def write_images(folder, images, name):
+    """Write BGR ``images`` into a new ``folder`` as ``name.format(i)``; return it."""
+    folder.mkdir()
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / name.format(i)), image)
+    return folder
+
+
 def read_video(path):
     """(frames [T, H, W, 3] BGR, fps) of a video file."""
     capture = cv2.VideoCapture(str(path))
@@ -74,10 +82,7 @@ def test_image_in_annotated_image_out(tmp_path, checkpoints):
 
 
 def test_folder_in_folder_out_and_boxes(tmp_path, checkpoints):
-    folder = tmp_path / 'images'
-    folder.mkdir()
-    for i, image in enumerate(frames(2, 64, 64)):
-        cv2.imwrite(str(folder / f'img_{i}.jpg'), image)
+    folder = write_images(tmp_path / 'images', frames(2, 64, 64), 'img_{}.jpg')
     out = tmp_path / 'annotated'
     demo.main([str(MPII_TINY), checkpoints['mpii'], str(folder), '--out', str(out),
                '--bbox', '0', '0', '32', '32', DRAW_ALL])
@@ -113,10 +118,7 @@ def test_3d_demo_from_the_command_line(tmp_path, checkpoints):
 
 
 def test_3d_demo_from_a_folder_of_frames(tmp_path, checkpoints):
-    folder = tmp_path / 'frames'
-    folder.mkdir()
-    for t, frame in enumerate(frames(3, 48, 48)):
-        cv2.imwrite(str(folder / f'{t:03d}.png'), frame)
+    folder = write_images(tmp_path / 'frames', frames(3, 48, 48), '{:03d}.png')
     out = tmp_path / 'from_folder.mp4'
     demo.main([str(VIDEO_TINY), checkpoints['video'], str(folder), '--out', str(out),
                '--panel-size', '64', '--fps', '5'])
