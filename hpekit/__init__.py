@@ -1,8 +1,8 @@
-"""hpekit: a plugin-based human pose estimation toolkit on mmengine and mmcv."""
-from .version import __version__
-from .utils.checkpoint import install_atomic_local_backend, install_safe_checkpoint_loader
+"""hpekit: a plugin-based human pose estimation toolkit on mmengine and mmcv.
 
-install_safe_checkpoint_loader()
-install_atomic_local_backend()   # checkpoints and last_checkpoint written atomically
+Importing hpekit changes nothing in mmengine or other libraries. Scripts that build
+hpekit parts call ``hpekit.utils.register_all_modules()`` once (hpekit's tools do).
+"""
+from .version import __version__
 
 __all__ = ['__version__']

@@ -106,6 +106,9 @@ EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'hpekit.evaluation')
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'hpekit.visualization')
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'hpekit.visualization')
 
+# Keypoint codecs: label ↔ target geometry (hpekit.codecs), built by transforms and heads.
+KEYPOINT_CODECS = Registry('keypoint_codec', scope=SCOPE, locations=['hpekit.codecs'])
+
 # Residual-block designs of the stacked hourglass (their own registry; built by the
 # hourglass backbone from its ``block=dict(type=...)`` argument).
 BLOCKS = Registry('block', scope=SCOPE, locations=['hpekit.models.backbones.blocks'])

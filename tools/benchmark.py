@@ -94,12 +94,11 @@ def prepare_config(args):
 def run(args):
     """Run one benchmark; returns the result dict."""
     import torch
-    from mmengine.registry import init_default_scope
 
-    import hpekit  # noqa: F401
     from hpekit.utils import benchmark as bench
+    from hpekit.utils import register_all_modules
+    register_all_modules()
     cfg = prepare_config(args)
-    init_default_scope(cfg.get('default_scope', 'hpekit'))
     if args.cudnn_benchmark:
         torch.backends.cudnn.benchmark = True
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

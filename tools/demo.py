@@ -5,8 +5,9 @@ Usage:
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
         [--cfg-options key=value ...]
 
-Top-down 2D models (MPII hourglass, SimpleBaseline) draw the skeleton (right side red,
-left blue, centre yellow; joints scoring below ``--score-thr`` left out) on
+Any estimator whose spec's task is 'topdown2d' (MPII hourglass, SimpleBaseline, a
+plugin) draws the skeleton in the colours of the dataset metainfo (joints scoring
+below ``--score-thr`` left out) on
 - an image file → the annotated image ``OUT`` (.jpg/.png);
 - a folder of images → ``OUT/`` with one annotated image per input, same names;
 - a video file → the annotated video ``OUT`` (.mp4).
@@ -14,7 +15,7 @@ The person box is the whole image (frame) unless ``--bbox`` gives boxes (xyxy px
 image spanning [0, W] × [0, H]; repeat the flag for several people, the same boxes
 for every image); see ``hpekit.apis.inference_topdown``.
 
-Video 3D models take a video file or a folder of frames and write ``OUT`` (.mp4):
+Models of task 'video3d' take a video file or a folder of frames and write ``OUT`` (.mp4):
 each frame (scaled to ``--panel-size`` px high) beside a 3D plot of its predicted
 skeleton (axes fixed over the whole clip). Frames are resized to the model's input
 size without cropping, so give person-centred footage; see
@@ -36,7 +37,8 @@ from mmengine.utils import ProgressBar
 from hpekit.apis import inference_topdown, inference_video3d, init_model
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, read_image,
                                 video_info)
-from hpekit.visualization import draw_pose2d, render_pose3d, side_colors
+from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
+from hpekit.visualization import draw_pose2d, link_colors, render_pose3d
 
 DEFAULT_FPS = 25.0
 
@@ -135,9 +137,9 @@ def annotate(model, image, args):
     """RGB image → the image with every predicted skeleton drawn on it."""
     meta = model.dataset_meta
     result = inference_topdown(model, image, bboxes=args.bbox)
-    colors = side_colors(meta['skeleton'], meta['joint_names'])
+    colors = link_colors(meta)
     for keypoints, scores in zip(result['keypoints'], result['keypoint_scores']):
-        image = draw_pose2d(image, keypoints, meta['skeleton'], scores=scores,
+        image = draw_pose2d(image, keypoints, meta['skeleton_links'], scores=scores,
                             score_thr=args.score_thr, colors=colors, outline=(0, 0, 0))
     return image
 
@@ -173,7 +175,7 @@ def side_by_side(frame, joints_mm, bounds, meta, panel, title):
     shrink = cv2.INTER_AREA if height > panel else cv2.INTER_LINEAR
     scaled = cv2.resize(frame, (max(1, round(width * panel / height)), panel),
                         interpolation=shrink)
-    plot = render_pose3d(joints_mm, meta['skeleton'], size=(panel, panel), bounds=bounds,
+    plot = render_pose3d(joints_mm, meta['skeleton_links'], size=(panel, panel), bounds=bounds,
                          title=title)
     return np.concatenate([scaled, plot], axis=1)
 
@@ -201,9 +203,12 @@ def main(argv=None):
     kind = input_kind(args.input)
     model = init_model(args.config, args.checkpoint, device=args.device,
                        cfg_options=args.cfg_options)
-    task = model.dataset_meta['task']
+    task = model.spec.task
+    if task not in (TASK_TOPDOWN, TASK_VIDEO3D):
+        raise SystemExit(f'{args.config}: the demo draws {TASK_TOPDOWN} and {TASK_VIDEO3D} '
+                         f"models; this model's task is {task!r}")
     check_output(kind, task, args.out, args.bbox)
-    out = (demo_topdown if task == 'topdown2d' else demo_video3d)(model, kind, args)
+    out = (demo_topdown if task == TASK_TOPDOWN else demo_video3d)(model, kind, args)
     print(f'\nwrote {out}')
     return out
 

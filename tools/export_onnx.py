@@ -1,9 +1,10 @@
 """Export a model to ONNX: ``python tools/export_onnx.py CONFIG [CHECKPOINT] --out M.onnx``.
 
-Both pipelines: a top-down model becomes ``image`` float32 [B, 3, H, W] (RGB,
-0..255, normalisation inside the graph) → ``heatmaps`` [B, K, H/4, W/4]; a video
-model becomes ``clip`` float32 [B, T, 3, H, W] (RGB, 0..255) → ``joints_3d``
-[B, T, 17, 3] in metres. B (and T) are dynamic. Without CHECKPOINT the weights are
+Any estimator with a spec (``model.spec``): the graph's input and outputs are the
+spec's, e.g. a top-down model becomes ``image`` float32 [B, 3, H, W] (RGB, 0..255,
+normalisation inside the graph) → ``heatmaps`` [B, K, h, w]; a video model becomes
+``clip`` float32 [B, T, 3, H, W] (RGB, 0..255) → ``joints_3d`` [B, T, K, 3] in metres.
+B (and T) are dynamic. Without CHECKPOINT the weights are
 random (useful to test a deployment path, not to predict).
 
 After exporting, the file is run with onnxruntime (when installed) on a random input
@@ -17,10 +18,9 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-import hpekit  # noqa: F401  (installs the safe checkpoint loader)
-from hpekit.engine.config_setup import load_config
+from hpekit.apis import init_model
 from hpekit.utils.io import write_json_atomic
-from hpekit.utils.model_inputs import build_model, input_shape_from_args
+from hpekit.utils.model_inputs import input_shape_from_args
 from hpekit.utils.onnx_export import (DEFAULT_OPSET, compare_with_onnxruntime,
                                       export_onnx, onnxruntime_available)
 
@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', nargs='?', help='weights (default: random)')
     parser.add_argument('--out', required=True, metavar='MODEL.onnx', help='output file')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input height and width (default: from the test pipeline)')
+                        help='input height and width (default: from the model's spec)')
     parser.add_argument('--frames', type=int, help='example clip length T (video models)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset')
     parser.add_argument('--no-verify', action='store_true',
@@ -60,9 +60,8 @@ def main(argv=None):
     args = parse_args(argv)
     if not args.out.endswith('.onnx'):
         raise ValueError(f'--out {args.out}: expected a .onnx file name')
-    cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg, args.checkpoint)
-    input_shape = input_shape_from_args(cfg, model, args.shape, args.frames)
+    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    input_shape = input_shape_from_args(model, args.shape, args.frames)
     print_log(f'Exporting {type(model).__name__} with input {input_shape} to {args.out}',
               logger='current')
     info = export_onnx(model, args.out, input_shape, opset=args.opset)
@@ -77,8 +76,10 @@ def main(argv=None):
         info['check'] = verify(model, args.out, input_shape, args.atol, args.rtol)
     meta = osp.splitext(args.out)[0] + '.json'
     write_json_atomic(meta, info)
-    print_log(f"Wrote {args.out} ({info['input']} {info['input_layout']} → "
-              f"{info['output']} {info['output_layout']}) and {meta}", logger='current')
+    outputs = ', '.join(f'{n} {layout}' for n, layout in zip(info['outputs'],
+                                                              info['output_layouts']))
+    print_log(f"Wrote {args.out} ({info['input']} {info['input_layout']} → {outputs}) "
+              f'and {meta}', logger='current')
     if isinstance(info['check'], dict) and not info['check']['passed']:
         raise SystemExit(f'{args.out}: ONNX output differs from PyTorch by '
                          f"{info['check']['max_abs_diff']:.3g} > "

@@ -2,8 +2,8 @@
 
 Builds each config's model (random weights; nothing is trained or loaded) and counts,
 with mmengine's ``FlopAnalyzer``, the FLOPs of one forward pass on one input of the
-shape the config's test pipeline produces: a person crop [1, 3, H, W] for top-down
-models, a clip [1, T, 3, H, W] for video models. FLOPs follow mmengine's convention
+shape the model's spec declares (``model.spec.input_shape``): a person crop
+[1, 3, H, W] for top-down models, a clip [1, T, 3, H, W] for video models. FLOPs follow mmengine's convention
 (one multiply-accumulate = one FLOP); LSTM/GRU/RNN cells are counted by hpekit's
 handle; element-wise operators are listed as not counted. Prints a table and, with
 ``--json``, writes the figures to a JSON file.
@@ -13,17 +13,17 @@ import argparse
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-from hpekit.engine.config_setup import load_config
+from hpekit.apis import init_model
 from hpekit.utils.complexity import format_count, model_complexity
 from hpekit.utils.io import write_json_atomic
-from hpekit.utils.model_inputs import build_model, input_shape_from_args
+from hpekit.utils.model_inputs import input_shape_from_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Count parameters and FLOPs.')
     parser.add_argument('configs', nargs='+', help='config files (.py or .yaml)')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input height and width (default: from the test pipeline)')
+                        help='input height and width (default: from the model's spec)')
     parser.add_argument('--frames', type=int, help='clip length T for video models '
                         '(default 8)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
@@ -34,9 +34,8 @@ def parse_args(argv=None):
 
 def measure(path, shape=None, frames=None, cfg_options=None):
     """One config → dict(config, params, flops, flops_by_module, uncounted_ops, ...)."""
-    cfg = load_config(path, cfg_options)
-    model = build_model(cfg)
-    input_shape = input_shape_from_args(cfg, model, shape, frames)
+    model = init_model(path, cfg_options=cfg_options)
+    input_shape = input_shape_from_args(model, shape, frames)
     return dict(config=path, model=type(model).__name__,
                 **model_complexity(model, input_shape))
 

@@ -11,11 +11,11 @@ import json
 import os.path as osp
 
 import numpy as np
-from mmengine.registry import init_default_scope
 
 from hpekit.engine.config_setup import load_config
 from hpekit.evaluation.functional import mpjpe
 from hpekit.registry import DATASETS
+from hpekit.utils import register_all_modules
 from hpekit.utils.io import write_json_atomic
 
 
@@ -40,7 +40,7 @@ def main(argv=None):
                         help='where test_metrics.json is read and baseline.json written')
     args = parser.parse_args(argv)
     cfg = load_config(args.config)
-    init_default_scope(cfg.default_scope)
+    register_all_modules()
     work_dir = args.work_dir or osp.join('work_dirs',
                                          osp.splitext(osp.basename(args.config))[0])
     baseline = mean_pose_baseline_mm(dataset_joints(cfg.train_dataloader.dataset),

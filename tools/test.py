@@ -8,13 +8,12 @@ import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-import hpekit  # noqa: F401  (installs the safe checkpoint loader)
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
+from hpekit.utils import register_all_modules
 from hpekit.utils.io import write_json_atomic
 
 
@@ -50,7 +49,7 @@ def main(argv=None):
         evaluator = cfg.test_evaluator
         evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
         cfg.test_evaluator = [*evaluator, dict(type='DumpResults', out_file_path=args.dump)]
-    init_default_scope(cfg.default_scope)
+    register_all_modules()   # hpekit's parts, safe checkpoint I/O, default scope
     check_config(cfg, ('test_dataloader', ))   # unknown parts/arguments, missing data: fail now
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)

@@ -6,13 +6,12 @@ distributed runs. Logs, checkpoints, metrics.json and curves.png go to the work 
 import argparse
 
 from mmengine.config import DictAction
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-import hpekit  # noqa: F401  (installs the safe checkpoint loader)
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
+from hpekit.utils import register_all_modules
 
 
 def parse_args(argv=None):
@@ -72,7 +71,7 @@ def main(argv=None):
                        persistent_workers=args.persistent_workers)
     if args.tensorboard:
         enable_tensorboard(cfg)
-    init_default_scope(cfg.default_scope)
+    register_all_modules()   # hpekit's parts, safe checkpoint I/O, default scope
     # Unknown parts or arguments and missing data fail here, before anything is built.
     check_config(cfg, ('train_dataloader', 'val_dataloader'))
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))

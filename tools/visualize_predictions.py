@@ -20,14 +20,11 @@ import numpy as np
 import torch
 from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
-import hpekit  # noqa: F401  (installs the safe checkpoint loader)
+from hpekit.apis import init_model
 from hpekit.core import affine_matrix, apply_affine
-from hpekit.engine.config_setup import load_config
-from hpekit.registry import DATASETS, MODELS
-from hpekit.visualization import save_pose2d_grid, side_colors
+from hpekit.registry import DATASETS
+from hpekit.visualization import link_colors, save_pose2d_grid
 
 
 def parse_args(argv=None):
@@ -49,13 +46,6 @@ def parse_args(argv=None):
     if args.num < 1 or args.size < 16:
         parser.error('--num must be >= 1 and --size >= 16')
     return args
-
-
-def build_model(cfg, checkpoint, device):
-    """The config's model with the checkpoint's weights, in eval mode on ``device``."""
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    return model.to(device).eval()
 
 
 def predict(model, dataset, indices):
@@ -94,19 +84,17 @@ def panels(dataset, samples, indices, size):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    init_default_scope(cfg.default_scope)
-    dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
+    model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
+    dataset = DATASETS.build(model.cfg[f'{args.split}_dataloader'].dataset)
     indices = list(range(min(args.num, len(dataset))))
-    model = build_model(cfg, args.checkpoint, args.device)
     drawn = panels(dataset, predict(model, dataset, indices), indices, args.size)
     meta = dataset.metainfo
-    save_pose2d_grid(drawn['images'], drawn['pred'], drawn['gt'], meta['skeleton'],
+    save_pose2d_grid(drawn['images'], drawn['pred'], drawn['gt'], meta['skeleton_links'],
                      args.out, pred_scores=drawn['scores'], gt_visible=drawn['visible'],
                      titles=drawn['titles'], ncols=args.ncols, score_thr=args.score_thr,
-                     pred_colors=side_colors(meta['skeleton'], meta['joint_names']),
-                     title=f'{osp.basename(args.config)}: prediction (red = right, '
-                           'blue = left, black border) over ground truth (green)')
+                     pred_colors=link_colors(meta),
+                     title=f'{osp.basename(args.config)}: prediction (black border) over '
+                           'ground truth (green)')
     print(f'wrote {args.out} ({len(indices)} samples)')
     return args.out
 

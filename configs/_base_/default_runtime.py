@@ -5,7 +5,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Stop on a NaN/Inf loss (action='skip': skip such steps, count them).
     nonfinite_loss=dict(type='NonFiniteLossHook', action='stop'),
@@ -14,6 +14,9 @@ default_hooks = dict(
     checkpoint_keys=dict(type='CheckpointKeysHook', allow_shape_mismatch=False),
 )
 custom_hooks = [
+    # hpekit's set-up (safe checkpoint loading, atomic writes) for any Runner built
+    # from this config, also from a user's own script.
+    dict(type='HpekitSetupHook'),
     dict(type='EpochSeedHook'),    # exact resume: every epoch seeded from (seed, epoch)
     dict(type='MetricsJsonHook'),  # <work_dir>/metrics.json after each evaluation
     dict(type='CurvePlotHook'),    # <work_dir>/curves.png at the end of training

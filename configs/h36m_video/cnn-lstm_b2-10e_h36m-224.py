@@ -1,7 +1,7 @@
 # CNN (ResNet-18, pooled) → one LSTM → linear 51; Adam lr 1e-3, batch 2, 10 epochs.
 # Reference: ~150 mm MPJPE on the course split (DESIGN.md); the plain-RNN variant is
 # cnn-rnn_b2-10e_h36m-224.py.
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_clips.py']
 
 model = dict(
     type='VideoPoseRegressor',

@@ -1,6 +1,6 @@
 # ResNet-18 → global pooling → LSTM → FC layers; Adamax lr 1e-4, batch 2, 3 epochs.
 # Reference: 72.9 mm MPJPE on the course split (DESIGN.md).
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_clips.py']
 
 model = dict(
     type='VideoPoseRegressor',

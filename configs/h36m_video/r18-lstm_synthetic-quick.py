@@ -8,10 +8,11 @@
 # flip would contradict the very cue that tells the sides apart. (On real video,
 # where nothing marks the sides, flipping is a sound augmentation: see the
 # reference configs.)
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_clips.py']
 
 data_root = 'data/h36m_synthetic/'
-image_size = 96
+codec = dict(type='RootRelativeJoints3D', input_size=(96, 96), num_frames=8,
+             root_index=0)
 
 model = dict(
     type='VideoPoseRegressor',
@@ -25,18 +26,18 @@ model = dict(
               loss=dict(type='MSELoss')))
 
 train_pipeline = [
-    dict(type='ClipResize', size=image_size),
+    dict(type='ClipResize'),
     dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
+    dict(type='GenerateTarget'),
     dict(type='PackClipInputs'),
 ]
-val_pipeline = [dict(type='ClipResize', size=image_size), dict(type='PackClipInputs')]
 
 train_dataloader = dict(
     batch_size=16, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16, num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+    dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 
 max_epochs = 4

@@ -3,7 +3,7 @@
 # Reference: 114.7 mm MPJPE on the course split (DESIGN.md).
 # Pretrained weights: torchvision's ResNet-50 ImageNet state dict saved locally at
 # checkpoints/resnet50_imagenet.pth (no downloads at run time; see docs).
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/h36m_clips.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_clips.py']
 
 model = dict(
     type='VideoPoseRegressor',

@@ -4,7 +4,7 @@
 # Newell et al. used RMSprop 2.5e-4), ×0.1 at epochs 15 and 17.
 # Reference PCKh@0.5 mean on MPII val: 77.84 (20 epochs).
 # Every other hg2-* config inherits this one and changes the block design or the stem.
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/mpii.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/mpii.py']
 
 model = dict(
     type='TopDownPoseEstimator',

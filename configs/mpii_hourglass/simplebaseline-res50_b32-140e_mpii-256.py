@@ -3,7 +3,7 @@
 # Adam lr 1e-3, batch 32, 140 epochs, ×0.1 at epochs 90 and 120.
 # ImageNet weights: torchvision's ResNet-50 state dict saved locally at
 # checkpoints/resnet50_imagenet.pth (nothing is downloaded; see docs/mpii.md).
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/mpii.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/data/mpii.py']
 
 model = dict(
     type='TopDownPoseEstimator',

@@ -9,8 +9,8 @@ Conventions:
   everywhere in hpekit (``hpekit.core.affine``).
 - Person boxes are ``[x1, y1, x2, y2]`` in the detector convention: the image spans
   [0, W] × [0, H] (pixel i covers [i, i + 1]), so ``[0, 0, W, H]`` is the whole image.
-- 3D joints are millimetres, camera coordinates (x right, y down, z away), Human3.6M
-  joint order.
+- 3D joints are millimetres, camera coordinates (x right, y down, z away), in the
+  keypoint order of the dataset metainfo.
 
 The crop, the flip test and the heatmap decoding are the pipeline's own
 (``TopdownAffine``, ``TopDownPoseEstimator.predict``, ``hpekit.core``): inference and
@@ -23,77 +23,92 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 
 from hpekit.datasets.transforms.topdown_transforms import PackPoseInputs, TopdownAffine
-from hpekit.models.estimators import TopDownPoseEstimator, VideoPoseRegressor
+from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
 from hpekit.registry import DATASETS, MODELS
 from hpekit.utils.checkpoint import CheckpointError, load_checkpoint_file
+from hpekit.utils.model_inputs import model_spec
+from hpekit.utils.setup_env import register_all_modules
 
 from .frames import load_frames, load_image
 
-TASK_TOPDOWN = 'topdown2d'
-TASK_VIDEO3D = 'video3d'
-DEFAULT_CLIP_LEN = 8        # frames per clip of the Human3.6M course split
-DEFAULT_FRAME_SIZE = 224    # its frame side in px
 BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
 
 
 # --------------------------------------------------------------------- init_model
-def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=True):
     """Build a config's model, load weights, and prepare it for inference.
+
+    The one way hpekit builds a model outside training: the tools (test, demo,
+    export, FLOPs, benchmark, pictures) and the inference API all call it.
 
     Args:
         config (str | PathLike | Config): config file or loaded config.
         checkpoint (str, optional): local checkpoint file (an mmengine checkpoint
             with 'state_dict', or a bare state dict), loaded with hpekit's safe
-            loader (``weights_only=True`` and an allow-list). None: random weights.
+            loader (``weights_only=True`` and an allow-list); 'module.' prefixes are
+            dropped. None: random weights.
         device (str | torch.device): where the model runs, e.g. 'cpu' or 'cuda:0'.
         cfg_options (dict, optional): dotted keys to override, as ``--cfg-options``.
+        strict (bool): every key of the model must be in the checkpoint and vice
+            versa (default); False loads the keys that fit and reports the rest.
 
     Returns:
-        The model in eval mode on ``device``, with ``model.cfg`` (the config) and
-        ``model.dataset_meta``: 'task' ('topdown2d' or 'video3d'), 'input_size'
-        (W, H) px the model takes, 'joint_names', 'flip_indices', 'skeleton' (from
-        the test dataset class), and for video models 'clip_len' (frames per clip).
+        The model in eval mode on ``device``, with ``model.cfg`` (the config),
+        ``model.spec`` (what it takes and returns, see ``EstimatorSpec``) and
+        ``model.dataset_meta``: the test dataset's parsed metainfo
+        (``hpekit.datasets.parse_pose_metainfo``: ``num_keypoints``,
+        ``keypoint_id2name``, ``flip_indices``, ``skeleton_links``, colours …).
 
     Raises:
         FileNotFoundError: config missing. CheckpointError / UnsafeCheckpointError:
-        unreadable, unsafe or mismatching checkpoint. TypeError: a model type the API
-        does not know. ValueError: a config without what inference needs.
+        unreadable, unsafe or mismatching checkpoint. TypeError: a model without a
+        spec. ValueError: a config without a test or val dataset.
     """
+    register_all_modules()
     cfg = _load_config(config, cfg_options)
-    init_default_scope(cfg.get('default_scope', 'hpekit'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_weights(model, checkpoint)
+        load_weights(model, checkpoint, strict=strict)
     model.cfg = cfg
-    model.dataset_meta = inference_meta(cfg, model)
+    model.dataset_meta = dataset_metainfo(cfg)
+    spec = model_spec(model)
+    if spec.num_keypoints != model.dataset_meta['num_keypoints']:
+        raise ValueError(f'{cfg.filename}: the model predicts {spec.num_keypoints} '
+                         f"keypoints but the test dataset's metainfo has "
+                         f"{model.dataset_meta['num_keypoints']}")
     return model.to(device).eval()
 
 
 def _load_config(config, cfg_options):
-    """A Config from a path or a Config (copied), with ``cfg_options`` merged."""
+    """A Config from a path or a Config (copied), ``cfg_options`` merged, codec applied."""
+    from hpekit.engine.codec_config import apply_codec
+    from hpekit.engine.config_setup import load_config
     if isinstance(config, (str, os.PathLike)):
-        if not os.path.isfile(config):
-            raise FileNotFoundError(f'config file {config} does not exist')
-        cfg = Config.fromfile(os.fspath(config))
-    elif isinstance(config, Config):
-        cfg = config.copy()
-    else:
+        return load_config(os.fspath(config), cfg_options)
+    if not isinstance(config, Config):
         raise TypeError(f'config must be a file path or an mmengine Config, got '
                         f'{type(config).__name__}')
+    cfg = config.copy()
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    return cfg
+    return apply_codec(cfg)
 
 
-def load_weights(model, checkpoint):
-    """Load a local checkpoint's weights into ``model`` (strict; 'module.' dropped).
+def load_weights(model, checkpoint, strict=True):
+    """Load a local checkpoint's weights into ``model`` ('module.' prefixes dropped).
+
+    Args:
+        strict (bool): raise unless the keys match exactly; False loads what fits
+            (shapes must still agree) and returns the report.
+
+    Returns:
+        dict: 'missing' and 'unexpected' key lists.
 
     Raises:
-        CheckpointError: unreadable file, no state dict, or keys/shapes that do not
-            match the model (the file and up to five keys are named).
+        CheckpointError: unreadable file, no state dict, or (strict) keys/shapes that
+            do not match the model (the file and up to five keys of each are named).
     """
     state = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
@@ -107,29 +122,26 @@ def load_weights(model, checkpoint):
     except RuntimeError as err:
         raise CheckpointError(f'checkpoint {checkpoint} does not fit the model: '
                               f'{err}') from None
-    if result.missing_keys or result.unexpected_keys:
+    if strict and (result.missing_keys or result.unexpected_keys):
         raise CheckpointError(
-            f'checkpoint {checkpoint} does not match the model of the config: missing '
-            f'keys {result.missing_keys[:5]}, unexpected keys '
-            f'{result.unexpected_keys[:5]} (first five of each)')
+            f'checkpoint {checkpoint} does not match the model of the config: '
+            f'{len(result.missing_keys)} missing keys {result.missing_keys[:5]}, '
+            f'{len(result.unexpected_keys)} unexpected keys {result.unexpected_keys[:5]} '
+            '(first five of each; pass strict=False to load what fits)')
+    return dict(missing=list(result.missing_keys), unexpected=list(result.unexpected_keys))
 
 
 # ------------------------------------------------------------------ dataset meta
-def inference_meta(cfg, model):
-    """What inference needs besides the weights, read from the config (see init_model)."""
+def dataset_metainfo(cfg):
+    """The parsed metainfo of the config's test (else val) dataset, without loading
+    any data: the dataset's ``metainfo`` argument, else its class's ``METAINFO``."""
     dataset_cfg = _dataset_cfg(cfg)
-    meta = {key: value for key, value in _dataset_metainfo(cfg, dataset_cfg).items()
-            if key in ('dataset_name', 'joint_names', 'flip_indices', 'skeleton')}
-    pipeline = dataset_cfg.get('pipeline') or []
-    if isinstance(model, TopDownPoseEstimator):
-        meta.update(task=TASK_TOPDOWN, input_size=_topdown_input_size(cfg, pipeline))
-    elif isinstance(model, VideoPoseRegressor):
-        meta.update(task=TASK_VIDEO3D, input_size=_clip_input_size(pipeline, dataset_cfg),
-                    clip_len=int(dataset_cfg.get('num_frames', DEFAULT_CLIP_LEN)))
-    else:
-        raise TypeError(f'{cfg.filename}: inference supports TopDownPoseEstimator and '
-                        f'VideoPoseRegressor models, got {type(model).__name__}')
-    return meta
+    dataset_type = dataset_cfg.get('type')
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    if not hasattr(cls, '_load_metainfo'):
+        raise ValueError(f'{cfg.filename}: test dataset type {dataset_type!r} has no '
+                         'metainfo; derive it from hpekit.datasets.BasePoseDataset')
+    return cls._load_metainfo(dataset_cfg.get('metainfo'))
 
 
 def _dataset_cfg(cfg):
@@ -139,58 +151,21 @@ def _dataset_cfg(cfg):
         if dataset:
             return dataset
     raise ValueError(f'{cfg.filename}: no test_dataloader.dataset or '
-                     'val_dataloader.dataset; inference reads the joint names, flip '
-                     'pairs, skeleton and input size from it')
-
-
-def _dataset_metainfo(cfg, dataset_cfg):
-    """The dataset class's METAINFO dict (joint names, flip indices, skeleton)."""
-    dataset_type = dataset_cfg.get('type')
-    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
-    metainfo = getattr(cls, 'METAINFO', None)
-    if not isinstance(metainfo, dict) or 'joint_names' not in metainfo:
-        raise ValueError(f'{cfg.filename}: test dataset type {dataset_type!r} has no '
-                         "METAINFO with 'joint_names', 'flip_indices' and 'skeleton'")
-    return metainfo
-
-
-def _transform(pipeline, name):
-    """The first transform config of type ``name`` in a pipeline, or None."""
-    return next((t for t in pipeline if isinstance(t, dict) and t.get('type') == name),
-                None)
-
-
-def _topdown_input_size(cfg, pipeline):
-    """(W, H) of the crops: ``input_size`` of the test pipeline's TopdownAffine."""
-    affine = _transform(pipeline, 'TopdownAffine')
-    if affine is None:
-        raise ValueError(f'{cfg.filename}: test_dataloader.dataset.pipeline has no '
-                         'TopdownAffine; its input_size fixes the crop size for inference')
-    size = affine.get('input_size', (256, 256))
-    return (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
-
-
-def _clip_input_size(pipeline, dataset_cfg):
-    """(W, H) of the frames: ClipResize's size, else the dataset's image_size, else 224."""
-    resize = _transform(pipeline, 'ClipResize')
-    if resize is not None:
-        size = resize['size']
-        height, width = (size, size) if np.isscalar(size) else size
-        return int(width), int(height)
-    side = int(dataset_cfg.get('image_size', DEFAULT_FRAME_SIZE))
-    return side, side
+                     'val_dataloader.dataset; inference reads the keypoint names, flip '
+                     'pairs and skeleton from its metainfo')
 
 
 def _meta(model, task):
-    """``model.dataset_meta``, checked to be of ``task``."""
+    """(``model.dataset_meta``, ``model.spec``), checked to be of ``task``."""
     meta = getattr(model, 'dataset_meta', None)
-    if not isinstance(meta, dict) or 'task' not in meta:
-        raise ValueError('the model has no dataset_meta with a task; build it with '
+    if not isinstance(meta, dict) or 'num_keypoints' not in meta:
+        raise ValueError('the model has no dataset_meta; build it with '
                          'hpekit.apis.init_model')
-    if meta['task'] != task:
+    spec = model_spec(model)
+    if spec.task != task:
         raise ValueError(f"this function needs a {task} model, the model's task is "
-                         f"{meta['task']}")
-    return meta
+                         f'{spec.task}')
+    return meta, spec
 
 
 @torch.no_grad()
@@ -267,7 +242,7 @@ def inference_topdown(model, image, bboxes=None, batch_size=16, channel_order='r
         float32 [N, K] (heatmap maxima), 'bboxes' float64 [N, 4] (the boxes used).
         The config's test_cfg applies (e.g. flip test).
     """
-    meta = _meta(model, TASK_TOPDOWN)
+    meta, spec = _meta(model, TASK_TOPDOWN)
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     img = load_image(image, channel_order)
@@ -276,15 +251,15 @@ def inference_topdown(model, image, bboxes=None, batch_size=16, channel_order='r
         boxes, padding = np.array([[0.0, 0.0, width, height]]), 1.0
     else:
         boxes = check_bboxes(bboxes)
-    centers, sizes = boxes_to_center_size(boxes, meta['input_size'], padding)
-    transforms = [TopdownAffine(input_size=meta['input_size'], augment=False),
+    centers, sizes = boxes_to_center_size(boxes, spec.input_size, padding)
+    transforms = [TopdownAffine(input_size=spec.input_size, augment=False),
                   PackPoseInputs()]
     samples = []
     for start in range(0, len(boxes), batch_size):
         items = [_crop(img, centers[i], sizes[i], meta, transforms)
                  for i in range(start, min(start + batch_size, len(boxes)))]
         samples += _predict(model, items)
-    num_joints = len(meta['joint_names'])
+    num_joints = meta['num_keypoints']
     keypoints = np.zeros((0, num_joints, 2), np.float32)
     scores = np.zeros((0, num_joints), np.float32)
     if samples:
@@ -322,7 +297,7 @@ def _window(frames, start, clip_len):
 def inference_video3d(model, frames, batch_size=4, clip_len=None, channel_order='rgb'):
     """3D joints of the person in every frame of a clip.
 
-    Frames are resized to the model's input size (``model.dataset_meta['input_size']``,
+    Frames are resized to the model's input size (``model.spec.input_size``,
     no crop: give person-centred frames, as in training). The model runs on windows
     of ``clip_len`` frames (see ``window_starts``); a frame covered by two windows
     gets the mean of their predictions; a clip shorter than ``clip_len`` is padded by
@@ -334,19 +309,19 @@ def inference_video3d(model, frames, batch_size=4, clip_len=None, channel_order=
             [T, H, W, 3] uint8, or a list of image paths / [H, W, 3] arrays.
         batch_size (int): windows per forward pass.
         clip_len (int, optional): frames per window; default
-            ``model.dataset_meta['clip_len']`` (the training clip length).
+            ``model.spec.num_frames`` (the training clip length).
         channel_order (str): 'rgb' or 'bgr', for arrays.
 
     Returns:
         float32 [T, K, 3]: joints in millimetres (camera coordinates, pelvis-relative
         as in training), one pose per input frame.
     """
-    meta = _meta(model, TASK_VIDEO3D)
-    clip_len = int(clip_len or meta['clip_len'])
+    _, spec = _meta(model, TASK_VIDEO3D)
+    clip_len = int(clip_len or spec.num_frames)
     if clip_len < 1 or batch_size < 1:
         raise ValueError(f'clip_len and batch_size must be >= 1, got {clip_len}, '
                          f'{batch_size}')
-    clip = load_frames(frames, meta['input_size'], channel_order)
+    clip = load_frames(frames, spec.input_size, channel_order)
     starts = window_starts(len(clip), clip_len)
     total = count = None
     for first in range(0, len(starts), batch_size):

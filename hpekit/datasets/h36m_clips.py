@@ -4,7 +4,8 @@ File format of a split (``split`` is 'train' or 'valid'), under ``data_root``:
 
 - ``videoframes_clips_{split}.npy``: uint8 [N, T, H, W, 3] RGB frames (T=8, 224×224);
 - ``joint_3d_clips_{split}.npy``: float32 or float64 [N, T, 17, 3], metres, camera
-  coordinates relative to the pelvis, Human3.6M joint order (``H36M_JOINT_NAMES``).
+  coordinates relative to the pelvis, in the joint order of the metainfo file
+  ``configs/_base_/datasets/h36m.py``.
 
 The files are opened with ``np.load(mmap_mode='r')`` and never read whole (the train
 video file is ~7.2 GB); each process opens them itself on first use.
@@ -13,32 +14,14 @@ import mmap
 import os.path as osp
 
 import numpy as np
-from mmengine.dataset import BaseDataset
-
-from ..registry import DATASETS, TRANSFORMS
+from ..registry import DATASETS
+from .base import BasePoseDataset, build_pipeline
+from .metainfo import add_metainfo_to_info
 from .skipping import report_skipped
 
-H36M_JOINT_NAMES = ('pelvis', 'r_hip', 'r_knee', 'r_ankle', 'l_hip', 'l_knee', 'l_ankle',
-                    'spine', 'thorax', 'neck_nose', 'head', 'l_shoulder', 'l_elbow',
-                    'l_wrist', 'r_shoulder', 'r_elbow', 'r_wrist')
-
-# The mirrored joint of each joint (left <-> right, centre joints map to themselves).
-H36M_FLIP_INDICES = [0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 11, 12, 13]
-
-# Bones as (parent, child) joint indices, parents before children.
-H36M_SKELETON = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9),
-                 (9, 10), (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16)]
-
-H36M_METAINFO = dict(dataset_name='h36m_clips', joint_names=list(H36M_JOINT_NAMES),
-                     flip_indices=list(H36M_FLIP_INDICES),
-                     skeleton=[list(bone) for bone in H36M_SKELETON])
+H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
 
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py h36m --out {root}'
-
-
-def _build_pipeline(pipeline):
-    """Transforms from configs (built in hpekit's TRANSFORMS) or callables, as a list."""
-    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or ())]
 
 
 def _check(ok, path, field, expected, found):
@@ -57,9 +40,9 @@ def _validate_videos(path, videos):
     _check(videos.shape[4] == 3, path, 'shape[4] (channels)', '3 (RGB)', videos.shape[4])
 
 
-def _validate_joints(path, joints, videos, video_path):
-    """Check a joint array is float [N, T, 17, 3] with N, T equal to the videos'."""
-    _check(joints.ndim == 4, path, 'rank', '4 dims [N, T, 17, 3]',
+def _validate_joints(path, joints, videos, video_path, num_keypoints):
+    """Check a joint array is float [N, T, K, 3] with N, T equal to the videos'."""
+    _check(joints.ndim == 4, path, 'rank', f'4 dims [N, T, {num_keypoints}, 3]',
            f'{joints.ndim} dims, shape {joints.shape}')
     _check(joints.dtype in (np.float32, np.float64), path, 'dtype', 'float32 or float64',
            joints.dtype)
@@ -67,8 +50,8 @@ def _validate_joints(path, joints, videos, video_path):
            f'{videos.shape[0]} as in {video_path}', joints.shape[0])
     _check(joints.shape[1] == videos.shape[1], path, 'shape[1] (frames)',
            f'{videos.shape[1]} as in {video_path}', joints.shape[1])
-    _check(joints.shape[2] == len(H36M_JOINT_NAMES), path, 'shape[2] (joints)',
-           len(H36M_JOINT_NAMES), joints.shape[2])
+    _check(joints.shape[2] == num_keypoints, path, 'shape[2] (joints)',
+           f'{num_keypoints} (the metainfo\'s keypoints)', joints.shape[2])
     _check(joints.shape[3] == 3, path, 'shape[3] (xyz)', 3, joints.shape[3])
 
 
@@ -79,8 +62,9 @@ class _ClipFiles:
     workers and dataset subsets reopen the files instead of copying their contents.
     """
 
-    def __init__(self, video_path, joint_path, data_root):
+    def __init__(self, video_path, joint_path, data_root, num_keypoints):
         self.video_path, self.joint_path, self.data_root = video_path, joint_path, data_root
+        self.num_keypoints = num_keypoints
         self._videos = self._joints = None
 
     def _open(self, path):
@@ -97,7 +81,8 @@ class _ClipFiles:
         if self._videos is None:
             videos, joints = self._open(self.video_path), self._open(self.joint_path)
             _validate_videos(self.video_path, videos)
-            _validate_joints(self.joint_path, joints, videos, self.video_path)
+            _validate_joints(self.joint_path, joints, videos, self.video_path,
+                             self.num_keypoints)
             self._videos, self._joints = videos, joints
         return self._videos, self._joints
 
@@ -107,7 +92,8 @@ class _ClipFiles:
         return state
 
     def __deepcopy__(self, memo):
-        return _ClipFiles(self.video_path, self.joint_path, self.data_root)
+        return _ClipFiles(self.video_path, self.joint_path, self.data_root,
+                          self.num_keypoints)
 
 
 # Joints are metres relative to the pelvis: anything farther is a unit or data error.
@@ -118,7 +104,7 @@ def find_invalid_clips(joints, chunk=1024):
     """Clips whose joints are not finite metres: list of (clip index, problem text).
 
     Args:
-        joints: float array [N, T, 17, 3] in metres (a memmap is read ``chunk`` clips
+        joints: float array [N, T, K, 3] in metres (a memmap is read ``chunk`` clips
             at a time).
     """
     problems = []
@@ -130,7 +116,7 @@ def find_invalid_clips(joints, chunk=1024):
             if not finite[k].all():
                 frame, joint, _ = np.argwhere(~finite[k])[0]
                 text = (f'expected finite values, found {block[k][frame, joint].tolist()} '
-                        f'(frame {frame}, joint {H36M_JOINT_NAMES[joint]})')
+                        f'(frame {frame}, joint {joint})')
             else:
                 text = (f'expected metres relative to the pelvis (|value| <= '
                         f'{MAX_ABS_METRES:g}), found {size[k]:.6g} (millimetres?)')
@@ -168,12 +154,11 @@ def _clip_info(sample_idx, frames, joints):
     # np.array copies: a slice of a read-only memmap must not travel on as a view.
     return {'sample_idx': int(sample_idx),
             'frames': np.array(frames, dtype=np.uint8, order='C'),
-            'joints_3d': np.array(joints, dtype=np.float32, order='C'),
-            'flip_indices': list(H36M_FLIP_INDICES)}
+            'joints_3d': np.array(joints, dtype=np.float32, order='C')}
 
 
 @DATASETS.register_module()
-class H36MClipDataset(BaseDataset):
+class H36MClipDataset(BasePoseDataset):
     """Human3.6M clips of T frames with 3D joints, from the course .npy files.
 
     Args:
@@ -190,8 +175,9 @@ class H36MClipDataset(BaseDataset):
             instead of raising.
 
     ``get_data_info(i)`` returns ``{'sample_idx': int, 'frames': uint8 [T, H, W, 3] RGB,
-    'joints_3d': float32 [T, 17, 3] metres, 'flip_indices': list of 17 ints}``, copies of
-    just that clip. ``metainfo`` holds 'joint_names', 'flip_indices' and 'skeleton'.
+    'joints_3d': float32 [T, K, 3] metres}`` (copies of just that clip) plus the
+    per-sample metainfo keys (``BasePoseDataset``). ``metainfo``: the parsed metainfo
+    file (``configs/_base_/datasets/h36m.py`` unless ``metainfo`` names another).
 
     Raises:
         FileNotFoundError: a file is missing (the message says how to make a stand-in).
@@ -200,19 +186,22 @@ class H36MClipDataset(BaseDataset):
             named).
     """
 
-    METAINFO = H36M_METAINFO
+    METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
     def __init__(self, data_root, split='train', pipeline=(), indices=None, test_mode=False,
-                 lazy_init=False, video_file=None, joint_file=None, skip_invalid=False):
+                 lazy_init=False, video_file=None, joint_file=None, skip_invalid=False,
+                 metainfo=None):
         if split not in ('train', 'valid'):
             raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
         self.split, self.skip_invalid = split, skip_invalid
+        num_keypoints = self._load_metainfo(metainfo)['num_keypoints']
         self.files = _ClipFiles(
             _resolve(data_root, video_file or f'videoframes_clips_{split}.npy'),
-            _resolve(data_root, joint_file or f'joint_3d_clips_{split}.npy'), data_root)
-        super().__init__(data_root=data_root, pipeline=_build_pipeline(pipeline),
+            _resolve(data_root, joint_file or f'joint_3d_clips_{split}.npy'), data_root,
+            num_keypoints)
+        super().__init__(data_root=data_root, pipeline=build_pipeline(pipeline),
                          indices=indices, serialize_data=False, test_mode=test_mode,
-                         lazy_init=lazy_init)
+                         lazy_init=lazy_init, metainfo=metainfo)
 
     @property
     def videos(self):
@@ -253,11 +242,11 @@ class H36MClipDataset(BaseDataset):
         videos, joints = self.files.open()
         info = _clip_info(clip, videos[clip], joints[clip])
         release_pages(videos, clip)   # keep RSS flat over an epoch of a large file
-        return info
+        return add_metainfo_to_info(info, self._metainfo)
 
 
 @DATASETS.register_module()
-class SyntheticH36MClips(BaseDataset):
+class SyntheticH36MClips(BasePoseDataset):
     """A small in-memory set of rendered synthetic clips (tests, smoke runs).
 
     The same output as ``H36MClipDataset``, generated at start-up by
@@ -273,14 +262,14 @@ class SyntheticH36MClips(BaseDataset):
         test_mode (bool): as mmengine's BaseDataset.
     """
 
-    METAINFO = H36M_METAINFO
+    METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
     def __init__(self, num_samples, num_frames=8, image_size=224, seed=0, pipeline=(),
-                 test_mode=False):
+                 test_mode=False, metainfo=None):
         self.num_samples, self.num_frames = num_samples, num_frames
         self.image_size, self.seed = image_size, seed
-        super().__init__(pipeline=_build_pipeline(pipeline), serialize_data=False,
-                         test_mode=test_mode)
+        super().__init__(pipeline=build_pipeline(pipeline), serialize_data=False,
+                         test_mode=test_mode, metainfo=metainfo)
 
     def load_data_list(self):
         """Render all clips into ``self.frames`` / ``self.joints_3d``; list them."""
@@ -304,4 +293,5 @@ class SyntheticH36MClips(BaseDataset):
         if not self._fully_initialized:
             self.full_init()
         clip = self.data_list[idx]['sample_idx']
-        return _clip_info(clip, self.frames[clip], self.joints_3d[clip])
+        return add_metainfo_to_info(_clip_info(clip, self.frames[clip], self.joints_3d[clip]),
+                                    self._metainfo)

@@ -13,43 +13,18 @@ File layout under ``data_root`` (real MPII or ``tools/make_synthetic_data.py mpi
 Coordinates inside hpekit are 0-based image pixels (pixel centres at integers): the
 loader subtracts 1 from center and joints, moves the center down by 15 × scale px and
 makes the person box square with side scale × 200 × 1.25 px (as the official HRNet
-code). Joint order: ``MPII_JOINT_NAMES``.
+code). Joint order and flip pairs: the metainfo file
+``configs/_base_/datasets/mpii.py``.
 """
 import json
 import os.path as osp
 
 import numpy as np
-from mmengine.dataset import BaseDataset
-
-from ..registry import DATASETS, TRANSFORMS
+from ..registry import DATASETS
+from .base import BasePoseDataset, build_pipeline
 from .skipping import report_skipped, report_undecodable
 
-MPII_JOINT_NAMES = ('r_ankle', 'r_knee', 'r_hip', 'l_hip', 'l_knee', 'l_ankle', 'pelvis',
-                    'thorax', 'upper_neck', 'head_top', 'r_wrist', 'r_elbow', 'r_shoulder',
-                    'l_shoulder', 'l_elbow', 'l_wrist')
-NUM_MPII_JOINTS = len(MPII_JOINT_NAMES)
-
-MPII_FLIP_PAIRS = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
-
-
-def _flip_indices(pairs, num):
-    """The mirrored joint of each joint from (left, right) pairs; others map to themselves."""
-    indices = list(range(num))
-    for a, b in pairs:
-        indices[a], indices[b] = b, a
-    return indices
-
-
-# The mirrored joint of each joint (left <-> right, centre joints map to themselves).
-MPII_FLIP_INDICES = _flip_indices(MPII_FLIP_PAIRS, NUM_MPII_JOINTS)
-
-# Bones as (parent, child) joint indices for drawing, parents before children.
-MPII_SKELETON = [(6, 2), (2, 1), (1, 0), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
-                 (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15)]
-
-MPII_METAINFO = dict(dataset_name='mpii', joint_names=list(MPII_JOINT_NAMES),
-                     flip_indices=list(MPII_FLIP_INDICES),
-                     skeleton=[list(bone) for bone in MPII_SKELETON])
+MPII_METAINFO_FILE = 'configs/_base_/datasets/mpii.py'
 
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py mpii --out {root}'
 
@@ -61,11 +36,6 @@ CENTER_SHIFT = 15.0
 
 _RECORD_INDEX = '_record_index'   # where the JSON position is kept
 _RECORD_KEYS = ('image', 'center', 'scale', 'joints', 'joints_vis')
-
-
-def _build_pipeline(pipeline):
-    """Transforms from configs (built in hpekit's TRANSFORMS) or callables, as a list."""
-    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or ())]
 
 
 class MPIIAnnotationError(ValueError):
@@ -114,21 +84,22 @@ def _check_record(path, index, record):
         _fail(path, index, 'image', f'expected a file name, found {record["image"]!r}')
 
 
-def parse_mpii_record(path, index, record, img_dir):
+def parse_mpii_record(path, index, record, img_dir, num_keypoints):
     """One JSON record → the data info of one person (hpekit's 0-based convention).
 
     Args:
         path (str): the JSON file (for error messages).
         index (int): position of the record in the file; becomes 'sample_idx'.
-        record (dict): {'image', 'center' [2], 'scale', 'joints' [16, 2], 'joints_vis'
-            [16]}, 1-based MATLAB pixels.
+        record (dict): {'image', 'center' [2], 'scale', 'joints' [K, 2], 'joints_vis'
+            [K]}, 1-based MATLAB pixels.
         img_dir (str): folder the image names are relative to.
+        num_keypoints (int): K, from the dataset's metainfo.
 
     Returns:
         dict: 'sample_idx' int, 'img_path' str, 'image_id' str (the file name),
         'center' float32 [2] (0-based px, moved down 15·scale), 'bbox_size' float32 [2]
-        (scale·200·1.25 px, square), 'keypoints' float32 [16, 2] (0-based px),
-        'keypoints_visible' float32 [16] (0/1), 'flip_indices' list of 16 ints.
+        (scale·200·1.25 px, square), 'keypoints' float32 [K, 2] (0-based px),
+        'keypoints_visible' float32 [K] (0/1).
 
     Raises:
         MPIIAnnotationError: naming the file, the record index and the field.
@@ -136,8 +107,8 @@ def parse_mpii_record(path, index, record, img_dir):
     _check_record(path, index, record)
     center = _array(path, index, record, 'center', (2,))
     scale = _scale(path, index, record)
-    joints = _array(path, index, record, 'joints', (NUM_MPII_JOINTS, 2))
-    visible = _array(path, index, record, 'joints_vis', (NUM_MPII_JOINTS,))
+    joints = _array(path, index, record, 'joints', (num_keypoints, 2))
+    visible = _array(path, index, record, 'joints_vis', (num_keypoints,))
     center = center - 1.0 + np.array([0.0, CENTER_SHIFT * scale])
     side = scale * PIXELS_PER_SCALE * BOX_PADDING
     return {'sample_idx': index,
@@ -146,8 +117,7 @@ def parse_mpii_record(path, index, record, img_dir):
             'center': center.astype(np.float32),
             'bbox_size': np.array([side, side], np.float32),
             'keypoints': (joints - 1.0).astype(np.float32),
-            'keypoints_visible': (visible > 0).astype(np.float32),
-            'flip_indices': list(MPII_FLIP_INDICES)}
+            'keypoints_visible': (visible > 0).astype(np.float32)}
 
 
 def load_mpii_json(path, data_root=None):
@@ -176,7 +146,7 @@ def load_mpii_json(path, data_root=None):
 
 
 @DATASETS.register_module()
-class MPIIDataset(BaseDataset):
+class MPIIDataset(BasePoseDataset):
     """MPII single-person crops (one sample per annotated person), top-down.
 
     Args:
@@ -187,6 +157,8 @@ class MPIIDataset(BaseDataset):
         test_mode (bool): no re-fetching of failed samples (mmengine).
         indices (int | sequence[int], optional): keep only these records (mmengine).
         lazy_init (bool): defer reading the JSON to first use.
+        metainfo (dict, optional): replaces the class's
+            ``dict(from_file='configs/_base_/datasets/mpii.py')``.
         skip_invalid (bool): drop malformed records and records whose image file is
             missing, each logged as a warning, with the count at the end, instead of
             raising. Corrupt images are only found when decoded: in training such a
@@ -197,9 +169,9 @@ class MPIIDataset(BaseDataset):
 
     ``get_data_info(i)`` returns the dict of ``parse_mpii_record`` (see there), with
     'sample_idx' = the record's position in the JSON file (also for subsets; the val
-    JSON's order equals ``mpii_gt_val.mat``'s). Images are not opened here: a missing
-    image is reported by ``LoadImage``. ``metainfo``: 'joint_names', 'flip_indices',
-    'skeleton'.
+    JSON's order equals ``mpii_gt_val.mat``'s) and the per-sample metainfo keys
+    (``BasePoseDataset``). Images are not opened here: a missing image is reported by
+    ``LoadImage``. ``metainfo``: the parsed metainfo file.
 
     Raises:
         FileNotFoundError: the JSON file is missing (the message says how to make a
@@ -208,16 +180,17 @@ class MPIIDataset(BaseDataset):
             are named).
     """
 
-    METAINFO = MPII_METAINFO
+    METAINFO = dict(from_file=MPII_METAINFO_FILE)
 
     def __init__(self, data_root, ann_file='annotations/mpii_train.json',
                  data_prefix=dict(img='images/'), pipeline=(), test_mode=False,
-                 indices=None, lazy_init=False, skip_invalid=False):
+                 indices=None, lazy_init=False, metainfo=None, skip_invalid=False):
         self.skip_invalid = skip_invalid
         self.skipped_images = 0
         super().__init__(ann_file=ann_file, data_root=data_root,
-                         data_prefix=dict(data_prefix), pipeline=_build_pipeline(pipeline),
-                         test_mode=test_mode, indices=indices, lazy_init=lazy_init)
+                         data_prefix=dict(data_prefix), pipeline=build_pipeline(pipeline),
+                         test_mode=test_mode, indices=indices, lazy_init=lazy_init,
+                         metainfo=metainfo)
 
     def load_data_list(self):
         """Read and validate the JSON; one data info per record (see class doc)."""
@@ -226,7 +199,7 @@ class MPIIDataset(BaseDataset):
         if self.skip_invalid:
             infos = self._parse_skipping_invalid(records, img_dir)
         else:
-            infos = [parse_mpii_record(self.ann_file, i, r, img_dir)
+            infos = [parse_mpii_record(self.ann_file, i, r, img_dir, self._num_keypoints)
                      for i, r in enumerate(records)]
         for info in infos:   # mmengine rewrites 'sample_idx' to the subset position
             info[_RECORD_INDEX] = info.pop('sample_idx')
@@ -237,7 +210,8 @@ class MPIIDataset(BaseDataset):
         infos, problems = [], []
         for i, record in enumerate(records):
             try:
-                info = parse_mpii_record(self.ann_file, i, record, img_dir)
+                info = parse_mpii_record(self.ann_file, i, record, img_dir,
+                                         self._num_keypoints)
             except MPIIAnnotationError as err:
                 problems.append(str(err))
                 continue
@@ -248,6 +222,10 @@ class MPIIDataset(BaseDataset):
             infos.append(info)
         report_skipped(self.ann_file, problems, len(records))
         return infos
+
+    @property
+    def _num_keypoints(self):
+        return self._metainfo['num_keypoints']
 
     def prepare_data(self, idx):
         """The pipeline's output for sample idx; None (re-fetch) for an image that

@@ -24,9 +24,11 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from .h36m_clips import H36M_SKELETON
-
+# The renderer's body model: 17 joints in the order of configs/_base_/datasets/h36m.py
+# and its bones as (parent, child) joint indices.
 NUM_JOINTS = 17
+H36M_SKELETON = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9),
+                 (9, 10), (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16)]
 
 # Bone lengths in metres (roughly those of the Human3.6M subjects).
 BONE_LENGTHS = dict(hip=0.13, thigh=0.45, shin=0.44, spine=0.23, thorax=0.25,

@@ -35,7 +35,13 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from .mpii import CENTER_SHIFT, NUM_MPII_JOINTS, PIXELS_PER_SCALE
+from .mpii import CENTER_SHIFT, PIXELS_PER_SCALE
+
+# The renderer's body model: the 16 joints of configs/_base_/datasets/mpii.py, with
+# the short names the official mpii_gt_val.mat lists in 'dataset_joints'.
+MAT_JOINT_NAMES = ('rank', 'rkne', 'rhip', 'lhip', 'lkne', 'lank', 'pelv', 'thor',
+                   'neck', 'head', 'rwri', 'relb', 'rsho', 'lsho', 'lelb', 'lwri')
+NUM_MPII_JOINTS = len(MAT_JOINT_NAMES)
 
 IMAGE_SIZE = (1280, 720)            # (width, height) of every image
 JPEG_QUALITY = 90
@@ -427,7 +433,7 @@ def _write_gt_mat(path, people):
     pos = np.array([p['joints'] for p in people]).reshape(n, NUM_MPII_JOINTS, 2) + 1.0
     visible = np.array([p['visible'] for p in people]).reshape(n, NUM_MPII_JOINTS)
     boxes = np.array([p['head_box'] for p in people]).reshape(n, 2, 2) + 1.0
-    save_mpii_gt(path, pos, visible, boxes)
+    save_mpii_gt(path, pos, visible, boxes, joint_names=MAT_JOINT_NAMES)
 
 
 def write_mpii_split(out_dir, num_train, num_val, image_size=IMAGE_SIZE, seed=0,

@@ -8,6 +8,8 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
 
+from hpekit.engine.codec_config import apply_codec
+
 
 def load_config(path, cfg_options=None):
     """Read a Python config file, or an HRNet/SimpleBaseline YAML experiment
@@ -24,7 +26,7 @@ def load_config(path, cfg_options=None):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.setdefault('default_scope', 'hpekit')
-    return cfg
+    return apply_codec(cfg)
 
 
 def _common(cfg, config_path, work_dir, launcher):

@@ -111,3 +111,7 @@ class ChannelsLastHook(Hook):
 
     def before_run(self, runner):
         runner.model.to(memory_format=torch.channels_last)
+
+
+# SafeCheckpointHook (default_hooks.checkpoint) lives in its own module; registered here.
+from . import checkpoint_hook  # noqa: F401,E402

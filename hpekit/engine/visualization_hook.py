@@ -118,10 +118,10 @@ class PoseVisualizationHook(Hook):
             runner.logger.info(f'Validation predictions drawn to {png}')
 
     def draw(self, metainfo, png):
-        """Render the kept samples to ``png`` with the dataset's ``metainfo`` (skeleton,
-        joint names); returns the path."""
-        from hpekit.visualization import save_pose2d_grid, save_pose3d_grid, side_colors
-        records, skeleton = self._records, metainfo['skeleton']
+        """Render the kept samples to ``png`` with the dataset's parsed ``metainfo``
+        (skeleton links and their colours); returns the path."""
+        from hpekit.visualization import link_colors, save_pose2d_grid, save_pose3d_grid
+        records, skeleton = self._records, metainfo['skeleton_links']
         titles = [r['title'] for r in records]
         if 'image' not in records[0]:
             return save_pose3d_grid([r['pred'] for r in records],
@@ -134,5 +134,5 @@ class PoseVisualizationHook(Hook):
             pred_scores=[r['scores'] for r in records],
             gt_visible=[r['visible'] for r in records] if has_gt else None,
             titles=titles, ncols=len(records), score_thr=self.score_thr,
-            pred_colors=side_colors(skeleton, metainfo['joint_names']),
-            title='prediction (red = right, blue = left) over ground truth (green)')
+            pred_colors=link_colors(metainfo),
+            title='prediction (colours of the dataset metainfo) over ground truth (green)')

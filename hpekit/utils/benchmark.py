@@ -313,8 +313,8 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     """``model.val_step`` (preprocess + predict, with flip test when the config's
     ``model.test_cfg`` has it) in eval mode under ``torch.no_grad`` on a fixed batch of
     the validation dataset. Extra field: ``flip_test`` (bool or None)."""
-    from hpekit.registry import MODELS
-    model = MODELS.build(cfg.model).to(device).eval()
+    from hpekit.apis import init_model
+    model = init_model(cfg, device=device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     batch = pseudo_collate(take_samples(build_dataset(cfg.val_dataloader.dataset),

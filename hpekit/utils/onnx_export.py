@@ -1,16 +1,16 @@
-"""ONNX export of both pipelines, and a parity check with onnxruntime.
+"""ONNX export of any hpekit estimator, and a parity check with onnxruntime.
 
-The exported graph takes unnormalised RGB pixels (float32, 0..255) and contains the
-data preprocessor's normalisation, so a deployment feeds decoded frames directly:
+What is exported is the estimator's contract (``model.spec``, ``model.export_forward``):
+the graph takes unnormalised pixels (float32, 0..255, the spec's channel order) and
+contains the normalisation, so a deployment feeds decoded frames directly. For the
+built-in estimators:
 
-- top-down 2D (``TopDownPoseEstimator``): input ``image`` float32 [B, 3, H, W] (one
-  person crop, RGB) → output ``heatmaps`` float32 [B, K, H/4, W/4], the heatmaps the
-  model decodes (last stack, or the configured weighted merge of the stacks); no flip
-  test inside the graph. Keypoints: argmax (+ quarter-pixel shift) per heatmap, then
-  the crop's inverse affine (``hpekit.core``).
-- video 3D (``VideoPoseRegressor``): input ``clip`` float32 [B, T, 3, H, W] (RGB) →
-  output ``joints_3d`` float32 [B, T, 17, 3] in **metres** (the model's output unit;
-  hpekit reports millimetres = ×1000), camera coordinates as in the training files.
+- top-down 2D: input ``image`` float32 [B, 3, H, W] (one person crop, RGB) → output
+  ``heatmaps`` float32 [B, K, h, w], the heatmaps the model decodes (last stack, or
+  the configured weighted merge of the stacks); no flip test inside the graph.
+  Keypoints: the codec's decoding, then the crop's inverse affine (``hpekit.core``).
+- video 3D: input ``clip`` float32 [B, T, 3, H, W] (RGB) → output ``joints_3d``
+  float32 [B, T, K, 3] in **metres** (hpekit reports millimetres = ×1000).
 
 Export uses torch's TorchScript-based exporter (``dynamo=False``): the dynamo
 exporter, torch's default since 2.9, needs the ``onnxscript`` package, and the
@@ -25,82 +25,60 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .model_inputs import model_kind
+from .model_inputs import model_spec
 
 DEFAULT_OPSET = 17
 
 
-class TopDownExport(nn.Module):
-    """RGB crops [B, 3, H, W] (0..255) → heatmaps [B, K, H/4, W/4]."""
+class ExportModule(nn.Module):
+    """The module that is exported: pixels → ``model.export_forward(pixels)``."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, image):
-        pre = self.model.data_preprocessor
-        inputs = (image - pre.mean) / pre.std
-        return self.model.head.predict_heatmaps(self.model.extract_feat(inputs))
+    def forward(self, pixels):
+        return self.model.export_forward(pixels)
 
 
-class Video3DExport(nn.Module):
-    """RGB clips [B, T, 3, H, W] (0..255) → joints [B, T, 17, 3] in metres."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, clip):
-        pre = self.model.data_preprocessor
-        inputs = (clip - pre.mean) / pre.std
-        return self.model(inputs, mode='tensor')
-
-
-IO_SPECS = {
-    'topdown': dict(wrapper=TopDownExport, input='image', output='heatmaps',
-                    dynamic={0: 'batch'}, input_layout='[B, 3, H, W] RGB 0..255',
-                    output_layout='[B, K, H/4, W/4] heatmaps'),
-    'video3d': dict(wrapper=Video3DExport, input='clip', output='joints_3d',
-                    dynamic={0: 'batch', 1: 'frames'},
-                    input_layout='[B, T, 3, H, W] RGB 0..255',
-                    output_layout='[B, T, 17, 3] metres'),
-}
-
-
-def export_module(model):
-    """The eval-mode module that is exported for ``model``, and its I/O spec."""
-    spec = IO_SPECS[model_kind(model)]
-    return spec['wrapper'](model).eval(), spec
+def _outputs(value):
+    """A tensor or a tuple/list of tensors → a list of tensors."""
+    return list(value) if isinstance(value, (tuple, list)) else [value]
 
 
 def export_onnx(model, out_file, input_shape, opset=DEFAULT_OPSET):
     """Export ``model`` to ``out_file``.
 
     Args:
-        model: a built hpekit estimator (eval mode is set here).
+        model: an estimator with ``spec`` and ``export_forward`` (eval mode is set here).
         out_file (str): the .onnx path (folders are created).
         input_shape (tuple): example input shape with batch axis, e.g. (1, 3, 256, 256).
         opset (int): ONNX opset. Default 17.
 
     Returns:
-        dict: ``input``/``output`` names, ``input_layout``/``output_layout``,
-        ``input_shape``, ``output_shape`` (of the example), ``dynamic_axes``, ``opset``.
+        dict: ``task``, ``input``/``outputs`` names, ``input_layout``/``output_layouts``,
+        ``input_shape``, ``output_shapes`` (of the example), ``channel_order``,
+        ``num_keypoints``, ``dynamic_axes``, ``opset``.
     """
-    module, spec = export_module(model)
+    spec = model_spec(model)
+    module = ExportModule(model).eval()
     example = torch.rand(*input_shape, device=next(model.parameters()).device) * 255
     with torch.no_grad():
-        output_shape = list(module(example).shape)
+        output_shapes = [list(out.shape) for out in _outputs(module(example))]
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    axes = {spec['input']: spec['dynamic'], spec['output']: spec['dynamic']}
+    axes = {spec.input_name: spec.dynamic_axes,
+            **{name: spec.dynamic_axes for name in spec.output_names}}
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # TracerWarnings on shape checks, deprecation
         torch.onnx.export(module, (example, ), out_file, dynamo=False,
-                          input_names=[spec['input']], output_names=[spec['output']],
+                          input_names=[spec.input_name],
+                          output_names=list(spec.output_names),
                           dynamic_axes=axes, opset_version=opset)
     model.eval()  # the exporter restores the wrapper's mode, which may touch the model
-    return dict(input=spec['input'], output=spec['output'],
-                input_layout=spec['input_layout'], output_layout=spec['output_layout'],
-                input_shape=list(input_shape), output_shape=output_shape,
+    return dict(task=spec.task, input=spec.input_name, outputs=list(spec.output_names),
+                input_layout=spec.input_layout, output_layouts=list(spec.output_layouts),
+                input_shape=list(input_shape), output_shapes=output_shapes,
+                channel_order=spec.channel_order, num_keypoints=spec.num_keypoints,
                 dynamic_axes={k: {str(a): n for a, n in v.items()} for k, v in axes.items()},
                 opset=opset)
 
@@ -124,8 +102,8 @@ def compare_with_onnxruntime(model, onnx_file, input_shape, seed=0):
             example along the dynamic axes).
 
     Returns:
-        dict: ``max_abs_diff``, ``max_abs_value`` (of the PyTorch output),
-        ``input_shape``, ``output_shape``.
+        dict: ``max_abs_diff`` and ``max_abs_value`` (of the PyTorch outputs, over
+        all outputs), ``input_shape``, ``output_shapes``.
 
     Raises:
         ImportError: onnxruntime is not installed (pip install onnxruntime).
@@ -134,16 +112,18 @@ def compare_with_onnxruntime(model, onnx_file, input_shape, seed=0):
         raise ImportError('checking the ONNX file needs onnxruntime: '
                           'pip install onnxruntime (or skip with --no-verify)')
     import onnxruntime as ort
-    module, spec = export_module(model)
+    spec = model_spec(model)
     generator = torch.Generator().manual_seed(seed)
     example = torch.rand(*input_shape, generator=generator) * 255
     with torch.no_grad():
-        expected = module(example.to(next(model.parameters()).device)).cpu().numpy()
+        expected = [out.cpu().numpy() for out in _outputs(
+            ExportModule(model).eval()(example.to(next(model.parameters()).device)))]
     session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-    actual = session.run([spec['output']], {spec['input']: example.numpy()})[0]
-    if actual.shape != expected.shape:
-        raise AssertionError(f'{onnx_file}: output shape {actual.shape}, PyTorch gives '
-                             f'{expected.shape}')
-    return dict(max_abs_diff=float(np.abs(actual - expected).max()),
-                max_abs_value=float(np.abs(expected).max()),
-                input_shape=list(input_shape), output_shape=list(expected.shape))
+    actual = session.run(list(spec.output_names), {spec.input_name: example.numpy()})
+    for name, got, want in zip(spec.output_names, actual, expected):
+        if got.shape != want.shape:
+            raise AssertionError(f'{onnx_file}: output {name} has shape {got.shape}, '
+                                 f'PyTorch gives {want.shape}')
+    return dict(max_abs_diff=max(float(np.abs(a - e).max()) for a, e in zip(actual, expected)),
+                max_abs_value=max(float(np.abs(e).max()) for e in expected),
+                input_shape=list(input_shape), output_shapes=[list(e.shape) for e in expected])

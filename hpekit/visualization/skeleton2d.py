@@ -133,20 +133,9 @@ def _joint_colors(pairs, bone_colors, num_joints, joint_color):
     return colors
 
 
-def side_colors(skeleton, joint_names, left=LEFT_COLOR, right=RIGHT_COLOR,
-                centre=CENTRE_COLOR):
-    """One colour per bone by body side: a bone touching an ``l_*`` joint gets ``left``,
-    one touching an ``r_*`` joint ``right``, the others ``centre``."""
-    colors = []
-    for i, j in skeleton:
-        names = (joint_names[i], joint_names[j])
-        if any(n.startswith('l_') for n in names):
-            colors.append(left)
-        elif any(n.startswith('r_') for n in names):
-            colors.append(right)
-        else:
-            colors.append(centre)
-    return colors
+def link_colors(meta):
+    """One RGB colour per skeleton link, from parsed metainfo's ``skeleton_link_colors``."""
+    return [tuple(float(c) for c in color) for color in meta['skeleton_link_colors']]
 
 
 def _panel(image, pred, gt, skeleton, pred_score, gt_visible, pred_colors, score_thr):

@@ -5,7 +5,6 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hpekit.datasets.h36m_clips import H36M_SKELETON  # noqa: F401  (re-exported)
 
 from .skeleton2d import check_skeleton
 
@@ -60,7 +59,7 @@ def save_pose3d_comparison(pred, gt, skeleton, out_png, title=''):
 
     Args:
         pred, gt: array-like [K, 3], same unit (e.g. metres).
-        skeleton: iterable of (i, j) joint-index pairs, e.g. ``H36M_SKELETON``.
+        skeleton: iterable of (i, j) joint-index pairs, e.g. metainfo ``skeleton_links``.
         out_png (str | PathLike): output path; parent folders are created.
         title (str): figure title.
     Returns:
@@ -74,7 +73,7 @@ def save_pose3d_grid(preds, gts, skeleton, out_png, titles=None, ncols=4):
 
     Args:
         preds, gts: array-likes [M, K, 3] (or lists of M [K, 3]), same unit.
-        skeleton: iterable of (i, j) joint-index pairs, e.g. ``H36M_SKELETON``.
+        skeleton: iterable of (i, j) joint-index pairs, e.g. metainfo ``skeleton_links``.
         out_png (str | PathLike): output path; parent folders are created.
         titles (list[str], optional): one title per panel.
         ncols (int): panels per row.

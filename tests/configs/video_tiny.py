@@ -1,7 +1,7 @@
 # A tiny video 3D experiment for the end-to-end tests: course-format files written by
 # the test into data_root (set with --cfg-options), 32×32 frames, a narrow ResNet-18.
 _base_ = ['../../configs/_base_/default_runtime.py',
-          '../../configs/_base_/datasets/h36m_clips.py']
+          '../../configs/_base_/data/h36m_clips.py']
 
 model = dict(
     type='VideoPoseRegressor',

@@ -1,53 +1,55 @@
-# MPII Human Pose, top-down: one 256×256 person crop per annotated person, 64×64
-# heatmaps, 16 joints. Files expected under data_root (see docs/mpii.md):
-#   annotations/mpii_train.json, annotations/mpii_val.json  MMPose-style records
-#   annotations/mpii_gt_val.mat                              official val ground truth
-#   images/                                                  the images they name
-# A synthetic stand-in: python tools/make_synthetic_data.py mpii --out data/mpii_synthetic
-dataset_type = 'MPIIDataset'
-data_root = 'data/mpii/'
-input_size = (256, 256)
-heatmap_size = (64, 64)
-
-# RandomHalfBody only replaces the person box, so it comes first: LoadImage then sees
-# the final box and decodes at 1/2, 1/4 or 1/8 resolution where even the smallest
-# scale draw (min_box_scale = 1 - scale_factor) keeps the input's resolution.
-# TopdownAffine draws scale ±25 %, rotation ±30° (probability 0.6) and flip (0.5).
-train_pipeline = [
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(type='LoadImage', input_size=input_size, min_box_scale=0.75),
-    dict(type='TopdownAffine', input_size=input_size, scale_factor=0.25, rotate_factor=30,
-         rotate_prob=0.6, flip_prob=0.5),
-    dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=2),
-    dict(type='PackPoseInputs'),
-]
-val_pipeline = [
-    dict(type='LoadImage', input_size=input_size, min_box_scale=1.0),
-    dict(type='TopdownAffine', input_size=input_size, augment=False),
-    dict(type='PackPoseInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=24,
-    num_workers=2,
-    persistent_workers=False,
-    # Scoped name: the Runner looks worker_init_fn up in mmengine's root registry.
-    worker_init_fn=dict(type='hpekit.seed_worker'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root,
-                 ann_file='annotations/mpii_train.json', data_prefix=dict(img='images/'),
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=False,
-    worker_init_fn=dict(type='hpekit.seed_worker'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root,
-                 ann_file='annotations/mpii_val.json', data_prefix=dict(img='images/'),
-                 pipeline=val_pipeline, test_mode=True))
-test_dataloader = val_dataloader
-
-# PCKh@0.5 as the official MPII evaluation (keys: Head … Ankle, PCKh, PCKh@0.1).
-val_evaluator = dict(type='MPIIPCKh', gt_file=data_root + 'annotations/mpii_gt_val.mat')
-test_evaluator = val_evaluator
+# MPII Human Pose: 16 keypoints (MMPose metainfo format, read by parse_pose_metainfo).
+dataset_info = dict(
+    dataset_name='mpii',
+    paper_info=dict(
+        author='Andriluka, Mykhaylo and Pishchulin, Leonid and Gehler, Peter and Schiele, Bernt',
+        title='2D Human Pose Estimation: New Benchmark and State of the Art Analysis',
+        container='CVPR',
+        year='2014', homepage='http://human-pose.mpi-inf.mpg.de/',
+    ),
+    keypoint_info={
+        0: dict(name='right_ankle', id=0, color=[230, 60, 60], type='lower', swap='left_ankle'),
+        1: dict(name='right_knee', id=1, color=[230, 60, 60], type='lower', swap='left_knee'),
+        2: dict(name='right_hip', id=2, color=[230, 60, 60], type='lower', swap='left_hip'),
+        3: dict(name='left_hip', id=3, color=[60, 110, 230], type='lower', swap='right_hip'),
+        4: dict(name='left_knee', id=4, color=[60, 110, 230], type='lower', swap='right_knee'),
+        5: dict(name='left_ankle', id=5, color=[60, 110, 230], type='lower', swap='right_ankle'),
+        6: dict(name='pelvis', id=6, color=[240, 200, 40], type='lower', swap=''),
+        7: dict(name='thorax', id=7, color=[240, 200, 40], type='upper', swap=''),
+        8: dict(name='upper_neck', id=8, color=[240, 200, 40], type='upper', swap=''),
+        9: dict(name='head_top', id=9, color=[240, 200, 40], type='upper', swap=''),
+        10: dict(name='right_wrist', id=10, color=[230, 60, 60], type='upper', swap='left_wrist'),
+        11: dict(name='right_elbow', id=11, color=[230, 60, 60], type='upper', swap='left_elbow'),
+        12: dict(name='right_shoulder', id=12, color=[230, 60, 60], type='upper', swap='left_shoulder'),
+        13: dict(name='left_shoulder', id=13, color=[60, 110, 230], type='upper', swap='right_shoulder'),
+        14: dict(name='left_elbow', id=14, color=[60, 110, 230], type='upper', swap='right_elbow'),
+        15: dict(name='left_wrist', id=15, color=[60, 110, 230], type='upper', swap='right_wrist'),
+    },
+    skeleton_info={
+        0: dict(link=('right_ankle', 'right_knee'), id=0, color=[230, 60, 60]),
+        1: dict(link=('right_knee', 'right_hip'), id=1, color=[230, 60, 60]),
+        2: dict(link=('right_hip', 'pelvis'), id=2, color=[230, 60, 60]),
+        3: dict(link=('pelvis', 'left_hip'), id=3, color=[60, 110, 230]),
+        4: dict(link=('left_hip', 'left_knee'), id=4, color=[60, 110, 230]),
+        5: dict(link=('left_knee', 'left_ankle'), id=5, color=[60, 110, 230]),
+        6: dict(link=('pelvis', 'thorax'), id=6, color=[240, 200, 40]),
+        7: dict(link=('thorax', 'upper_neck'), id=7, color=[240, 200, 40]),
+        8: dict(link=('upper_neck', 'head_top'), id=8, color=[240, 200, 40]),
+        9: dict(link=('thorax', 'right_shoulder'), id=9, color=[230, 60, 60]),
+        10: dict(link=('right_shoulder', 'right_elbow'), id=10, color=[230, 60, 60]),
+        11: dict(link=('right_elbow', 'right_wrist'), id=11, color=[230, 60, 60]),
+        12: dict(link=('thorax', 'left_shoulder'), id=12, color=[60, 110, 230]),
+        13: dict(link=('left_shoulder', 'left_elbow'), id=13, color=[60, 110, 230]),
+        14: dict(link=('left_elbow', 'left_wrist'), id=14, color=[60, 110, 230]),
+    },
+    joint_weights=[1.5, 1.2, 1.0, 1.0, 1.2, 1.5, 1.0, 1.0, 1.0, 1.0, 1.5, 1.2, 1.0, 1.0, 1.2, 1.5],
+    sigmas=[0.089, 0.083, 0.107, 0.107, 0.083, 0.089, 0.026, 0.026, 0.026, 0.026, 0.062, 0.072, 0.179, 0.179, 0.072, 0.062],
+    # hpekit extra (ignored by MMPose): the official PCKh table, parts by keypoint
+    # name, and the keypoints the official Mean leaves out.
+    pckh_table=dict(
+        parts=dict(Head=['head_top'], Shoulder=['right_shoulder', 'left_shoulder'],
+                   Elbow=['right_elbow', 'left_elbow'], Wrist=['right_wrist', 'left_wrist'],
+                   Hip=['right_hip', 'left_hip'], Knee=['right_knee', 'left_knee'],
+                   Ankle=['right_ankle', 'left_ankle']),
+        exclude_from_mean=['pelvis', 'thorax']),
+)

@@ -200,18 +200,29 @@ class ClipRandomResizedCrop(BaseTransform):
 
 @TRANSFORMS.register_module()
 class ClipResize(BaseTransform):
-    """Resize every frame to ``size`` (int side or (height, width)).
+    """Resize every frame to ``size`` (int side or (height, width)), or to the codec's
+    ``input_size`` (W, H) when ``size`` is not given.
 
-    INTER_AREA when shrinking, INTER_LINEAR when enlarging. The 3D joints are
-    unchanged (see ``ClipRandomResizedCrop``).
+    INTER_AREA when shrinking, INTER_LINEAR when enlarging; frames already of that size
+    pass unchanged. The 3D joints are unchanged (see ``ClipRandomResizedCrop``). In a
+    config with a ``codec``, ``dict(type='ClipResize')`` takes the codec's input size.
     """
 
-    def __init__(self, size):
+    def __init__(self, size=None, input_size=None):
+        if size is None and input_size is None:
+            raise ValueError('ClipResize needs size=(H, W) or input_size=(W, H) (a config '
+                             "with a codec fills input_size)")
+        if size is None:
+            width, height = (input_size, input_size) if np.isscalar(input_size) \
+                else input_size
+            size = (int(height), int(width))
         self.size = size
         _hw(size)
 
     def transform(self, results):
-        results['frames'] = resize_frames(results['frames'], *_hw(self.size))
+        height, width = _hw(self.size)
+        if results['frames'].shape[1:3] != (height, width):
+            results['frames'] = resize_frames(results['frames'], height, width)
         return results
 
     def __repr__(self):

@@ -9,7 +9,7 @@ output edges). Random transforms draw from numpy's global generator (which mmeng
 seeds per worker). A typical training pipeline::
 
     [dict(type='RandomHalfBody'), dict(type='LoadImage'), dict(type='TopdownAffine'),
-     dict(type='GenerateHeatmaps'), dict(type='PackPoseInputs')]
+     dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')]
 
 (``RandomHalfBody`` may also follow ``LoadImage``; placed first, the reduced JPEG
 decoding of ``LoadImage`` sees the final box.)
@@ -21,13 +21,9 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from ...core import affine_matrix, apply_affine, gaussian_heatmaps, invert_affine
+from ...core import affine_matrix, apply_affine, invert_affine
 from ...registry import TRANSFORMS
 from ...structures import PoseDataSample
-
-# MPII joint ids of the upper body (thorax, neck, head, arms) and the lower body.
-MPII_UPPER_BODY_IDS = (7, 8, 9, 10, 11, 12, 13, 14, 15)
-MPII_LOWER_BODY_IDS = (0, 1, 2, 3, 4, 5, 6)
 
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -221,6 +217,7 @@ def _inside(points, size):
 class TopdownAffine(BaseTransform):
     """Crop the person box into a fixed-size input with one random affine per sample.
 
+    ``input_size`` (W, H) is the model input (in a config, the codec's input size).
     The box (centre 'center', size 'bbox_size', original image px) is scaled by
     s ~ U[1 - scale_factor, 1 + scale_factor], rotated by r ~ U[-rotate_factor,
     rotate_factor] degrees with probability ``rotate_prob`` (else 0) and mirrored with
@@ -240,8 +237,11 @@ class TopdownAffine(BaseTransform):
         ``keypoints_input == apply_affine(keypoints, affine)``.
     """
 
-    def __init__(self, input_size=(256, 256), scale_factor=0.25, rotate_factor=30,
+    def __init__(self, input_size=None, scale_factor=0.25, rotate_factor=30,
                  rotate_prob=0.6, flip_prob=0.5, augment=True):
+        if input_size is None:
+            raise ValueError('TopdownAffine needs input_size=(W, H) (a config with a codec '
+                             'fills it from the codec)')
         self.input_size = _pair(input_size, 'input_size')
         for name, value in (('rotate_prob', rotate_prob), ('flip_prob', flip_prob)):
             if not 0.0 <= value <= 1.0:
@@ -312,7 +312,8 @@ def half_body_box(points, padding=1.5):
 class RandomHalfBody(BaseTransform):
     """With probability ``prob``, replace the person box by a box around half the body.
 
-    Applies only when at least ``min_visible`` joints are visible. The upper or the
+    The halves are the dataset metainfo's ``upper_body_ids`` / ``lower_body_ids``,
+    which every data info carries (``BasePoseDataset``). Applies only when at least ``min_visible`` joints are visible. The upper or the
     lower body is picked at random (each needs >= 2 visible joints, else the other
     half is used); the new box is ``half_body_box`` of that half's visible joints
     (square, ×``padding``). Replaces 'center' and 'bbox_size' (image px); sets
@@ -320,18 +321,20 @@ class RandomHalfBody(BaseTransform):
     the new box are dropped later by ``TopdownAffine``). Runs before TopdownAffine.
     """
 
-    def __init__(self, prob=0.3, min_visible=8, upper_body_ids=MPII_UPPER_BODY_IDS,
-                 lower_body_ids=MPII_LOWER_BODY_IDS, padding=1.5):
+    def __init__(self, prob=0.3, min_visible=8, padding=1.5):
         if not 0.0 <= prob <= 1.0 or padding <= 0:
             raise ValueError(f'need prob in [0, 1] and padding > 0, got {prob}, {padding}')
         self.prob, self.min_visible, self.padding = prob, min_visible, padding
-        self.upper_body_ids = tuple(upper_body_ids)
-        self.lower_body_ids = tuple(lower_body_ids)
 
-    def _choose(self, visible):
+    @staticmethod
+    def _choose(visible, results):
         """('upper' | 'lower', joint ids) of the chosen half, or (None, None)."""
-        halves = {'upper': [j for j in self.upper_body_ids if visible[j] > 0],
-                  'lower': [j for j in self.lower_body_ids if visible[j] > 0]}
+        missing = [k for k in ('upper_body_ids', 'lower_body_ids') if k not in results]
+        if missing:
+            raise KeyError(f'RandomHalfBody needs {missing} in the results (from the '
+                           'dataset metainfo; see hpekit.datasets.BasePoseDataset)')
+        halves = {'upper': [j for j in results['upper_body_ids'] if visible[j] > 0],
+                  'lower': [j for j in results['lower_body_ids'] if visible[j] > 0]}
         first = 'upper' if np.random.rand() < 0.5 else 'lower'
         for name in (first, 'lower' if first == 'upper' else 'upper'):
             if len(halves[name]) >= 2:
@@ -343,7 +346,7 @@ class RandomHalfBody(BaseTransform):
         visible = np.asarray(results['keypoints_visible'])
         if np.random.rand() >= self.prob or int(np.sum(visible > 0)) < self.min_visible:
             return results
-        name, ids = self._choose(visible)
+        name, ids = self._choose(visible, results)
         if name is None:
             return results
         center, size = half_body_box(np.asarray(results['keypoints'])[ids], self.padding)
@@ -354,43 +357,6 @@ class RandomHalfBody(BaseTransform):
     def __repr__(self):
         return (f'{self.__class__.__name__}(prob={self.prob}, min_visible='
                 f'{self.min_visible}, padding={self.padding})')
-
-
-# ----------------------------------------------------------------- GenerateHeatmaps
-def input_to_heatmap(points, input_size, heatmap_size):
-    """Input px [..., 2] → heatmap px: ``x_hm = (x_in + 0.5) · W_hm / W_in - 0.5``."""
-    ratio = np.asarray(heatmap_size, np.float64) / np.asarray(input_size, np.float64)
-    return (np.asarray(points, np.float64) + 0.5) * ratio - 0.5
-
-
-@TRANSFORMS.register_module()
-class GenerateHeatmaps(BaseTransform):
-    """Gaussian heatmap targets from 'keypoints_input' (after ``TopdownAffine``).
-
-    Adds 'heatmaps' float32 [K, H_hm, W_hm] (peak 1 at the keypoint mapped into the
-    heatmap, sub-pixel, truncated at 3σ; see ``hpekit.core.gaussian_heatmaps``),
-    'target_weight' float32 [K] (the visibility, 0 where the centre falls outside the
-    heatmap) and 'heatmap_size' (W_hm, H_hm).
-    """
-
-    def __init__(self, heatmap_size=(64, 64), sigma=2.0):
-        self.heatmap_size = _pair(heatmap_size, 'heatmap_size')
-        if sigma <= 0:
-            raise ValueError(f'sigma must be positive, got {sigma}')
-        self.sigma = sigma
-
-    def transform(self, results):
-        points = input_to_heatmap(results['keypoints_input'], results['input_size'],
-                                  self.heatmap_size)
-        heatmaps, weight = gaussian_heatmaps(points, results['keypoints_visible'],
-                                             self.heatmap_size, self.sigma)
-        results.update(heatmaps=heatmaps, target_weight=weight,
-                       heatmap_size=self.heatmap_size)
-        return results
-
-    def __repr__(self):
-        return (f'{self.__class__.__name__}(heatmap_size={self.heatmap_size}, '
-                f'sigma={self.sigma})')
 
 
 # ------------------------------------------------------------------- PackPoseInputs

@@ -10,10 +10,10 @@ used by HRNet / MMPose):
   never correct).
 - Accuracies are in percent (0–100), as in MPII's tables.
 
-``mpii_gt_val.mat`` layout (MATLAB order, N people, 16 joints in MPII order):
-``pos_gt_src`` [16, 2, N] 1-based px, ``jnt_missing`` [16, N] (the official file) and /
-or ``jnt_visible`` [16, N], ``headboxes_src`` [2, 2, N] (``[0]`` = (x1, y1) top-left,
-``[1]`` = (x2, y2) bottom-right), ``dataset_joints`` [1, 16] joint names.
+``mpii_gt_val.mat`` layout (MATLAB order, N people, K joints in the dataset's order;
+K = 16 for MPII): ``pos_gt_src`` [K, 2, N] 1-based px, ``jnt_missing`` [K, N] (the
+official file) and / or ``jnt_visible`` [K, N], ``headboxes_src`` [2, 2, N] (``[0]`` =
+(x1, y1) top-left, ``[1]`` = (x2, y2) bottom-right), ``dataset_joints`` [1, K] names.
 """
 import os
 
@@ -24,10 +24,6 @@ import scipy.io
 
 SC_BIAS = 0.6
 
-# MPII joint order with the official short names of ``dataset_joints``.
-MPII_JOINT_NAMES = ('rank', 'rkne', 'rhip', 'lhip', 'lkne', 'lank', 'pelv', 'thor',
-                    'neck', 'head', 'rwri', 'relb', 'rsho', 'lsho', 'lelb', 'lwri')
-MPII_NUM_JOINTS = len(MPII_JOINT_NAMES)
 
 
 # --------------------------------------------------------------------------- PCKh
@@ -154,9 +150,8 @@ def _shape_text(expected):
     return '[' + ', '.join('N' if e is None else str(e) for e in expected) + ']'
 
 
-def _visible_from_mat(gt_dict, n, path):
-    """[16, N] bool: ``jnt_visible`` if present, else ``1 - jnt_missing`` (official)."""
-    k = MPII_NUM_JOINTS
+def _visible_from_mat(gt_dict, k, n, path):
+    """[K, N] bool: ``jnt_visible`` if present, else ``1 - jnt_missing`` (official)."""
     if 'jnt_visible' in gt_dict:
         return _mat_array(gt_dict, 'jnt_visible', (k, n), path) != 0
     if 'jnt_missing' in gt_dict:
@@ -172,8 +167,8 @@ def load_mpii_gt(mat_path):
         mat_path: path of the .mat in the official layout (see the module docstring).
     Returns:
         dict with, for N people in the file's order:
-        ``pos_gt_src`` float64 [N, 16, 2] (1-based MATLAB px), ``jnt_visible`` bool
-        [N, 16] (``1 - jnt_missing`` when the file has no ``jnt_visible``),
+        ``pos_gt_src`` float64 [N, K, 2] (1-based MATLAB px), ``jnt_visible`` bool
+        [N, K] (``1 - jnt_missing`` when the file has no ``jnt_visible``),
         ``headboxes_src`` float64 [N, 2, 2] (``[n, 0]`` = (x1, y1), ``[n, 1]`` =
         (x2, y2)), ``head_size`` float64 [N] px (:func:`mpii_head_sizes`).
     Raises:
@@ -185,9 +180,9 @@ def load_mpii_gt(mat_path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f'MPII evaluation GT file not found: {path!r}')
     gt_dict = scipy.io.loadmat(path)
-    pos = _mat_array(gt_dict, 'pos_gt_src', (MPII_NUM_JOINTS, 2, None), path)
-    n = pos.shape[2]
-    visible = _visible_from_mat(gt_dict, n, path)
+    pos = _mat_array(gt_dict, 'pos_gt_src', (None, 2, None), path)
+    k, n = pos.shape[0], pos.shape[2]
+    visible = _visible_from_mat(gt_dict, k, n, path)
     boxes = _mat_array(gt_dict, 'headboxes_src', (2, 2, n), path).astype(np.float64)
     return dict(pos_gt_src=pos.astype(np.float64).transpose(2, 0, 1),
                 jnt_visible=visible.T.copy(),
@@ -205,27 +200,27 @@ def _checked(name, value, shape):
     return arr
 
 
-def save_mpii_gt(mat_path, pos_gt_src, jnt_visible, headboxes_src):
+def save_mpii_gt(mat_path, pos_gt_src, jnt_visible, headboxes_src, joint_names=None):
     """Write an evaluation GT .mat in the official ``mpii_gt_val.mat`` layout.
 
     Args:
         mat_path: output path (parent folders are created).
-        pos_gt_src: array-like [N, 16, 2], 1-based MATLAB px.
-        jnt_visible: array-like [N, 16], bool or 0/1.
+        pos_gt_src: array-like [N, K, 2], 1-based MATLAB px.
+        jnt_visible: array-like [N, K], bool or 0/1.
         headboxes_src: array-like [N, 2, 2] px, ``[n, 0]`` = (x1, y1), ``[n, 1]`` =
             (x2, y2).
-    Writes keys ``pos_gt_src`` [16, 2, N], ``jnt_visible`` and ``jnt_missing``
-    [16, N] (float 0/1; the official tools read ``jnt_missing``), ``headboxes_src``
-    [2, 2, N] and ``dataset_joints`` (a 1×16 cell of MPII's short joint names).
+        joint_names: K names for ``dataset_joints`` (default ``joint_0`` …).
+    Writes keys ``pos_gt_src`` [K, 2, N], ``jnt_visible`` and ``jnt_missing``
+    [K, N] (float 0/1; the official tools read ``jnt_missing``), ``headboxes_src``
+    [2, 2, N] and ``dataset_joints`` (a 1×K cell of joint names).
     """
-    k = MPII_NUM_JOINTS
-    pos = _checked('pos_gt_src', np.asarray(pos_gt_src, dtype=np.float64), (None, k, 2))
-    n = pos.shape[0]
+    pos = _checked('pos_gt_src', np.asarray(pos_gt_src, dtype=np.float64), (None, None, 2))
+    n, k = pos.shape[:2]
     visible = _checked('jnt_visible', jnt_visible, (n, k)).astype(bool)
     boxes = _checked('headboxes_src', np.asarray(headboxes_src, dtype=np.float64),
                      (n, 2, 2))
     names = np.empty((1, k), dtype=object)
-    names[0, :] = MPII_JOINT_NAMES
+    names[0, :] = list(joint_names or [f'joint_{i}' for i in range(k)])
     parent = os.path.dirname(os.fspath(mat_path))
     if parent:
         os.makedirs(parent, exist_ok=True)

@@ -5,15 +5,42 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hpekit.datasets.metainfo import parse_pose_metainfo
+from hpekit.datasets.mpii import MPII_METAINFO_FILE
 from hpekit.evaluation.functional import load_mpii_gt, pckh_counts
 from hpekit.registry import METRICS
 
-# MPII table parts → joint indices (MPII order); each part is the mean of its joints.
-MPII_PARTS = (('Head', (9,)), ('Shoulder', (12, 13)), ('Elbow', (11, 14)),
-              ('Wrist', (10, 15)), ('Hip', (2, 3)), ('Knee', (1, 4)), ('Ankle', (0, 5)))
-# Pelvis and thorax: left out of the Mean by the official evaluation.
-EXCLUDED_FROM_MEAN = (6, 7)
-NUM_JOINTS = 16
+
+def pckh_table(meta):
+    """(parts [(name, joint ids)], ids left out of the Mean) from parsed metainfo.
+
+    The metainfo's ``pckh_table`` (``parts``: {column: [keypoint names]},
+    ``exclude_from_mean``: [names]) gives the official MPII table. Without it, each
+    left/right pair (``flip_pairs``) becomes one column named after the shared part of
+    the names, each unpaired keypoint a column of its own, and the Mean covers all.
+    """
+    name2id, id2name = meta['keypoint_name2id'], meta['keypoint_id2name']
+    table = meta.get('pckh_table')
+    if table:
+        parts = [(part, tuple(name2id[n] for n in names))
+                 for part, names in table['parts'].items()]
+        return parts, tuple(name2id[n] for n in table.get('exclude_from_mean', ()))
+    parts, paired = [], set()
+    for i, j in meta['flip_pairs']:
+        parts.append((_shared_name(id2name[i], id2name[j]), (i, j)))
+        paired.update((i, j))
+    singles = [(id2name[i], (i,)) for i in range(meta['num_keypoints']) if i not in paired]
+    return singles + parts, ()
+
+
+def _shared_name(a, b):
+    """'Shoulder' from 'left_shoulder' and 'right_shoulder' (the common suffix)."""
+    common = ''
+    for x, y in zip(reversed(a), reversed(b)):
+        if x != y:
+            break
+        common = x + common
+    return (common.strip('_ ') or f'{a}/{b}').replace('_', ' ').title()
 
 
 def _field(sample, name):
@@ -25,19 +52,19 @@ def _field(sample, name):
     return getattr(sample, name, None)
 
 
-def _pred_keypoints(sample):
-    """``pred_keypoints`` of one sample as float64 [16, 2] (0-based image px)."""
+def _pred_keypoints(sample, num_joints):
+    """``pred_keypoints`` of one sample as float64 [K, 2] (0-based image px)."""
     value = _field(sample, 'pred_keypoints')
     if value is None:
         raise KeyError("data sample has no 'pred_keypoints'; MPIIPCKh needs "
-                       'pred_keypoints [16, 2] (0-based image px) and sample_idx')
+                       'pred_keypoints [K, 2] (0-based image px) and sample_idx')
     if hasattr(value, 'detach'):
         value = value.detach().cpu().numpy()
     arr = np.asarray(value, dtype=np.float64)
-    if arr.shape not in ((NUM_JOINTS, 2), (1, NUM_JOINTS, 2)):
-        raise ValueError(f'pred_keypoints must have shape [{NUM_JOINTS}, 2], '
-                         f'but got {list(arr.shape)}')
-    return arr.reshape(NUM_JOINTS, 2)
+    if arr.shape not in ((num_joints, 2), (1, num_joints, 2)):
+        raise ValueError(f'pred_keypoints must have shape [{num_joints}, 2] (the dataset '
+                         f'metainfo\'s keypoints), but got {list(arr.shape)}')
+    return arr.reshape(num_joints, 2)
 
 
 def _sample_idx(sample):
@@ -53,23 +80,23 @@ def _sample_idx(sample):
     return int(value)
 
 
-def _part_values(per_joint):
+def _part_values(per_joint, parts):
     """{part: mean of its joints' PCKh} (percent), skipping joints that are NaN."""
     values = {}
-    for name, joints in MPII_PARTS:
+    for name, joints in parts:
         seen = [per_joint[j] for j in joints if not np.isnan(per_joint[j])]
         values[name] = float(np.mean(seen)) if seen else float('nan')
     return values
 
 
-def _weighted_mean(correct, visible):
-    """Mean PCKh (percent), all joints but pelvis/thorax, weighted by visible counts."""
+def _weighted_mean(correct, visible, excluded):
+    """Mean PCKh (percent) over the joints not ``excluded``, weighted by visible counts."""
     keep = np.ones(len(visible), dtype=bool)
-    keep[list(EXCLUDED_FROM_MEAN)] = False
+    keep[list(excluded)] = False
     total = visible[keep].sum()
     if total == 0:
-        raise ValueError('no visible joint (other than pelvis and thorax) among the '
-                         'evaluated samples; PCKh is undefined')
+        raise ValueError('no visible joint (other than those left out of the Mean) among '
+                         'the evaluated samples; PCKh is undefined')
     return float(100.0 * correct[keep].sum() / total)
 
 
@@ -78,19 +105,21 @@ class MPIIPCKh(BaseMetric):
     """PCKh of MPII predictions against ``mpii_gt_val.mat``, as the official evaluation.
 
     Each data sample (a dict, as mmengine's Evaluator passes them, or a
-    ``PoseDataSample``) carries ``pred_keypoints`` [16, 2] (tensor or array, 0-based
-    image px, MPII joint order) and metainfo ``sample_idx`` (the person's index in the
+    ``PoseDataSample``) carries ``pred_keypoints`` [K, 2] (tensor or array, 0-based
+    image px, the dataset's joint order) and metainfo ``sample_idx`` (the person's index in the
     .mat, which lists the people in the same order as the val JSON). Predictions get
     +1 (0-based → MATLAB 1-based) and are compared with ``pos_gt_src``; only visible
     (annotated) joints count; a joint is correct iff distance / head size ≤ ``thr``,
     head size = 0.6 × head-box diagonal.
 
-    ``compute_metrics`` returns, in percent: ``Head`` (head top), ``Shoulder``,
-    ``Elbow``, ``Wrist``, ``Hip``, ``Knee``, ``Ankle`` (each the plain mean of its left
-    and right joint's PCKh, as the official table; a joint without visible instances
-    is skipped, NaN if both are), ``PCKh`` (the table's Mean at ``thr``: all joints
-    except pelvis and thorax, weighted by their visible counts) and ``PCKh@0.1`` (that
-    Mean at threshold 0.1). When the predictions cover only some of the .mat's
+    The table's columns come from the dataset metainfo (``pckh_table``, see
+    :func:`pckh_table`; the runner sets ``dataset_meta``, a standalone metric reads
+    ``configs/_base_/datasets/mpii.py``). For MPII ``compute_metrics`` returns, in
+    percent: ``Head`` (head top), ``Shoulder``, ``Elbow``, ``Wrist``, ``Hip``,
+    ``Knee``, ``Ankle`` (each the plain mean of its left and right joint's PCKh, as the
+    official table; a joint without visible instances is skipped, NaN if both are),
+    ``PCKh`` (the table's Mean at ``thr``: all joints except pelvis and thorax,
+    weighted by their visible counts) and ``PCKh@0.1`` (that Mean at threshold 0.1). When the predictions cover only some of the .mat's
     samples, those samples alone are evaluated (and the count is logged).
 
     Args:
@@ -111,11 +140,19 @@ class MPIIPCKh(BaseMetric):
         self.thr = float(thr)
         self._gt = None
 
+    @property
+    def _meta(self) -> dict:
+        """The dataset metainfo (the runner's), else MPII's metainfo file."""
+        if self.dataset_meta is None:
+            self.dataset_meta = parse_pose_metainfo(dict(from_file=MPII_METAINFO_FILE))
+        return self.dataset_meta
+
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Store each sample as dict(sample_idx int, pred float64 [16, 2] 0-based px)."""
+        """Store each sample as dict(sample_idx int, pred float64 [K, 2] 0-based px)."""
+        num_joints = self._meta['num_keypoints']
         for sample in data_samples:
             self.results.append(dict(sample_idx=_sample_idx(sample),
-                                     pred=_pred_keypoints(sample)))
+                                     pred=_pred_keypoints(sample, num_joints)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Evaluate the gathered predictions against the .mat (percent, floats)."""
@@ -128,9 +165,10 @@ class MPIIPCKh(BaseMetric):
         correct_01, _ = pckh_counts(pred + 1.0, pos, visible, head, 0.1)
         with np.errstate(invalid='ignore', divide='ignore'):
             per_joint = np.where(count > 0, 100.0 * correct / count, np.nan)
-        metrics = _part_values(per_joint)
-        metrics['PCKh'] = _weighted_mean(correct, count)
-        metrics['PCKh@0.1'] = _weighted_mean(correct_01, count)
+        parts, excluded = pckh_table(self._meta)
+        metrics = _part_values(per_joint, parts)
+        metrics['PCKh'] = _weighted_mean(correct, count, excluded)
+        metrics['PCKh@0.1'] = _weighted_mean(correct_01, count, excluded)
         self._log_table(metrics, len(ids), len(gt['head_size']))
         return metrics
 

@@ -5,6 +5,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hpekit.datasets.metainfo import keypoint_names
 from hpekit.evaluation.functional import mpjpe, mpjpe_per_joint
 from hpekit.registry import METRICS
 
@@ -48,7 +49,7 @@ class MPJPE(BaseMetric):
     - ``pa_mpjpe``: after the per-frame Procrustes alignment (rotation, scale,
       translation; reflections excluded);
     - ``mpjpe_<joint_name>`` for each joint when ``per_joint`` (names from
-      ``dataset_meta['joint_names']``, else ``joint_0`` …), also logged as a table.
+      the dataset metainfo's keypoint names, else ``joint_0`` …), also logged as a table.
 
     Args:
         unit_scale (float): factor from file units to reported units (1000: m → mm).
@@ -92,12 +93,13 @@ class MPJPE(BaseMetric):
         return metrics
 
     def _joint_names(self, num_joints: int) -> List[str]:
-        """K joint names from ``dataset_meta['joint_names']``, else ``joint_<i>``."""
-        names = (self.dataset_meta or {}).get('joint_names')
-        if names is None:
+        """K joint names from the dataset metainfo, else ``joint_<i>``."""
+        meta = self.dataset_meta or {}
+        if 'keypoint_id2name' not in meta:
             return [f'joint_{i}' for i in range(num_joints)]
+        names = keypoint_names(meta)
         if len(names) != num_joints:
-            raise ValueError(f"dataset_meta['joint_names'] has {len(names)} names but "
+            raise ValueError(f"the dataset metainfo has {len(names)} keypoints but "
                              f'the predictions have {num_joints} joints')
         return [str(n) for n in names]
 

@@ -1,6 +1,8 @@
-"""Estimators: the top-level models a config builds."""
+"""Estimators: the top-level models a config builds, and their contract."""
+from .base import (TASK_TOPDOWN, TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec,
+                   build_part)
+from .topdown import TopDownPoseEstimator
 from .video_regressor import VideoPoseRegressor
 
-__all__ = ['VideoPoseRegressor']
-from .topdown import TopDownPoseEstimator  # noqa: E402
-__all__ += ['TopDownPoseEstimator']
+__all__ = ['BasePoseEstimator', 'EstimatorSpec', 'TASK_TOPDOWN', 'TASK_VIDEO3D',
+           'TopDownPoseEstimator', 'VideoPoseRegressor', 'build_part']

@@ -1,7 +1,68 @@
-"""Helpers shared by the top-level estimators."""
+"""The estimator contract: what a top-level model takes and returns, in one place.
+
+Every tool that handles a model without training it — inference, demo, ONNX export,
+FLOPs, benchmarks — reads ``model.spec`` (an ``EstimatorSpec``) and calls
+``model.export_forward``; none looks at the model's class. A plugin estimator
+subclasses ``BasePoseEstimator``, builds its spec and works with all of them.
+"""
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import torch
 import torch.nn as nn
+from mmengine.model import BaseModel
 
 from hpekit.registry import MODELS
+
+TASK_TOPDOWN = 'topdown2d'   # person crop [B, 3, H, W] → keypoints [K, 2] per crop
+TASK_VIDEO3D = 'video3d'     # clip [B, T, 3, H, W] → joints [T, K, 3] metres per clip
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """What an estimator takes and returns.
+
+    Attributes:
+        task: 'topdown2d' (``predict`` sets ``pred_keypoints`` [K, 2] image px and
+            ``keypoint_scores`` [K] on data samples with ``center``/``bbox_size``
+            metainfo) or 'video3d' (``predict`` sets ``pred_joints_3d`` [T, K, 3]
+            metres); a plugin may name its own task for its own tools.
+        input_size: (W, H) px of one image or frame.
+        num_keypoints: K.
+        num_frames: T frames per clip (video tasks), else None.
+        channel_order: 'rgb' (hpekit's pipelines) or 'bgr'.
+        mean, std: per-channel normalisation on the 0..255 scale, applied in the model
+            (its data preprocessor); the exported graph includes it.
+        input_name, output_names: names of the exported graph's input and outputs.
+        output_layouts: one text per output, e.g. '[B, K, h, w] heatmaps'.
+    """
+
+    task: str
+    input_size: Tuple[int, int]
+    num_keypoints: int
+    num_frames: Optional[int] = None
+    channel_order: str = 'rgb'
+    mean: Tuple[float, ...] = (123.675, 116.28, 103.53)
+    std: Tuple[float, ...] = (58.395, 57.12, 57.375)
+    input_name: str = 'image'
+    output_names: Tuple[str, ...] = ('output',)
+    output_layouts: Tuple[str, ...] = ('',)
+
+    def input_shape(self, batch: int = 1) -> Tuple[int, ...]:
+        """(B, 3, H, W), or (B, T, 3, H, W) for clips."""
+        width, height = self.input_size
+        frames = () if self.num_frames is None else (self.num_frames,)
+        return (batch, *frames, 3, height, width)
+
+    @property
+    def input_layout(self) -> str:
+        frames = '' if self.num_frames is None else 'T, '
+        return f'[B, {frames}3, H, W] {self.channel_order.upper()} 0..255'
+
+    @property
+    def dynamic_axes(self) -> dict:
+        """Axes of the input that may change size in an exported graph."""
+        return {0: 'batch'} if self.num_frames is None else {0: 'batch', 1: 'frames'}
 
 
 def build_part(cfg):
@@ -9,3 +70,36 @@ def build_part(cfg):
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
     return MODELS.build(cfg)
+
+
+def preprocessor_stats(model: BaseModel) -> Tuple[Sequence[float], Sequence[float]]:
+    """(mean, std) per channel of a model's normalising data preprocessor."""
+    pre = model.data_preprocessor
+    return (tuple(float(v) for v in pre.mean.flatten()),
+            tuple(float(v) for v in pre.std.flatten()))
+
+
+class BasePoseEstimator(BaseModel):
+    """Base of hpekit's top-level models: mmengine's BaseModel plus the contract.
+
+    Subclasses implement mmengine's ``forward(inputs, data_samples, mode)`` and:
+
+    - ``spec`` → ``EstimatorSpec`` (what the model takes and returns);
+    - ``forward_tensor(inputs)`` → the output tensor(s) the exported graph returns,
+      from normalised inputs.
+
+    ``export_forward`` (unnormalised pixels in, ``forward_tensor`` out) is what ONNX
+    export, FLOPs and benchmarks run.
+    """
+
+    @property
+    def spec(self) -> EstimatorSpec:
+        raise NotImplementedError(f'{type(self).__name__} must define spec')
+
+    def forward_tensor(self, inputs: torch.Tensor):
+        raise NotImplementedError(f'{type(self).__name__} must define forward_tensor')
+
+    def export_forward(self, pixels: torch.Tensor):
+        """RGB pixels (float, 0..255; the spec's input shape) → ``forward_tensor``."""
+        pre = self.data_preprocessor
+        return self.forward_tensor((pixels - pre.mean) / pre.std)

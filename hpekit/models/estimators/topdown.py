@@ -1,11 +1,11 @@
 """Top-level model of the top-down 2D pipeline: person crop → heatmaps → keypoints."""
 import torch
-from mmengine.model import BaseModel
 
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-from .base import build_part
+from .base import TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec, build_part, \
+    preprocessor_stats
 
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=False, output_heatmaps=False,
                         flip_indices=None)
@@ -22,14 +22,14 @@ def _merge_test_cfg(test_cfg):
 
 
 @MODELS.register_module()
-class TopDownPoseEstimator(BaseModel):
+class TopDownPoseEstimator(BasePoseEstimator):
     """Heatmap-based 2D pose estimation on person crops.
 
     Args:
         backbone (dict): e.g. ``dict(type='StackedHourglass')`` (returns per-stack
             heatmaps) or ``dict(type='ResNet', depth=50)`` (returns feature maps).
         head (dict): ``MultiStageHeatmapHead`` (hourglass) or ``DeconvHeatmapHead``
-            (SimpleBaseline) config.
+            (SimpleBaseline) config; its ``decoder`` codec gives the input size.
         neck (dict, optional): applied to the backbone's output; None: identity.
         data_preprocessor (dict, optional): defaults to
             ``dict(type='ImageDataPreprocessor')`` (ImageNet mean/std).
@@ -66,6 +66,19 @@ class TopDownPoseEstimator(BaseModel):
         self.neck = build_part(neck)
         self.head = build_part(head)
         self.test_cfg = _merge_test_cfg(test_cfg)
+
+    @property
+    def spec(self) -> EstimatorSpec:
+        """Task 'topdown2d': crops [B, 3, H, W] → heatmaps [B, K, h, w]."""
+        mean, std = preprocessor_stats(self)
+        return EstimatorSpec(task=TASK_TOPDOWN, input_size=self.head.decoder.input_size,
+                             num_keypoints=self.head.num_joints, mean=mean, std=std,
+                             input_name='image', output_names=('heatmaps',),
+                             output_layouts=('[B, K, h, w] heatmaps',))
+
+    def forward_tensor(self, inputs):
+        """Normalised crops → the heatmaps ``predict`` decodes (no flip test)."""
+        return self.head.predict_heatmaps(self.extract_feat(inputs))
 
     def extract_feat(self, inputs):
         """[B, 3, H, W] → backbone (+ neck) output (tuple of maps)."""

@@ -1,14 +1,13 @@
 """Top-level model of the video → 3D pipeline: CNN per frame, temporal neck, head."""
-from mmengine.model import BaseModel
-
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-from .base import build_part
+from .base import TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec, build_part, \
+    preprocessor_stats
 
 
 @MODELS.register_module()
-class VideoPoseRegressor(BaseModel):
+class VideoPoseRegressor(BasePoseEstimator):
     """Regress 3D joints for every frame of a clip.
 
     Frames are folded into the batch for the backbone and the spatial neck
@@ -21,7 +20,8 @@ class VideoPoseRegressor(BaseModel):
             config: feature maps [B·T, C, h, w] → vectors [B·T, D].
         temporal_neck (dict, optional): ``RecurrentNeck`` / ``TemporalConvNeck``
             config, [B, T, D] → [B, T, D']; None means identity.
-        head (dict): ``JointRegressionHead`` config.
+        head (dict): ``JointRegressionHead`` config; its ``decoder`` codec
+            (``RootRelativeJoints3D``) gives the frame size and the frames per clip.
         data_preprocessor (dict, optional): defaults to
             ``dict(type='ClipDataPreprocessor')`` (ImageNet mean/std).
         init_cfg (dict, optional): mmengine init config.
@@ -42,6 +42,24 @@ class VideoPoseRegressor(BaseModel):
         self.spatial_neck = build_part(spatial_neck)
         self.temporal_neck = build_part(temporal_neck)
         self.head = build_part(head)
+
+    @property
+    def spec(self) -> EstimatorSpec:
+        """Task 'video3d': clips [B, T, 3, H, W] → joints [B, T, K, 3] metres."""
+        mean, std = preprocessor_stats(self)
+        decoder = self.head.decoder
+        if decoder is None:
+            raise ValueError('VideoPoseRegressor.spec needs the head\'s decoder (a '
+                             'RootRelativeJoints3D codec: frame size, frames per clip)')
+        return EstimatorSpec(task=TASK_VIDEO3D, input_size=decoder.input_size,
+                             num_keypoints=self.head.num_joints,
+                             num_frames=decoder.num_frames, mean=mean, std=std,
+                             input_name='clip', output_names=('joints_3d',),
+                             output_layouts=('[B, T, K, 3] metres',))
+
+    def forward_tensor(self, inputs):
+        """Normalised clips → joints [B, T, K, 3] metres."""
+        return self.head(self.extract_feat(inputs))
 
     def extract_feat(self, inputs):
         """[B, T, 3, H, W] → per-frame features after the temporal neck [B, T, D']."""

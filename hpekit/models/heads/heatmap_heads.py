@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from hpekit.core import affine_matrix, apply_affine, decode_heatmaps, invert_affine
+from hpekit.codecs import build_codec
+from hpekit.core import affine_matrix, apply_affine, invert_affine
 from hpekit.registry import MODELS
 
 
@@ -70,35 +71,36 @@ def flip_back_heatmaps(heatmaps, flip_indices, shift=False):
 
 
 # ------------------------------------------------------------ decode → image px
-def heatmap_to_image_matrix(metainfo, heatmap_size):
-    """2×3 matrix taking heatmap pixels to 0-based image pixels of one sample.
+def input_to_image_matrix(metainfo, input_size):
+    """2×3 matrix taking model-input px to 0-based image px of one sample.
 
     Assumes the test-time crop: the box itself, no scale jitter, rotation or flip.
 
     Args:
         metainfo: dict with ``center`` (x, y) and ``bbox_size`` (w, h), image px, and
-            optionally ``heatmap_size`` (W, H), which must equal ``heatmap_size``.
-        heatmap_size: (W, H) of the predicted heatmaps.
+            optionally ``input_size`` (W, H), which must equal ``input_size``.
+        input_size: (W, H) of the model input, from the head's decoder.
     """
     missing = [key for key in ('center', 'bbox_size') if key not in metainfo]
     if missing:
         raise ValueError(f'predict needs {missing} in every data sample\'s metainfo to '
-                         'map heatmap coordinates back to the image')
-    declared = metainfo.get('heatmap_size', heatmap_size)
-    if tuple(int(v) for v in _to_numpy(declared)) != tuple(heatmap_size):
-        raise ValueError(f"metainfo heatmap_size {tuple(declared)} does not match the "
-                         f'predicted heatmaps (W, H) = {tuple(heatmap_size)}')
+                         'map keypoints back to the image')
+    declared = metainfo.get('input_size', input_size)
+    if tuple(int(v) for v in _to_numpy(declared)) != tuple(input_size):
+        raise ValueError(f"metainfo input_size {tuple(declared)} does not match the head's "
+                         f'decoder input_size (W, H) = {tuple(input_size)}')
     forward = affine_matrix(_to_numpy(metainfo['center']),
-                            _to_numpy(metainfo['bbox_size']), heatmap_size)
+                            _to_numpy(metainfo['bbox_size']), input_size)
     return invert_affine(forward)
 
 
-def heatmaps_to_samples(heatmaps, data_samples, output_heatmaps=False):
-    """Decode heatmaps and store image-pixel keypoints in the data samples.
+def heatmaps_to_samples(heatmaps, data_samples, decoder, output_heatmaps=False):
+    """Decode heatmaps with the codec and store image-pixel keypoints in the samples.
 
     Args:
         heatmaps: tensor [B, K, H, W] (the final, possibly flip-averaged, heatmaps).
         data_samples: B ``PoseDataSample`` with ``center``/``bbox_size`` metainfo.
+        decoder: the head's codec (``decode`` → input px, ``input_size``).
         output_heatmaps: also store ``pred_heatmaps`` (float32 numpy [K, H, W]).
 
     Returns:
@@ -106,10 +108,9 @@ def heatmaps_to_samples(heatmaps, data_samples, output_heatmaps=False):
         px) and ``keypoint_scores`` (float32 numpy [K], heatmap maxima) set.
     """
     maps = heatmaps.detach().float().cpu().numpy()
-    coords, scores = decode_heatmaps(maps)
-    heatmap_size = (maps.shape[3], maps.shape[2])
+    coords, scores = decoder.decode(maps)
     for i, ds in enumerate(data_samples):
-        matrix = heatmap_to_image_matrix(ds.metainfo, heatmap_size)
+        matrix = input_to_image_matrix(ds.metainfo, decoder.input_size)
         ds.pred_keypoints = apply_affine(coords[i], matrix).astype(np.float32)
         ds.keypoint_scores = scores[i]
         if output_heatmaps:
@@ -128,14 +129,17 @@ class BaseHeatmapHead(BaseModule):
         num_joints (int): K.
         loss (dict): MODELS config of the loss, called as
             ``loss(pred [B,K,H,W], target [B,K,H,W], target_weight [B,K])``.
+        decoder (dict): the config's keypoint codec (e.g. ``MSRAHeatmap``): decodes
+            the heatmaps and gives the model's input size.
         init_cfg (dict | list | None): mmengine init config.
     """
 
-    def __init__(self, num_joints, loss, init_cfg=None):
+    def __init__(self, num_joints, loss, decoder, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         _check_positive_int('num_joints', num_joints)
         self.num_joints = num_joints
         self.loss_module = MODELS.build(loss)
+        self.decoder = build_codec(decoder)
 
     def predict_heatmaps(self, feats):
         """The heatmaps used for prediction, [B, K, H, W]: the last output."""
@@ -181,7 +185,7 @@ class BaseHeatmapHead(BaseModule):
             flipped = flip_back_heatmaps(self.predict_heatmaps(flipped_feats), indices,
                                          shift=test_cfg.get('shift_heatmap', False))
             heatmaps = 0.5 * (heatmaps + flipped)
-        return heatmaps_to_samples(heatmaps, data_samples,
+        return heatmaps_to_samples(heatmaps, data_samples, self.decoder,
                                    test_cfg.get('output_heatmaps', False))
 
 
@@ -203,7 +207,8 @@ class MultiStageHeatmapHead(BaseHeatmapHead):
     the losses are summed), prediction uses the last stack or a weighted merge.
 
     Args:
-        num_joints (int): K, channels of every stack's heatmaps. Default 16.
+        num_joints (int): K, channels of every stack's heatmaps.
+        decoder (dict): the keypoint codec config (``MSRAHeatmap``).
         merge_weights (Sequence[float], optional): one non-negative weight per stack;
             the prediction heatmap is ``sum_i w_i · heatmaps_i`` (not renormalised),
             e.g. ``[0.3, 0.7]``. None: the last stack's heatmaps.
@@ -218,10 +223,15 @@ class MultiStageHeatmapHead(BaseHeatmapHead):
         ``pred_keypoints`` [K, 2] (image px) and ``keypoint_scores`` [K].
     """
 
-    def __init__(self, num_joints=16, merge_weights=None,
+    sweep_example = dict(
+        cfg=dict(num_joints=3, decoder=dict(type='MSRAHeatmap', input_size=(16, 16),
+                                            heatmap_size=(4, 4))),
+        inputs=[(2, 3, 4, 4), (2, 3, 4, 4)])
+
+    def __init__(self, num_joints, decoder, merge_weights=None,
                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
                  init_cfg=None):
-        super().__init__(num_joints, loss, init_cfg=init_cfg)
+        super().__init__(num_joints, loss, decoder, init_cfg=init_cfg)
         self.merge_weights = _check_merge_weights(merge_weights)
 
     def forward(self, feats):
@@ -271,7 +281,8 @@ class DeconvHeatmapHead(BaseHeatmapHead):
 
     Args:
         in_channels (int): channels of the last feature map. Default 2048 (ResNet-50).
-        num_joints (int): K. Default 16.
+        num_joints (int): K.
+        decoder (dict): the keypoint codec config (``MSRAHeatmap``).
         deconv_channels (Sequence[int]): output channels of each stride-2 transposed
             conv (each followed by BN + ReLU). May be empty. Default (256, 256, 256).
         deconv_kernels (Sequence[int]): their kernel sizes (2, 3 or 4). Default 4s.
@@ -286,15 +297,20 @@ class DeconvHeatmapHead(BaseHeatmapHead):
         loss / predict: as ``MultiStageHeatmapHead``.
     """
 
-    def __init__(self, in_channels=2048, num_joints=16, deconv_channels=(256, 256, 256),
-                 deconv_kernels=(4, 4, 4), final_kernel=1,
+    sweep_example = dict(
+        cfg=dict(in_channels=8, num_joints=3, deconv_channels=(4,), deconv_kernels=(4,),
+                 decoder=dict(type='MSRAHeatmap', input_size=(32, 32), heatmap_size=(8, 8))),
+        inputs=[(2, 8, 4, 4)])
+
+    def __init__(self, num_joints, decoder, in_channels=2048,
+                 deconv_channels=(256, 256, 256), deconv_kernels=(4, 4, 4), final_kernel=1,
                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
                  init_cfg=None):
         if init_cfg is None:
             init_cfg = [dict(type='Normal', layer=['ConvTranspose2d', 'Conv2d'],
                              std=0.001, bias=0),
                         dict(type='Constant', layer='BatchNorm2d', val=1, bias=0)]
-        super().__init__(num_joints, loss, init_cfg=init_cfg)
+        super().__init__(num_joints, loss, decoder, init_cfg=init_cfg)
         self._check_args(in_channels, deconv_channels, deconv_kernels, final_kernel)
         self.in_channels = in_channels
         self.deconv_layers, last = _deconv_layers(in_channels, tuple(deconv_channels),

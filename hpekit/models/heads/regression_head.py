@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from hpekit.codecs import build_codec
 from hpekit.registry import MODELS
 
 
@@ -29,6 +30,8 @@ class JointRegressionHead(BaseModule):
         dropout (float): dropout in [0, 1) after each hidden layer.
         loss (dict): config of the loss (MODELS), called as
             ``loss(pred [B,T,K,3], target [B,T,K,3])``. Default MSELoss.
+        decoder (dict, optional): the config's codec (``RootRelativeJoints3D``):
+            frame size and frames per clip of the model's input (its spec).
         init_cfg (dict, optional): mmengine init config.
 
     Shapes:
@@ -39,9 +42,13 @@ class JointRegressionHead(BaseModule):
         ([T, K, 3] float32, detached) set.
     """
 
+    sweep_example = dict(cfg=dict(in_channels=6, num_joints=3, hidden_dims=(4,)),
+                         inputs=[(2, 2, 6)])
+
     def __init__(self, in_channels, num_joints=17, hidden_dims=(256,), dropout=0.0,
-                 loss=dict(type='MSELoss'), init_cfg=None):
+                 loss=dict(type='MSELoss'), decoder=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.decoder = None if decoder is None else build_codec(decoder)
         self._check_args(in_channels, num_joints, hidden_dims, dropout)
         self.in_channels = in_channels
         self.num_joints = num_joints

@@ -5,12 +5,20 @@
 dataset_type = 'H36MClipDataset'
 data_root = 'data/h36m/'
 
+# The target and input geometry, defined once: ClipResize and the head take their
+# sizes from it (hpekit.engine.codec_config); a config changes only `codec`.
+codec = dict(type='RootRelativeJoints3D', input_size=(224, 224), num_frames=8,
+             root_index=0)
+
 train_pipeline = [
+    dict(type='ClipResize'),
     dict(type='ClipRandomFlip', prob=0.5),
     dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
+    dict(type='GenerateTarget'),
     dict(type='PackClipInputs'),
 ]
-val_pipeline = [dict(type='PackClipInputs')]
+val_pipeline = [dict(type='ClipResize'), dict(type='GenerateTarget'),
+                dict(type='PackClipInputs')]
 
 train_dataloader = dict(
     batch_size=2,
