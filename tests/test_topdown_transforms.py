@@ -4,15 +4,19 @@ import numpy as np
 import pytest
 import torch
 
+from hpekit.codecs import MSRAHeatmap
+from hpekit.codecs.msra_heatmap import input_to_heatmap
 from hpekit.core import apply_affine, gaussian_heatmaps, invert_affine
-from hpekit.datasets.mpii import MPII_FLIP_INDICES, MPII_JOINT_NAMES
-from hpekit.datasets.transforms.topdown_transforms import (
-    MPII_LOWER_BODY_IDS, MPII_UPPER_BODY_IDS, GenerateHeatmaps, LoadImage, PackPoseInputs,
-    RandomHalfBody, TopdownAffine, input_to_heatmap)
+from hpekit.datasets.transforms import GenerateTarget
+from hpekit.datasets.transforms.topdown_transforms import (LoadImage, PackPoseInputs,
+                                                           RandomHalfBody, TopdownAffine)
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
+from metainfo_values import (MPII_FLIP_INDICES, MPII_LOWER_BODY_IDS, MPII_META,
+                             MPII_UPPER_BODY_IDS, per_sample_keys)
 
-J = {name: k for k, name in enumerate(MPII_JOINT_NAMES)}
+J = MPII_META['keypoint_name2id']
+CODEC = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2.0)
 
 
 def _keypoints():
@@ -26,7 +30,8 @@ def _results(img=None, **extra):
                'center': np.array([320.0, 240.0], np.float32),
                'bbox_size': np.array([256.0, 256.0], np.float32),
                'keypoints': _keypoints(), 'keypoints_visible': np.ones(16, np.float32),
-               'flip_indices': list(MPII_FLIP_INDICES), 'sample_idx': 7, 'image_id': 'x.jpg'}
+               'sample_idx': 7, 'image_id': 'x.jpg'}
+    results.update(per_sample_keys(MPII_META))   # as the dataset adds them
     results.update(extra)
     return results
 
@@ -53,7 +58,7 @@ def _affine(flip=False, rotate=False, scale=0.0, **kwargs):
 def test_affine_round_trip():
     np.random.seed(0)
     for _ in range(5):
-        results = TopdownAffine()(_results())
+        results = TopdownAffine(input_size=(256, 256))(_results())
         back = apply_affine(results['keypoints_input'], invert_affine(results['affine']))
         np.testing.assert_allclose(back, results['keypoints'], atol=0.5)
         np.testing.assert_allclose(apply_affine(results['keypoints'], results['affine']),
@@ -68,7 +73,7 @@ def test_affine_round_trip():
 def test_dot_lands_at_keypoint(flip, rotate):
     np.random.seed(1)
     keypoints = _keypoints()
-    joint = J['r_wrist']
+    joint = J['right_wrist']
     img = _blob_image(keypoints[joint])
     results = _affine(flip, rotate, scale=0.25)(_results(img))
     assert results['flip'] is flip and (results['rotation'] != 0) is rotate
@@ -80,7 +85,7 @@ def test_dot_lands_at_keypoint(flip, rotate):
 def test_dot_with_reduced_decode(tmp_path):
     keypoints = _keypoints() * 2   # in a 1280×960 image
     path = str(tmp_path / 'big.jpg')
-    point = keypoints[J['l_elbow']]
+    point = keypoints[J['left_elbow']]
     cv2.imwrite(path, _blob_image(point, (960, 1280), sigma=6), [cv2.IMWRITE_JPEG_QUALITY, 98])
     results = {'img_path': path, 'sample_idx': 0, 'input_size': (64, 64),
                'center': np.array([640.0, 480.0], np.float32),
@@ -91,7 +96,7 @@ def test_dot_with_reduced_decode(tmp_path):
     assert results['img_scale'] == 0.125 and results['img'].shape == (120, 160, 3)
     results = TopdownAffine(input_size=(64, 64), augment=False)(results)
     found = _centroid(results['img'])
-    assert np.linalg.norm(found - results['keypoints_input'][J['l_elbow']]) < 0.5
+    assert np.linalg.norm(found - results['keypoints_input'][J['left_elbow']]) < 0.5
 
 
 def test_no_reduction_without_input_size(tmp_path):
@@ -110,8 +115,8 @@ def test_flip_swaps_left_and_right_and_twice_restores():
     flipped = _affine(flip=True)(_results(img))
     mirror = flipped['keypoints_input'].copy()
     mirror[:, 0] = 255 - mirror[:, 0]   # x -> W - 1 - x
-    for left, right in (('l_wrist', 'r_wrist'), ('l_ankle', 'r_ankle'), ('l_elbow', 'r_elbow'),
-                        ('l_knee', 'r_knee'), ('l_hip', 'r_hip'), ('l_shoulder', 'r_shoulder')):
+    for part in ('wrist', 'ankle', 'elbow', 'knee', 'hip', 'shoulder'):
+        left, right = f'left_{part}', f'right_{part}'
         np.testing.assert_allclose(mirror[J[left]], plain['keypoints_input'][J[right]], atol=1e-3)
         np.testing.assert_allclose(mirror[J[right]], plain['keypoints_input'][J[left]], atol=1e-3)
     for centre in ('pelvis', 'thorax', 'upper_neck', 'head_top'):
@@ -138,7 +143,7 @@ def test_visibility_zeroed_outside_crop():
 
 def test_val_mode_is_identity_augmentation():
     np.random.seed(3)
-    results = TopdownAffine(augment=False)(_results())
+    results = TopdownAffine(input_size=(256, 256), augment=False)(_results())
     assert results['flip'] is False and results['rotation'] == 0 and results['box_scale'] == 1
     np.testing.assert_allclose(results['keypoints_input'],
                                (results['keypoints'] - [320, 240]) + 127.5, atol=1e-4)
@@ -175,10 +180,10 @@ def test_gaussian_truncated_and_weights():
         gaussian_heatmaps([[1, 1]], [1, 1], (8, 8))
 
 
-def test_generate_heatmaps_uses_the_affine_convention():
+def test_generate_target_uses_the_affine_convention():
     results = {'keypoints_input': np.array([[127.5, 127.5], [1.5, 253.5]] + [[0, 0]] * 14),
                'keypoints_visible': np.ones(16, np.float32), 'input_size': (256, 256)}
-    results = GenerateHeatmaps(heatmap_size=(64, 64), sigma=2.0)(results)
+    results = GenerateTarget(encoder=CODEC)(results)
     assert results['heatmaps'].shape == (16, 64, 64) and results['target_weight'].shape == (16,)
     assert results['heatmap_size'] == (64, 64)
     # (x + 0.5) · 64 / 256 - 0.5: 1.5 → 0, 253.5 → 63, 127.5 → 31.5
@@ -186,6 +191,29 @@ def test_generate_heatmaps_uses_the_affine_convention():
     assert results['heatmaps'][0, 31, 31] == results['heatmaps'][0, 32, 32]
     np.testing.assert_allclose(input_to_heatmap([[127.5, 1.5]], (256, 256), (64, 64)),
                                [[31.5, 0.0]])
+
+
+def test_generate_target_is_built_from_the_registry_and_needs_its_inputs():
+    transform = TRANSFORMS.build(dict(type='GenerateTarget', encoder=CODEC))
+    assert isinstance(transform.encoder, MSRAHeatmap)
+    assert transform.encoder.input_size == (256, 256)
+    assert transform.encoder.heatmap_size == (64, 64)
+    with pytest.raises(KeyError, match='keypoints_input'):
+        transform({'keypoints_visible': np.ones(16, np.float32)})
+
+
+def test_codec_decode_inverts_encode():
+    """The codec's decoding returns input px that round-trip its encoding."""
+    codec = MSRAHeatmap(input_size=(256, 192), heatmap_size=(64, 48), sigma=2.0)
+    points = np.array([[127.5, 95.5], [17.5, 33.5], [201.5, 150.5]])
+    heatmaps = codec.encode(points, np.ones(3))['heatmaps']
+    assert heatmaps.shape == (3, 48, 64)
+    keypoints, scores = codec.decode(heatmaps)
+    assert keypoints.shape == (1, 3, 2) and scores.shape == (1, 3)
+    # argmax + quarter-pixel shift: within a quarter heatmap px (1 input px at stride 4)
+    np.testing.assert_allclose(keypoints[0], points, atol=1.0 + 1e-6)
+    with pytest.raises(ValueError, match='heatmap_size'):
+        codec.decode(np.zeros((3, 64, 64), np.float32))
 
 
 def test_half_body_box_contains_the_chosen_joints():
@@ -216,7 +244,7 @@ def test_half_body_needs_enough_visible_joints():
 
 
 def test_pack_pose_inputs():
-    results = GenerateHeatmaps()(_affine()(_results(img_scale=1.0)))
+    results = GenerateTarget(encoder=CODEC)(_affine()(_results(img_scale=1.0)))
     packed = TRANSFORMS.build(dict(type='PackPoseInputs'))(results)
     inputs, sample = packed['inputs'], packed['data_samples']
     assert inputs.dtype == torch.uint8 and inputs.shape == (3, 256, 256)
@@ -234,7 +262,7 @@ def test_pack_pose_inputs():
 
 
 def test_pack_without_heatmaps():
-    packed = PackPoseInputs()(TopdownAffine(augment=False)(_results()))
+    packed = PackPoseInputs()(TopdownAffine(input_size=(256, 256), augment=False)(_results()))
     sample = packed['data_samples']
     assert 'gt_heatmaps' not in sample and 'target_weight' not in sample
     assert sample.gt_keypoints.shape == (16, 2)
@@ -260,12 +288,35 @@ def test_load_image_errors(tmp_path):
         LoadImage()({'img_path': str(corrupt), 'sample_idx': 4})
 
 
+def test_half_body_reads_the_halves_from_the_results():
+    """The body halves come from the data info (the dataset's metainfo), not arguments."""
+    results = _results()
+    del results['upper_body_ids']
+    with pytest.raises(KeyError, match='upper_body_ids'):
+        RandomHalfBody(prob=1.0, min_visible=8)(results)
+    # halves of another layout: only joints 0..3 form the "upper" half
+    np.random.seed(6)
+    for _ in range(10):
+        results = RandomHalfBody(prob=1.0, min_visible=8)(
+            _results(upper_body_ids=[0, 1, 2, 3], lower_body_ids=[4, 5, 6, 7]))
+        ids = [0, 1, 2, 3] if results['half_body'] == 'upper' else [4, 5, 6, 7]
+        points = results['keypoints'][ids]
+        extent = (points.max(0) - points.min(0)).max()
+        assert results['bbox_size'][0] == pytest.approx(1.5 * extent, rel=1e-5)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError):
-        TopdownAffine(flip_prob=2)
+        TopdownAffine(input_size=(256, 256), flip_prob=2)
     with pytest.raises(ValueError):
         TopdownAffine(input_size=(0, 256))
+    with pytest.raises(ValueError, match='input_size'):
+        TopdownAffine()     # no default: a config's codec gives it
     with pytest.raises(ValueError):
-        GenerateHeatmaps(sigma=0)
+        MSRAHeatmap(sigma=0)
+    with pytest.raises(ValueError):
+        GenerateTarget(encoder=dict(CODEC, sigma=0))
+    with pytest.raises(TypeError):
+        GenerateTarget(encoder=None)
     with pytest.raises(ValueError):
         RandomHalfBody(prob=-0.1)
