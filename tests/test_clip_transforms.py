@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from hpekit.datasets.h36m_clips import H36M_FLIP_INDICES, H36M_JOINT_NAMES, H36M_SKELETON
+from hpekit.datasets import synthetic
 from hpekit.datasets.synthetic import (default_camera, project_points, render_h36m_clip,
                                        sample_h36m_poses)
 from hpekit.datasets.transforms import (ClipColorJitter, ClipRandomFlip,
-                                        ClipRandomResizedCrop, ClipResize, PackClipInputs,
-                                        TemporalSubsample)
+                                        ClipRandomResizedCrop, ClipResize, GenerateTarget,
+                                        PackClipInputs, TemporalSubsample)
 from hpekit.datasets.transforms.clip_transforms import flip_joints_3d
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
+from metainfo_values import H36M_FLIP_INDICES, H36M_META, H36M_SKELETON
 
-J = {name: k for k, name in enumerate(H36M_JOINT_NAMES)}
+J = H36M_META['keypoint_name2id']
 
 
 def make_results(t=8, size=48, seed=0):
@@ -63,11 +64,11 @@ def test_flipped_joints_are_the_mirrored_body():
                                     'flip_indices': H36M_FLIP_INDICES})
     flipped = out['joints_3d']
     mirror = np.array([-1.0, 1.0, 1.0])
-    for side, other in (('l_', 'r_'), ('r_', 'l_')):
-        for part in ('hip', 'knee', 'ankle', 'shoulder', 'elbow', 'wrist'):
+    for side, other in (('left_', 'right_'), ('right_', 'left_')):
+        for part in ('hip', 'knee', 'foot', 'shoulder', 'elbow', 'wrist'):
             np.testing.assert_allclose(flipped[:, J[side + part]],
                                        joints[:, J[other + part]] * mirror)
-    for centre in ('pelvis', 'spine', 'thorax', 'neck_nose', 'head'):
+    for centre in ('root', 'spine', 'thorax', 'neck_base', 'head'):
         np.testing.assert_allclose(flipped[:, J[centre]], joints[:, J[centre]] * mirror)
     # The mirrored body is a body: same bone lengths, left and right exchanged.
     np.testing.assert_allclose(bone_lengths(flipped)[:, [3, 4, 5, 0, 1, 2]],
@@ -148,6 +149,19 @@ def test_resize_uses_area_when_shrinking():
     assert ClipResize((80, 96))(dict(results))['frames'].shape == (8, 80, 96, 3)
 
 
+def test_resize_to_the_codec_input_size():
+    """Without ``size``, ClipResize takes the codec's input_size (W, H)."""
+    results = make_results(size=64)
+    resize = ClipResize(input_size=(96, 80))
+    assert resize.size == (80, 96)
+    assert resize(dict(results))['frames'].shape == (8, 80, 96, 3)
+    assert ClipResize(input_size=40)(dict(results))['frames'].shape == (8, 40, 40, 3)
+    same = ClipResize(input_size=(64, 64))(dict(results))
+    assert same['frames'] is results['frames']      # already that size: unchanged
+    with pytest.raises(ValueError, match='input_size'):
+        ClipResize()
+
+
 # -------------------------------------------------------------------------- temporal
 def test_temporal_subsample_keeps_frames_and_joints_aligned():
     frames = np.arange(16, dtype=np.uint8)[:, None, None, None] * np.ones((16, 4, 4, 3), np.uint8)
@@ -198,14 +212,37 @@ def test_a_full_pipeline_built_from_configs():
     assert results['data_samples'].gt_joints_3d.shape == (4, 17, 3)
 
 
+# ---------------------------------------------------------------------------- target
+def test_generate_target_makes_the_joints_root_relative():
+    joints = sample_h36m_poses(np.random.default_rng(3), 1, 8)[0] + np.float32([0.5, -0.2, 4.0])
+    codec = dict(type='RootRelativeJoints3D', input_size=(48, 48), num_frames=8,
+                 root_index=J['root'])
+    out = TRANSFORMS.build(dict(type='GenerateTarget', encoder=codec))(
+        {'frames': np.zeros((8, 4, 4, 3), np.uint8), 'joints_3d': joints.copy()})
+    target = out['joints_3d']
+    assert target.dtype == np.float32 and target.shape == (8, 17, 3)
+    np.testing.assert_array_equal(target[:, J['root']], 0)
+    np.testing.assert_allclose(target, joints - joints[:, J['root']:J['root'] + 1], atol=1e-6)
+    with pytest.raises(KeyError, match='joints_3d'):
+        GenerateTarget(encoder=codec)({'frames': np.zeros((8, 4, 4, 3), np.uint8)})
+    with pytest.raises(ValueError):
+        GenerateTarget(encoder=dict(codec, num_frames=0))
+
+
 # --------------------------------------------------------------------------- renderer
+def test_renderer_body_model_matches_the_metainfo():
+    """The synthetic renderer draws the bones of configs/_base_/datasets/h36m.py."""
+    assert synthetic.NUM_JOINTS == H36M_META['num_keypoints']
+    assert [tuple(b) for b in synthetic.H36M_SKELETON] == H36M_SKELETON
+
+
 def test_sampled_poses_are_rigid_bodies_at_the_pelvis():
     joints = sample_h36m_poses(np.random.default_rng(1), 6, 8)
     assert joints.dtype == np.float32 and joints.shape == (6, 8, 17, 3)
     np.testing.assert_array_equal(joints[:, :, 0], 0)
     lengths = bone_lengths(joints.astype(np.float64))
     np.testing.assert_allclose(lengths, lengths[:1, :1].repeat(6, 0).repeat(8, 1), atol=1e-5)
-    assert np.all(joints[:, :, J['head'], 1] < joints[:, :, J['r_ankle'], 1])   # upright
+    assert np.all(joints[:, :, J['head'], 1] < joints[:, :, J['right_foot'], 1])   # upright
     step = np.linalg.norm(np.diff(joints, axis=1), axis=-1).max()
     assert step < 0.25   # smooth motion between frames
 
