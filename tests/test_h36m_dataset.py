@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from hpekit.datasets.h36m_clips import (H36M_FLIP_INDICES, H36M_JOINT_NAMES, H36M_SKELETON,
-                                        H36MClipDataset, SyntheticH36MClips)
+from hpekit.datasets import MetainfoError, keypoint_names
+from hpekit.datasets.h36m_clips import H36MClipDataset, SyntheticH36MClips
 from hpekit.datasets.synthetic import write_h36m_split
 from hpekit.registry import DATASETS
 from hpekit.structures import PoseDataSample
+from metainfo_values import (H36M_FLIP_INDICES, H36M_JOINT_NAMES, H36M_META, H36M_SKELETON,
+                             MPII_META)
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO, JOINT = 'videoframes_clips_{}.npy', 'joint_3d_clips_{}.npy'
@@ -37,8 +39,13 @@ def test_loads_course_format_lazily(tmp_path):
     assert len(ds) == 5
     assert isinstance(ds.videos, np.memmap) and isinstance(ds.joints, np.memmap)
     info = ds.get_data_info(3)
-    assert set(info) == {'sample_idx', 'frames', 'joints_3d', 'flip_indices'}
+    # the clip, plus the per-sample metainfo keys every pose dataset adds
+    assert set(info) == {'sample_idx', 'frames', 'joints_3d', 'flip_indices',
+                         'upper_body_ids', 'lower_body_ids', 'dataset_keypoint_weights'}
     assert info['sample_idx'] == 3 and info['flip_indices'] == H36M_FLIP_INDICES
+    assert info['upper_body_ids'] == H36M_META['upper_body_ids']
+    assert info['lower_body_ids'] == H36M_META['lower_body_ids']
+    np.testing.assert_array_equal(info['dataset_keypoint_weights'], np.ones(17))
     assert info['frames'].dtype == np.uint8 and info['frames'].shape == (8, 32, 32, 3)
     assert info['joints_3d'].dtype == np.float32 and info['joints_3d'].shape == (8, 17, 3)
     assert not isinstance(info['frames'], np.memmap) and info['frames'].flags.c_contiguous
@@ -54,9 +61,10 @@ def test_metainfo_registry_and_overrides(tmp_path):
     (tmp_path / 'other').mkdir()
     write_split(tmp_path / 'other', n=3)
     ds = DATASETS.build(dict(type='H36MClipDataset', data_root=str(tmp_path), split='valid'))
-    assert ds.metainfo['joint_names'] == list(H36M_JOINT_NAMES)
+    assert ds.metainfo['dataset_name'] == 'h36m' and ds.metainfo['num_keypoints'] == 17
+    assert keypoint_names(ds.metainfo) == list(H36M_JOINT_NAMES)
     assert ds.metainfo['flip_indices'] == H36M_FLIP_INDICES
-    assert [tuple(b) for b in ds.metainfo['skeleton']] == H36M_SKELETON
+    assert [tuple(b) for b in ds.metainfo['skeleton_links']] == H36M_SKELETON
     other = H36MClipDataset(str(tmp_path), video_file='other/' + VIDEO.format('train'),
                             joint_file=str(tmp_path / 'other' / JOINT.format('train')))
     assert len(ds) == 2 and len(other) == 3
@@ -64,12 +72,33 @@ def test_metainfo_registry_and_overrides(tmp_path):
         H36MClipDataset(str(tmp_path), split='test')
 
 
-def test_constants_are_consistent():
-    assert len(H36M_JOINT_NAMES) == 17 and H36M_JOINT_NAMES[0] == 'pelvis'
+def test_metainfo_argument_sets_the_keypoints(tmp_path):
+    """A config's ``metainfo`` replaces the class's file; the joint count follows it."""
+    videos = np.zeros((2, 8, 16, 16, 3), np.uint8)
+    write_split(tmp_path, videos=videos, joints=np.zeros((2, 8, 16, 3), np.float32))
+    mpii = dict(from_file='configs/_base_/datasets/mpii.py')
+    ds = H36MClipDataset(str(tmp_path), metainfo=mpii)
+    assert ds.metainfo['num_keypoints'] == 16 and ds.metainfo['dataset_name'] == 'mpii'
+    info = ds.get_data_info(0)
+    assert info['joints_3d'].shape == (8, 16, 3)
+    assert info['flip_indices'] == MPII_META['flip_indices']
+    # the class's own metainfo (17 keypoints) rejects these 16-joint files, naming 17
+    with pytest.raises(ValueError, match=r'shape\[2\] \(joints\).*17'):
+        H36MClipDataset(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='nowhere.py'):
+        H36MClipDataset(str(tmp_path), metainfo=dict(from_file='nowhere.py'))
+    with pytest.raises(MetainfoError, match='keypoint_info'):
+        SyntheticH36MClips(num_samples=1, metainfo=dict(
+            dataset_name='x', keypoint_info={}, skeleton_info={}, joint_weights=[],
+            sigmas=[]))
+
+
+def test_metainfo_file_is_consistent():
+    assert len(H36M_JOINT_NAMES) == 17 and H36M_JOINT_NAMES[0] == 'root'   # the pelvis
     flip = np.array(H36M_FLIP_INDICES)
     np.testing.assert_array_equal(flip[flip], np.arange(17))   # an involution
     for k, name in enumerate(H36M_JOINT_NAMES):
-        mirrored = name.replace('l_', 'x_').replace('r_', 'l_').replace('x_', 'r_')
+        mirrored = name.replace('left_', 'x_').replace('right_', 'left_').replace('x_', 'right_')
         assert H36M_JOINT_NAMES[flip[k]] == mirrored
     children = sorted(c for _, c in H36M_SKELETON)
     assert children == list(range(1, 17)) and all(p < c for p, c in H36M_SKELETON)
@@ -167,8 +196,9 @@ def test_synthetic_dataset_matches_the_file_format():
     assert info['frames'].shape == (4, 40, 40, 3) and info['frames'].dtype == np.uint8
     assert info['joints_3d'].shape == (4, 17, 3) and info['joints_3d'].dtype == np.float32
     assert info['sample_idx'] == 2 and info['flip_indices'] == H36M_FLIP_INDICES
+    assert info['upper_body_ids'] == H36M_META['upper_body_ids']
     np.testing.assert_array_equal(info['frames'], again.get_data_info(2)['frames'])
-    assert ds.metainfo['joint_names'] == list(H36M_JOINT_NAMES)
+    assert keypoint_names(ds.metainfo) == list(H36M_JOINT_NAMES)
 
 
 def check_course_files(root, num_train, num_valid, size, frames=8):
