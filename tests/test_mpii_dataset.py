@@ -5,9 +5,11 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from hpekit.datasets.mpii import (MPII_FLIP_INDICES, MPII_JOINT_NAMES, MPII_SKELETON,
-                                  MPIIAnnotationError, MPIIDataset)
+from hpekit.datasets import keypoint_names
+from hpekit.datasets.mpii import MPIIAnnotationError, MPIIDataset, parse_mpii_record
 from hpekit.registry import DATASETS
+from metainfo_values import (MPII_FLIP_INDICES, MPII_JOINT_NAMES, MPII_META, MPII_SKELETON,
+                             metainfo)
 
 
 def _record(image='a.jpg', offset=0.0, scale=1.5):
@@ -28,14 +30,14 @@ def _dataset(tmp_path, records, **kwargs):
     return MPIIDataset(str(tmp_path), **kwargs)
 
 
-def test_constants():
-    assert len(MPII_JOINT_NAMES) == 16 and MPII_JOINT_NAMES[0] == 'r_ankle'
-    assert MPII_JOINT_NAMES[9] == 'head_top' and MPII_JOINT_NAMES[15] == 'l_wrist'
+def test_metainfo_file():
+    assert len(MPII_JOINT_NAMES) == 16 and MPII_JOINT_NAMES[0] == 'right_ankle'
+    assert MPII_JOINT_NAMES[9] == 'head_top' and MPII_JOINT_NAMES[15] == 'left_wrist'
     assert [MPII_FLIP_INDICES[i] for i in MPII_FLIP_INDICES] == list(range(16))
     for a, b in ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)):
         assert MPII_FLIP_INDICES[a] == b and MPII_FLIP_INDICES[b] == a
     assert all(MPII_FLIP_INDICES[k] == k for k in (6, 7, 8, 9))
-    mirrored = {'l': 'r', 'r': 'l'}
+    mirrored = {'left': 'right', 'right': 'left'}
     for name, flipped in zip(MPII_JOINT_NAMES, (MPII_JOINT_NAMES[k] for k in MPII_FLIP_INDICES)):
         side, _, rest = name.partition('_')
         assert flipped == (f'{mirrored[side]}_{rest}' if side in mirrored else name)
@@ -57,7 +59,37 @@ def test_conventions(tmp_path):
     for key, shape in (('center', (2,)), ('bbox_size', (2,)), ('keypoints', (16, 2)),
                        ('keypoints_visible', (16,))):
         assert info[key].dtype == np.float32 and info[key].shape == shape
+    # the per-sample metainfo keys every pose dataset adds
     assert info['flip_indices'] == list(MPII_FLIP_INDICES)
+    assert info['upper_body_ids'] == list(range(7, 16))
+    assert info['lower_body_ids'] == list(range(0, 7))
+    np.testing.assert_allclose(info['dataset_keypoint_weights'],
+                               MPII_META['dataset_keypoint_weights'])
+
+
+def test_parse_mpii_record_takes_the_keypoint_count(tmp_path):
+    info = parse_mpii_record('x.json', 4, _record('c.jpg'), str(tmp_path), 16)
+    assert info['sample_idx'] == 4 and info['keypoints'].shape == (16, 2)
+    assert 'flip_indices' not in info          # the dataset adds the metainfo keys
+    record = _record()
+    record['joints'], record['joints_vis'] = record['joints'][:15], record['joints_vis'][:15]
+    assert parse_mpii_record('x.json', 0, record, '', 15)['keypoints'].shape == (15, 2)
+    with pytest.raises(MPIIAnnotationError, match=r'x.json.*record 0.*\(16, 2\)'):
+        parse_mpii_record('x.json', 0, record, '', 16)
+
+
+def test_metainfo_argument_sets_the_keypoints(tmp_path):
+    """A config's ``metainfo`` replaces MPII's; records must then have its joint count."""
+    record = _record()
+    record['joints'], record['joints_vis'] = record['joints'][:15], record['joints_vis'][:15]
+    jhmdb = dict(from_file='configs/_base_/datasets/jhmdb.py')
+    dataset = _dataset(tmp_path, [record], metainfo=jhmdb)
+    assert dataset.metainfo['dataset_name'] == 'jhmdb'
+    info = dataset.get_data_info(0)
+    assert info['keypoints'].shape == (15, 2)
+    assert info['flip_indices'] == metainfo('jhmdb')['flip_indices']
+    with pytest.raises(MPIIAnnotationError, match=r'\(16, 2\)'):
+        MPIIDataset(str(tmp_path))               # MPII's metainfo: 16 joints
 
 
 def test_visibility_is_binary_float(tmp_path):
@@ -78,9 +110,11 @@ def test_metainfo_registry_and_no_image_access(tmp_path):
     _write(tmp_path, [_record('missing.jpg')], 'mpii_val.json')
     dataset = DATASETS.build(dict(type='MPIIDataset', data_root=str(tmp_path),
                                   ann_file='annotations/mpii_val.json', test_mode=True))
-    assert dataset.metainfo['joint_names'] == list(MPII_JOINT_NAMES)
+    assert dataset.metainfo['dataset_name'] == 'mpii'
+    assert keypoint_names(dataset.metainfo) == list(MPII_JOINT_NAMES)
     assert dataset.metainfo['flip_indices'] == list(MPII_FLIP_INDICES)
-    assert [tuple(b) for b in dataset.metainfo['skeleton']] == list(MPII_SKELETON)
+    assert [tuple(b) for b in dataset.metainfo['skeleton_links']] == list(MPII_SKELETON)
+    assert dataset.metainfo['pckh_table'] == MPII_META['pckh_table']
     assert len(dataset) == 1   # the image does not exist: not opened here
 
 
