@@ -41,7 +41,10 @@ class MSRAHeatmap(BaseKeypointCodec):
     """
 
     encode_inputs = {'keypoints_input': 'keypoints', 'keypoints_visible': 'keypoints_visible'}
-    sweep_example = dict(input_size=(32, 48), heatmap_size=(8, 12), sigma=1.0)
+    sweep_example = dict(cfg=dict(input_size=(32, 48), heatmap_size=(8, 12), sigma=1.0),
+                         encode=dict(keypoints=[[10.0, 6.0], [21.5, 30.0]],
+                                     keypoints_visible=[1, 1]),
+                         decode='heatmaps', expect=[[10.0, 6.0], [21.5, 30.0]], atol=2.0)
 
     def __init__(self, input_size=(256, 256), heatmap_size=(64, 64), sigma=2.0):
         self.input_size = to_size(input_size, 'input_size')

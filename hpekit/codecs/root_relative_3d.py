@@ -23,7 +23,10 @@ class RootRelativeJoints3D(BaseKeypointCodec):
     """
 
     encode_inputs = {'joints_3d': 'joints_3d'}
-    sweep_example = dict(input_size=(32, 32), num_frames=2, root_index=0)
+    sweep_example = dict(cfg=dict(input_size=(32, 32), num_frames=1, root_index=1),
+                         encode=dict(joints_3d=[[[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]]),
+                         decode='joints_3d', expect=[[[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]],
+                         atol=1e-6)
 
     def __init__(self, input_size=(224, 224), num_frames=8, root_index=0):
         self.input_size = to_size(input_size, 'input_size')

@@ -186,6 +186,9 @@ class H36MClipDataset(BasePoseDataset):
             named).
     """
 
+    sweep_example = dict(cfg=dict(split='valid', pipeline=[dict(type='PackClipInputs')]),
+                         data='h36m')
+
     METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
     def __init__(self, data_root, split='train', pipeline=(), indices=None, test_mode=False,
@@ -261,6 +264,9 @@ class SyntheticH36MClips(BasePoseDataset):
         pipeline (sequence): transform configs or callables.
         test_mode (bool): as mmengine's BaseDataset.
     """
+
+    sweep_example = dict(cfg=dict(num_samples=2, num_frames=2, image_size=16,
+                                  pipeline=[dict(type='PackClipInputs')]), data=None)
 
     METAINFO = dict(from_file=H36M_METAINFO_FILE)
 

@@ -180,6 +180,13 @@ class MPIIDataset(BasePoseDataset):
             are named).
     """
 
+    sweep_example = dict(
+        cfg=dict(ann_file='annotations/mpii_val.json', test_mode=True,
+                 pipeline=[dict(type='LoadImage', input_size=(32, 32)),
+                           dict(type='TopdownAffine', input_size=(32, 32), augment=False),
+                           dict(type='PackPoseInputs')]),
+        data='mpii')
+
     METAINFO = dict(from_file=MPII_METAINFO_FILE)
 
     def __init__(self, data_root, ann_file='annotations/mpii_train.json',

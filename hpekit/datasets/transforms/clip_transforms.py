@@ -57,6 +57,8 @@ class ClipRandomFlip(BaseTransform):
     with unflipped ones — leave the flip out when training on synthetic clips.
     """
 
+    sweep_example = dict(cfg=dict(prob=1.0), results='clip')
+
     def __init__(self, prob=0.5):
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'prob must be in [0, 1], got {prob}')
@@ -115,6 +117,8 @@ class ClipColorJitter(BaseTransform):
     ``prob``. Frames stay uint8 [T, H, W, 3].
     """
 
+    sweep_example = dict(cfg=dict(), results='clip')
+
     def __init__(self, brightness=0.2, contrast=0.2, saturation=0.2, prob=1.0):
         for name, value in (('brightness', brightness), ('contrast', contrast),
                             ('saturation', saturation)):
@@ -158,6 +162,8 @@ class ClipRandomResizedCrop(BaseTransform):
         scale (tuple[float, float]): range of the box area as a fraction of the frame.
         ratio (tuple[float, float]): range of the box aspect ratio width / height.
     """
+
+    sweep_example = dict(cfg=dict(size=16), results='clip')
 
     def __init__(self, size=224, scale=(0.8, 1.0), ratio=(3 / 4, 4 / 3)):
         if not (0 < scale[0] <= scale[1] <= 1) or not (0 < ratio[0] <= ratio[1]):
@@ -208,6 +214,8 @@ class ClipResize(BaseTransform):
     config with a ``codec``, ``dict(type='ClipResize')`` takes the codec's input size.
     """
 
+    sweep_example = dict(cfg=dict(input_size=(24, 16)), results='clip')
+
     def __init__(self, size=None, input_size=None):
         if size is None and input_size is None:
             raise ValueError('ClipResize needs size=(H, W) or input_size=(W, H) (a config '
@@ -237,6 +245,8 @@ class TemporalSubsample(BaseTransform):
     the offset drawn uniformly among the valid ones when ``random_offset`` (else 0).
     Sets ``results['frame_inds']``.
     """
+
+    sweep_example = dict(cfg=dict(num_frames=2), results='clip')
 
     def __init__(self, num_frames, random_offset=True):
         if num_frames < 1:
@@ -274,6 +284,8 @@ class PackClipInputs(BaseTransform):
     [T, K, 3] metres, when the results have joints) and the ``meta_keys`` found in
     the results as metainfo.
     """
+
+    sweep_example = dict(cfg=dict(), results='clip')
 
     def __init__(self, meta_keys=('sample_idx', 'flip_indices')):
         self.meta_keys = tuple(meta_keys)

@@ -18,6 +18,10 @@ class GenerateTarget(BaseTransform):
         encoder (dict): the codec config, usually the config's ``codec`` variable.
     """
 
+    sweep_example = dict(
+        cfg=dict(encoder=dict(type='MSRAHeatmap', input_size=(32, 32), heatmap_size=(8, 8))),
+        results='crop')
+
     def __init__(self, encoder):
         self.encoder = build_codec(encoder)
 

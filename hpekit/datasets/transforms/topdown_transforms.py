@@ -127,6 +127,8 @@ class LoadImage(BaseTransform):
         OSError: the file cannot be decoded (corrupt or not an image; path and sample).
     """
 
+    sweep_example = dict(cfg=dict(input_size=(16, 16)), results='image_file')
+
     def __init__(self, to_rgb=True, reduce_decode=True, min_box_scale=0.75,
                  input_size=None, decoder='auto'):
         if not 0 < min_box_scale <= 1:
@@ -237,6 +239,8 @@ class TopdownAffine(BaseTransform):
         ``keypoints_input == apply_affine(keypoints, affine)``.
     """
 
+    sweep_example = dict(cfg=dict(input_size=(32, 24)), results='image')
+
     def __init__(self, input_size=None, scale_factor=0.25, rotate_factor=30,
                  rotate_prob=0.6, flip_prob=0.5, augment=True):
         if input_size is None:
@@ -321,6 +325,8 @@ class RandomHalfBody(BaseTransform):
     the new box are dropped later by ``TopdownAffine``). Runs before TopdownAffine.
     """
 
+    sweep_example = dict(cfg=dict(prob=1.0, min_visible=2), results='image')
+
     def __init__(self, prob=0.3, min_visible=8, padding=1.5):
         if not 0.0 <= prob <= 1.0 or padding <= 0:
             raise ValueError(f'need prob in [0, 1] and padding > 0, got {prob}, {padding}')
@@ -375,6 +381,8 @@ class PackPoseInputs(BaseTransform):
     when flipped) and ``keypoints_visible`` [K]; plus the ``meta_keys`` found in the
     results as metainfo.
     """
+
+    sweep_example = dict(cfg=dict(), results='crop')
 
     FIELDS = (('heatmaps', 'gt_heatmaps'), ('target_weight', 'target_weight'),
               ('keypoints', 'gt_keypoints'), ('keypoints_visible', 'keypoints_visible'))

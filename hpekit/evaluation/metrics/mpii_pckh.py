@@ -129,6 +129,8 @@ class MPIIPCKh(BaseMetric):
         prefix (str, optional): prefix of the metric names, e.g. 'mpii' → 'mpii/PCKh'.
     """
 
+    sweep_example = dict(cfg=dict(), samples='mpii')
+
     default_prefix: Optional[str] = None
 
     def __init__(self, gt_file: str, thr: float = 0.5, collect_device: str = 'cpu',

@@ -58,6 +58,8 @@ class MPJPE(BaseMetric):
         per_joint (bool): add one ``mpjpe_<joint>`` entry per joint.
     """
 
+    sweep_example = dict(cfg=dict(), samples='joints_3d')
+
     default_prefix: Optional[str] = None
 
     def __init__(self, unit_scale: float = 1000.0, collect_device: str = 'cpu',

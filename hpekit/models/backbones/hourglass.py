@@ -95,6 +95,9 @@ class StackedHourglass(BaseModule):
     Input [N, 3, H, W] → tuple of ``num_stacks`` tensors [N, num_joints, H/4, W/4].
     """
 
+    sweep_example = dict(
+        cfg=dict(num_stacks=2, channels=16, num_joints=3, depth=2), inputs=[(1, 3, 32, 32)])
+
     def __init__(self, num_stacks=2, num_blocks=1, channels=256, num_joints=16, depth=4,
                  stem='conv7x7', block=dict(type='PreActBottleneck'), init_cfg=None):
         super().__init__(init_cfg=init_cfg)

@@ -150,6 +150,8 @@ class ResNet(BaseModule):
             order.
     """
 
+    sweep_example = dict(cfg=dict(depth=18, base_channels=8, out_indices=(1, 3)), inputs=[(2, 3, 32, 32)])
+
     arch_settings = {
         18: (BasicBlock, (2, 2, 2, 2)),
         34: (BasicBlock, (3, 4, 6, 3)),

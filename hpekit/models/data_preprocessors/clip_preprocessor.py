@@ -23,5 +23,7 @@ class ClipDataPreprocessor(NormalizingPreprocessor):
         'data_samples': the data samples moved to the device}``.
     """
 
+    sweep_example = dict(cfg=dict(), data=[(2, 3, 8, 6)])
+
     item_layout = '[T, 3, H, W]'
     item_name = 'clip'

@@ -96,5 +96,7 @@ class ImageDataPreprocessor(NormalizingPreprocessor):
         the data samples moved to the device}``.
     """
 
+    sweep_example = dict(cfg=dict(), data=[(3, 8, 6), (3, 8, 6)])
+
     item_layout = '[3, H, W]'
     item_name = 'image'

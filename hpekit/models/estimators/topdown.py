@@ -56,6 +56,14 @@ class TopDownPoseEstimator(BasePoseEstimator):
         ``keypoint_scores`` float32 numpy [K] (heatmap maxima).
     """
 
+    sweep_example = dict(
+        cfg=dict(backbone=dict(type='ResNet', depth=18, base_channels=8),
+                 head=dict(type='DeconvHeatmapHead', in_channels=64, num_joints=3,
+                           deconv_channels=(8,), deconv_kernels=(4,),
+                           decoder=dict(type='MSRAHeatmap', input_size=(64, 64),
+                                        heatmap_size=(4, 4)))),
+        inputs=[(2, 3, 64, 64)])
+
     def __init__(self, backbone, head, neck=None, data_preprocessor=None,
                  test_cfg=dict(flip_test=True, shift_heatmap=False), init_cfg=None):
         if data_preprocessor is None:

@@ -32,6 +32,15 @@ class VideoPoseRegressor(BasePoseEstimator):
         'predict' → list of B ``PoseDataSample`` with ``pred_joints_3d`` [T, K, 3].
     """
 
+    sweep_example = dict(
+        cfg=dict(backbone=dict(type='ResNet', depth=18, base_channels=8),
+                 spatial_neck=dict(type='GlobalAveragePooling'),
+                 temporal_neck=dict(type='RecurrentNeck', in_channels=64, hidden_size=8),
+                 head=dict(type='JointRegressionHead', in_channels=8, num_joints=3,
+                           decoder=dict(type='RootRelativeJoints3D', input_size=(32, 32),
+                                        num_frames=2))),
+        inputs=[(1, 2, 3, 32, 32)])
+
     def __init__(self, backbone, spatial_neck, temporal_neck, head,
                  data_preprocessor=None, init_cfg=None):
         if data_preprocessor is None:

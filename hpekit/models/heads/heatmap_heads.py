@@ -226,7 +226,7 @@ class MultiStageHeatmapHead(BaseHeatmapHead):
     sweep_example = dict(
         cfg=dict(num_joints=3, decoder=dict(type='MSRAHeatmap', input_size=(16, 16),
                                             heatmap_size=(4, 4))),
-        inputs=[(2, 3, 4, 4), (2, 3, 4, 4)])
+        inputs=[[(2, 3, 4, 4), (2, 3, 4, 4)]])   # one argument: a tuple of stacks
 
     def __init__(self, num_joints, decoder, merge_weights=None,
                  loss=dict(type='KeypointMSELoss', use_target_weight=True),

@@ -34,6 +34,8 @@ class KeypointMSELoss(nn.Module):
         → scalar tensor.
     """
 
+    sweep_example = dict(cfg=dict(), inputs=[(2, 3, 4, 4), (2, 3, 4, 4), (2, 3)])
+
     def __init__(self, use_target_weight=True, loss_weight=1.0):
         super().__init__()
         self.use_target_weight = bool(use_target_weight)

@@ -48,6 +48,8 @@ class MSELoss(_CoordinateLoss):
         loss_weight (float): factor applied to the loss. Default 1.0.
     """
 
+    sweep_example = dict(cfg=dict(), inputs=[(2, 4, 3), (2, 4, 3)])
+
     @staticmethod
     def _elementwise(pred, target):
         return (pred - target) ** 2
@@ -60,6 +62,8 @@ class L1Loss(_CoordinateLoss):
     Args:
         loss_weight (float): factor applied to the loss. Default 1.0.
     """
+
+    sweep_example = dict(cfg=dict(loss_weight=0.5), inputs=[(2, 4, 3), (2, 4, 3)])
 
     @staticmethod
     def _elementwise(pred, target):

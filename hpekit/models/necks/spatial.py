@@ -35,6 +35,8 @@ class ChannelReduction(nn.Module):
         else [N, out_channels, h, w].
     """
 
+    sweep_example = dict(cfg=dict(in_channels=8, out_channels=2), inputs=[(2, 8, 3, 3)])
+
     def __init__(self, in_channels, out_channels, flatten=True):
         super().__init__()
         check_positive_int('in_channels', in_channels)
@@ -58,6 +60,8 @@ class GlobalAveragePooling(nn.Module):
     Shapes:
         forward: [N, C, h, w] (or a tuple of maps, the last is used) → [N, C].
     """
+
+    sweep_example = dict(cfg=dict(), inputs=[(2, 8, 3, 3)])
 
     def forward(self, feats):
         """[N, C, h, w] → [N, C]."""

@@ -43,6 +43,9 @@ class RecurrentNeck(nn.Module):
         ``out_channels = hidden_size × (2 if bidirectional else 1)``.
     """
 
+    sweep_example = dict(cfg=dict(in_channels=6, hidden_size=4, cell='gru', bidirectional=True),
+                         inputs=[(2, 3, 6)])
+
     def __init__(self, in_channels, hidden_size, num_layers=1, cell='lstm',
                  bidirectional=False, dropout=0.0):
         super().__init__()
@@ -102,6 +105,8 @@ class TemporalConvNeck(nn.Module):
     Shapes:
         forward: [B, T, D] → [B, T, hidden_size].
     """
+
+    sweep_example = dict(cfg=dict(in_channels=6, hidden_size=4), inputs=[(2, 5, 6)])
 
     def __init__(self, in_channels, hidden_size, num_layers=2, kernel_size=3,
                  dropout=0.0):

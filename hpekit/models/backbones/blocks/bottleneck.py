@@ -15,6 +15,8 @@ class PreActBottleneck(PreActResidual):
     Input [N, in_channels, H, W] → output [N, out_channels, H, W].
     """
 
+    sweep_example = dict(cfg=dict(in_channels=4, out_channels=8), inputs=[(2, 4, 8, 8)])
+
     def __init__(self, in_channels, out_channels, dilation=1, skip=True):
         super().__init__(in_channels, out_channels, skip)
         check_dilation(dilation)
@@ -37,6 +39,8 @@ class DWSepBottleneck(PreActResidual):
     Input [N, in_channels, H, W] → output [N, out_channels, H, W].
     """
 
+    sweep_example = dict(cfg=dict(in_channels=4, out_channels=8), inputs=[(2, 4, 8, 8)])
+
     def __init__(self, in_channels, out_channels, dilation=1, skip=True):
         super().__init__(in_channels, out_channels, skip)
         check_dilation(dilation)
@@ -57,6 +61,9 @@ class DWSepMidBottleneck(PreActResidual):
 
     Input [N, in_channels, H, W] → output [N, out_channels, H, W].
     """
+
+    sweep_example = dict(cfg=dict(in_channels=4, out_channels=8, dilation=2),
+                         inputs=[(2, 4, 8, 8)])
 
     def __init__(self, in_channels, out_channels, dilation=1, skip=True):
         super().__init__(in_channels, out_channels, skip)

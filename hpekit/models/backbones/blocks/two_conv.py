@@ -14,6 +14,9 @@ class TwoDWSepConv(PreActResidual):
     Input [N, in_channels, H, W] → output [N, out_channels, H, W].
     """
 
+    sweep_example = dict(cfg=dict(in_channels=8, out_channels=8, skip=False),
+                         inputs=[(2, 8, 8, 8)])
+
     def __init__(self, in_channels, out_channels, dilation=1, skip=True):
         super().__init__(in_channels, out_channels, skip)
         check_dilation(dilation)
@@ -33,6 +36,8 @@ class TwoConv3x3(PreActResidual):
 
     Input [N, in_channels, H, W] → output [N, out_channels, H, W].
     """
+
+    sweep_example = dict(cfg=dict(in_channels=4, out_channels=8), inputs=[(2, 4, 8, 8)])
 
     def __init__(self, in_channels, out_channels, dilation=1, skip=True):
         super().__init__(in_channels, out_channels, skip)

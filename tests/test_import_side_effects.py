@@ -1,0 +1,38 @@
+"""Importing hpekit changes nothing in mmengine; hpekit's set-up is explicit."""
+import subprocess
+import sys
+import textwrap
+
+# Runs in a fresh interpreter: snapshot mmengine's checkpoint loaders and file backends,
+# import every hpekit package, compare; then call the documented set-up.
+SCRIPT = textwrap.dedent('''
+    import importlib, pkgutil
+    from mmengine.fileio.backends import registry_utils as files
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def snapshot():
+        return (dict(CheckpointLoader._schemes), dict(files.backends),
+                dict(files.prefix_to_backends))
+
+    before = snapshot()
+    import hpekit
+    for info in pkgutil.walk_packages(hpekit.__path__, 'hpekit.'):
+        importlib.import_module(info.name)
+    after_import = snapshot()
+    print('import unchanged:', after_import == before)
+
+    from hpekit.utils import register_all_modules
+    from hpekit.utils.checkpoint import AtomicLocalBackend, load_checkpoint_file
+    register_all_modules()
+    schemes, backends, prefixes = snapshot()
+    print('setup installs loader:', schemes[''].__module__ == 'hpekit.utils.checkpoint')
+    print('setup installs atomic backend:', prefixes[''] is AtomicLocalBackend)
+''')
+
+
+def test_import_leaves_mmengine_untouched_and_setup_installs():
+    out = subprocess.run([sys.executable, '-c', SCRIPT], capture_output=True, text=True,
+                         check=True).stdout
+    assert 'import unchanged: True' in out
+    assert 'setup installs loader: True' in out
+    assert 'setup installs atomic backend: True' in out
