@@ -1,4 +1,5 @@
 """PCKh on MPII, computed as the official MPII evaluation does, as an mmengine metric."""
+import re
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -34,13 +35,14 @@ def pckh_table(meta):
 
 
 def _shared_name(a, b):
-    """'Shoulder' from 'left_shoulder' and 'right_shoulder' (the common suffix)."""
-    common = ''
-    for x, y in zip(reversed(a), reversed(b)):
+    """'Shoulder' from 'left_shoulder' and 'right_shoulder' (the common suffix of whole
+    words: 'left_ankle' / 'right_ankle' share 't_ankle' letter by letter)."""
+    common = []
+    for x, y in zip(reversed(re.split(r'[_ ]', a)), reversed(re.split(r'[_ ]', b))):
         if x != y:
             break
-        common = x + common
-    return (common.strip('_ ') or f'{a}/{b}').replace('_', ' ').title()
+        common.insert(0, x)
+    return (' '.join(common).strip() or f'{a}/{b}').replace('_', ' ').title()
 
 
 def _field(sample, name):
