@@ -146,7 +146,7 @@ def _mat_array(gt_dict, key, expected, path):
 
 
 def _shape_text(expected):
-    """[16, 2, None] → '[16, 2, N]'."""
+    """['K', 2, None] → '[K, 2, N]' (None and names match any size)."""
     return '[' + ', '.join('N' if e is None else str(e) for e in expected) + ']'
 
 
@@ -180,7 +180,7 @@ def load_mpii_gt(mat_path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f'MPII evaluation GT file not found: {path!r}')
     gt_dict = scipy.io.loadmat(path)
-    pos = _mat_array(gt_dict, 'pos_gt_src', (None, 2, None), path)
+    pos = _mat_array(gt_dict, 'pos_gt_src', ('K', 2, None), path)
     k, n = pos.shape[0], pos.shape[2]
     visible = _visible_from_mat(gt_dict, k, n, path)
     boxes = _mat_array(gt_dict, 'headboxes_src', (2, 2, n), path).astype(np.float64)
@@ -191,10 +191,11 @@ def load_mpii_gt(mat_path):
 
 
 def _checked(name, value, shape):
-    """``value`` as an ndarray of ``shape`` (None = any size); ValueError otherwise."""
+    """``value`` as an ndarray of ``shape`` (None or a name such as 'K' = any size);
+    ValueError otherwise."""
     arr = np.asarray(value)
     if arr.ndim != len(shape) or any(
-            e is not None and s != e for s, e in zip(arr.shape, shape)):
+            isinstance(e, int) and s != e for s, e in zip(arr.shape, shape)):
         raise ValueError(f'{name} must have shape {_shape_text(shape)}, '
                          f'but got {list(arr.shape)}')
     return arr
@@ -214,7 +215,7 @@ def save_mpii_gt(mat_path, pos_gt_src, jnt_visible, headboxes_src, joint_names=N
     [K, N] (float 0/1; the official tools read ``jnt_missing``), ``headboxes_src``
     [2, 2, N] and ``dataset_joints`` (a 1×K cell of joint names).
     """
-    pos = _checked('pos_gt_src', np.asarray(pos_gt_src, dtype=np.float64), (None, None, 2))
+    pos = _checked('pos_gt_src', np.asarray(pos_gt_src, dtype=np.float64), (None, 'K', 2))
     n, k = pos.shape[:2]
     visible = _checked('jnt_visible', jnt_visible, (n, k)).astype(bool)
     boxes = _checked('headboxes_src', np.asarray(headboxes_src, dtype=np.float64),
