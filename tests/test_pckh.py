@@ -4,12 +4,14 @@ import pytest
 import scipy.io
 import torch
 
-from hpekit.evaluation.functional import (MPII_JOINT_NAMES, load_mpii_gt, mpii_head_sizes,
-                                          pckh, pckh_counts, save_mpii_gt)
+from hpekit.datasets.synthetic_mpii import MAT_JOINT_NAMES
+from hpekit.evaluation.functional import (load_mpii_gt, mpii_head_sizes, pckh, pckh_counts,
+                                          save_mpii_gt)
 from hpekit.evaluation.metrics import mpii_pckh
-from hpekit.evaluation.metrics.mpii_pckh import MPIIPCKh
+from hpekit.evaluation.metrics.mpii_pckh import MPIIPCKh, pckh_table
 from hpekit.registry import METRICS
 from hpekit.structures import PoseDataSample
+from metainfo_values import MPII_META, metainfo, mpii_id
 
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 KEYS = PARTS + ('PCKh', 'PCKh@0.1')
@@ -140,7 +142,7 @@ def _random_gt(n, seed=0):
 def test_save_load_round_trip_in_the_official_layout(tmp_path):
     pos, visible, boxes = _random_gt(3)
     path = tmp_path / 'sub' / 'mpii_gt_val.mat'
-    save_mpii_gt(path, pos, visible, boxes)
+    save_mpii_gt(path, pos, visible, boxes, joint_names=MAT_JOINT_NAMES)
     raw = scipy.io.loadmat(path)
     assert raw['pos_gt_src'].shape == (16, 2, 3)
     assert raw['jnt_visible'].shape == raw['jnt_missing'].shape == (16, 3)
@@ -159,7 +161,22 @@ def test_save_load_round_trip_in_the_official_layout(tmp_path):
     np.testing.assert_array_equal(gt['headboxes_src'], boxes)
     np.testing.assert_allclose(gt['head_size'],
                                0.6 * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1))
-    assert len(MPII_JOINT_NAMES) == 16
+    # the official short names are in the order of the metainfo's keypoints
+    assert len(MAT_JOINT_NAMES) == MPII_META['num_keypoints']
+    assert MAT_JOINT_NAMES[mpii_id('head_top')] == 'head'
+    assert MAT_JOINT_NAMES[mpii_id('left_wrist')] == 'lwri'
+
+
+def test_save_load_any_number_of_joints_with_default_names(tmp_path):
+    pos, visible, boxes = _random_gt(2)
+    path = tmp_path / 'k5.mat'
+    save_mpii_gt(path, pos[:, :5], visible[:, :5], boxes)
+    raw = scipy.io.loadmat(path)
+    assert raw['pos_gt_src'].shape == (5, 2, 2)
+    assert [str(n[0]) for n in raw['dataset_joints'][0]] == [f'joint_{i}' for i in range(5)]
+    gt = load_mpii_gt(path)
+    np.testing.assert_array_equal(gt['pos_gt_src'], pos[:, :5])
+    np.testing.assert_array_equal(gt['jnt_visible'], visible[:, :5])
 
 
 def test_load_reads_jnt_missing_when_jnt_visible_is_absent(tmp_path):
@@ -182,7 +199,7 @@ def test_load_errors_name_the_file_or_the_key(tmp_path):
         load_mpii_gt(path)
     scipy.io.savemat(path, dict(pos_gt_src=pos, jnt_visible=visible.T.astype(float),
                                 headboxes_src=boxes.transpose(1, 2, 0)))
-    with pytest.raises(ValueError, match=r"'pos_gt_src' must have shape \[16, 2, N\]"):
+    with pytest.raises(ValueError, match=r"'pos_gt_src' must have shape \[K, 2, N\]"):
         load_mpii_gt(path)
     scipy.io.savemat(path, dict(pos_gt_src=pos.transpose(1, 2, 0),
                                 headboxes_src=boxes.transpose(1, 2, 0)))
@@ -194,8 +211,10 @@ def test_save_validates_shapes(tmp_path):
     pos, visible, boxes = _random_gt(2)
     with pytest.raises(ValueError, match='jnt_visible'):
         save_mpii_gt(tmp_path / 'x.mat', pos, visible[:1], boxes)
-    with pytest.raises(ValueError, match='pos_gt_src'):
-        save_mpii_gt(tmp_path / 'x.mat', pos[:, :15], visible, boxes)
+    with pytest.raises(ValueError, match=r'jnt_visible must have shape \[2, 15\]'):
+        save_mpii_gt(tmp_path / 'x.mat', pos[:, :15], visible, boxes)   # K from pos
+    with pytest.raises(ValueError, match=r'pos_gt_src must have shape \[N, K, 2\]'):
+        save_mpii_gt(tmp_path / 'x.mat', pos[..., :1], visible, boxes)
 
 
 # ------------------------------------------------------------------ the metric
@@ -233,11 +252,14 @@ def test_predictions_without_the_minus_one_are_still_within_threshold(gt_file):
     assert _evaluate(path, pos + 1.5)['PCKh@0.1'] == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize('part, joints', [
-    ('Head', (9,)), ('Shoulder', (12, 13)), ('Elbow', (11, 14)), ('Wrist', (10, 15)),
-    ('Hip', (2, 3)), ('Knee', (1, 4)), ('Ankle', (0, 5))])
-def test_shifting_one_part_drops_exactly_that_part(gt_file, part, joints):
+@pytest.mark.parametrize('part, names', [
+    ('Head', ('head_top',)), ('Shoulder', ('right_shoulder', 'left_shoulder')),
+    ('Elbow', ('right_elbow', 'left_elbow')), ('Wrist', ('right_wrist', 'left_wrist')),
+    ('Hip', ('right_hip', 'left_hip')), ('Knee', ('right_knee', 'left_knee')),
+    ('Ankle', ('right_ankle', 'left_ankle'))])
+def test_shifting_one_part_drops_exactly_that_part(gt_file, part, names):
     path, pos = gt_file
+    joints = tuple(mpii_id(n) for n in names)
     pred = pos - 1.0
     pred[:, list(joints), 0] += 0.5 * HEAD + 0.5
     metrics = _evaluate(path, pred)
@@ -348,3 +370,39 @@ def test_process_errors_name_the_missing_field():
         metric.process(None, [dict(pred_keypoints=np.zeros((16, 2)))])
     with pytest.raises(ValueError, match=r'\[16, 2\]'):
         metric.process(None, [dict(pred_keypoints=np.zeros((17, 2)), sample_idx=0)])
+
+
+def test_the_table_comes_from_the_metainfo():
+    """MPII's metainfo names the official table; the parts resolve to its joint ids."""
+    parts, excluded = pckh_table(MPII_META)
+    assert [name for name, _ in parts] == list(PARTS)
+    assert dict(parts)['Head'] == (mpii_id('head_top'),)
+    assert dict(parts)['Wrist'] == (mpii_id('right_wrist'), mpii_id('left_wrist'))
+    assert excluded == (mpii_id('pelvis'), mpii_id('thorax'))
+    # without a pckh_table: one column per flip pair and per unpaired keypoint
+    meta = metainfo('mpii')
+    del meta['pckh_table']
+    parts, excluded = pckh_table(meta)
+    assert excluded == ()
+    columns = dict(parts)
+    assert columns['Ankle'] == (0, 5) and columns['Shoulder'] == (12, 13)
+    assert columns['head_top'] == (9,) and columns['pelvis'] == (6,)
+    assert sorted(j for _, ids in parts for j in ids) == list(range(16))
+
+
+def test_metric_follows_the_runner_dataset_meta(tmp_path):
+    """The runner's dataset_meta sets the joint count and the table's columns."""
+    pos = np.random.default_rng(6).uniform(50.0, 300.0, size=(3, 15, 2))
+    path = tmp_path / 'jhmdb.mat'
+    save_mpii_gt(path, pos, np.ones((3, 15), bool), np.repeat(BOX[None], 3, axis=0))
+    metric = MPIIPCKh(gt_file=str(path))
+    metric.dataset_meta = metainfo('jhmdb')
+    pred = pos - 1.0
+    pred[:, 0, 0] += 100.0               # the neck: wrong
+    metric.process(None, [dict(pred_keypoints=p, sample_idx=i) for i, p in enumerate(pred)])
+    metrics = metric.evaluate(3)
+    assert metrics['neck'] == pytest.approx(0.0) and metrics['head'] == pytest.approx(100.0)
+    assert metrics['Shoulder'] == pytest.approx(100.0)
+    assert metrics['PCKh'] == pytest.approx(100.0 * 14 / 15)   # no joint left out
+    with pytest.raises(ValueError, match=r'\[15, 2\]'):
+        metric.process(None, [dict(pred_keypoints=np.zeros((16, 2)), sample_idx=0)])
