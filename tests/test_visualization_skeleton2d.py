@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hpekit.datasets.mpii import MPII_JOINT_NAMES, MPII_SKELETON
-from hpekit.visualization import draw_pose2d, save_pose2d_grid, side_colors
+from hpekit.visualization import draw_pose2d, link_colors, save_pose2d_grid
+from metainfo_values import H36M_META, MPII_JOINT_NAMES, MPII_META, MPII_SKELETON, mpii_id
 
 KEYPOINTS = np.array([[10.0, 10.0], [50.0, 10.0], [50.0, 50.0]])
 SKELETON = [(0, 1), (1, 2)]
@@ -54,19 +54,44 @@ def test_bad_arguments(kwargs, match):
         draw_pose2d(**args)
 
 
-def test_side_colors_of_the_mpii_skeleton():
-    colors = side_colors(MPII_SKELETON, MPII_JOINT_NAMES, left='L', right='R', centre='C')
-    by_bone = dict(zip(MPII_SKELETON, colors))
-    assert by_bone[(13, 14)] == 'L' and by_bone[(12, 11)] == 'R' and by_bone[(7, 8)] == 'C'
+def _side(names):
+    if any(n.startswith('left_') for n in names):
+        return 'left'
+    return 'right' if any(n.startswith('right_') for n in names) else 'centre'
+
+
+@pytest.mark.parametrize('meta', [MPII_META, H36M_META], ids=['mpii', 'h36m'])
+def test_link_colors_of_the_shipped_metainfo_mark_the_body_sides(meta):
+    """One RGB colour per link, from the metainfo; its files colour bones by body side."""
+    colors = link_colors(meta)
+    assert len(colors) == len(meta['skeleton_links'])
+    assert all(isinstance(c, tuple) and len(c) == 3 for c in colors)
+    np.testing.assert_array_equal(np.array(colors), meta['skeleton_link_colors'])
+    id2name = meta['keypoint_id2name']
+    by_side = {}
+    for (i, j), color in zip(meta['skeleton_links'], colors):
+        by_side.setdefault(_side((id2name[i], id2name[j])), set()).add(color)
+    assert set(by_side) == {'left', 'right', 'centre'}
+    assert all(len(c) == 1 for c in by_side.values())      # one colour per side
+    assert len(set.union(*by_side.values())) == 3           # three different colours
+
+
+def test_link_colors_of_the_mpii_skeleton():
+    by_bone = dict(zip(MPII_SKELETON, link_colors(MPII_META)))
+    left = by_bone[(mpii_id('left_shoulder'), mpii_id('left_elbow'))]
+    right = by_bone[(mpii_id('right_shoulder'), mpii_id('right_elbow'))]
+    centre = by_bone[(mpii_id('thorax'), mpii_id('upper_neck'))]
+    assert left == (60.0, 110.0, 230.0) and right == (230.0, 60.0, 60.0)   # blue, red
+    assert centre not in (left, right)
 
 
 def test_grid_png(tmp_path):
     rng = np.random.default_rng(0)
     images = [blank(64, 64), blank(48, 80)]
-    preds = [rng.uniform(5, 40, (16, 2)) for _ in images]
+    preds = [rng.uniform(5, 40, (len(MPII_JOINT_NAMES), 2)) for _ in images]
     out = tmp_path / 'sub' / 'grid.png'
     assert save_pose2d_grid(images, preds, preds, MPII_SKELETON, out, titles=['a', 'b'],
-                            pred_colors=side_colors(MPII_SKELETON, MPII_JOINT_NAMES)) \
+                            pred_colors=link_colors(MPII_META)) \
         == str(out)
     png = cv2.imread(str(out))
     assert png is not None and png.shape[1] > png.shape[0]   # two panels side by side
