@@ -9,7 +9,6 @@ import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from hpekit.datasets.mpii import MPII_METAINFO
 from hpekit.datasets.synthetic import write_h36m_split
 from hpekit.datasets.synthetic_mpii import write_mpii_split
 from hpekit.engine import visualization_hook
@@ -18,6 +17,7 @@ from hpekit.engine.config_setup import (enable_tensorboard, load_config,
 from hpekit.engine.visualization_hook import PoseVisualizationHook
 from hpekit.registry import HOOKS
 from hpekit.structures import PoseDataSample
+from metainfo_values import metainfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,7 @@ def fake_runner(tmp_path):
     images = []
     visualizer = SimpleNamespace(add_image=lambda name, image, step: images.append(
         (name, image, step)))
-    dataset = SimpleNamespace(metainfo=MPII_METAINFO)
+    dataset = SimpleNamespace(metainfo=metainfo('mpii'))
     runner = SimpleNamespace(
         work_dir=str(tmp_path), epoch=3, iter=30, visualizer=visualizer,
         log_processor=SimpleNamespace(by_epoch=True), logger=SimpleNamespace(info=print),

@@ -4,21 +4,22 @@
 # 2-stack hourglass of depth 2 with 16 channels.
 _base_ = ['../../configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py']
 
-input_size = (64, 64)
-heatmap_size = (16, 16)
+# The one codec: LoadImage, TopdownAffine, GenerateTarget and the head's decoder take
+# their sizes from it (hpekit.engine.codec_config).
+codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 
 model = dict(backbone=dict(channels=16, depth=2))
 
 train_pipeline = [
     dict(type='RandomHalfBody', prob=0.3),
-    dict(type='LoadImage', input_size=input_size),
-    dict(type='TopdownAffine', input_size=input_size),
-    dict(type='GenerateHeatmaps', heatmap_size=heatmap_size, sigma=1),
+    dict(type='LoadImage'),
+    dict(type='TopdownAffine'),
+    dict(type='GenerateTarget'),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage', input_size=input_size, min_box_scale=1.0),
-    dict(type='TopdownAffine', input_size=input_size, augment=False),
+    dict(type='LoadImage', min_box_scale=1.0),
+    dict(type='TopdownAffine', augment=False),
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(pipeline=train_pipeline))

@@ -3,6 +3,10 @@
 _base_ = ['../../configs/_base_/default_runtime.py',
           '../../configs/_base_/data/h36m_clips.py']
 
+# The one codec: 32×32 frames, 4 per clip (as the tests write them); ClipResize and the
+# head's decoder (the model's spec) take their sizes from it.
+codec = dict(type='RootRelativeJoints3D', input_size=(32, 32), num_frames=4, root_index=0)
+
 model = dict(
     type='VideoPoseRegressor',
     data_preprocessor=dict(type='ClipDataPreprocessor'),
