@@ -11,7 +11,7 @@ import pickle
 
 import numpy as np
 
-from hpekit.datasets.h36m_clips import H36M_SKELETON
+from hpekit.datasets import parse_pose_metainfo
 from hpekit.visualization import save_pose3d_grid
 
 
@@ -21,6 +21,8 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='output PNG')
     parser.add_argument('--num', type=int, default=4, help='clips to draw (default 4)')
     parser.add_argument('--frame', type=int, default=0, help='frame of each clip')
+    parser.add_argument('--metainfo', default='configs/_base_/datasets/h36m.py',
+                        help='metainfo file of the dataset (skeleton to draw)')
     args = parser.parse_args(argv)
     with open(args.preds, 'rb') as f:
         samples = pickle.load(f)[:args.num]
@@ -31,7 +33,8 @@ def main(argv=None):
     gts = [np.asarray(s['gt_joints_3d'])[args.frame] for s in samples]
     titles = [f'clip {s.get("sample_idx", i)}: {np.linalg.norm(p - g, axis=-1).mean() * 1000:.0f} mm'
               for i, (s, p, g) in enumerate(zip(samples, preds, gts))]
-    print(f'wrote {save_pose3d_grid(preds, gts, H36M_SKELETON, args.out, titles=titles)}')
+    skeleton = parse_pose_metainfo(dict(from_file=args.metainfo))['skeleton_links']
+    print(f'wrote {save_pose3d_grid(preds, gts, skeleton, args.out, titles=titles)}')
 
 
 if __name__ == '__main__':
