@@ -9,16 +9,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hpekit.apis import inference_topdown, inference_video3d, init_model, window_starts
-from hpekit.datasets.mpii import MPII_METAINFO
 from hpekit.datasets.transforms.clip_transforms import resize_frames
-from hpekit.models.estimators import TopDownPoseEstimator
+from hpekit.models.estimators import EstimatorSpec, TopDownPoseEstimator
 from hpekit.utils.checkpoint import CheckpointError, UnsafeCheckpointError
+from metainfo_values import H36M_META, MPII_META, metainfo
 
 ROOT = Path(__file__).resolve().parents[1]
 MPII_TINY = ROOT / 'tests' / 'configs' / 'mpii_tiny.py'
 VIDEO_TINY = ROOT / 'tests' / 'configs' / 'video_tiny.py'
-RESIZE_32 = {'test_dataloader.dataset.pipeline': [dict(type='ClipResize', size=32),
-                                                  dict(type='PackClipInputs')]}
+# video_tiny's codec takes 4-frame clips of 32 px; here one window = the 8-frame clips.
+CLIPS_OF_8 = {'codec.num_frames': 8}
 
 
 # ------------------------------------------------------------------ helpers
@@ -40,10 +40,12 @@ class BrightnessHeatmaps(nn.Module):
 
 def spot_model(flip_test=True):
     """A top-down model that 'detects' the brightest spot of a 128 px crop."""
+    codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
     model = TopDownPoseEstimator(backbone=BrightnessHeatmaps(),
-                                 head=dict(type='MultiStageHeatmapHead', num_joints=16),
+                                 head=dict(type='MultiStageHeatmapHead', num_joints=16,
+                                           decoder=codec),
                                  test_cfg=dict(flip_test=flip_test))
-    model.dataset_meta = dict(MPII_METAINFO, task='topdown2d', input_size=(128, 128))
+    model.dataset_meta = metainfo('mpii')
     return model.eval()
 
 
@@ -140,10 +142,33 @@ def mpii_model():
 
 def test_init_model_reads_what_inference_needs_from_the_config(mpii_model):
     assert not mpii_model.training
+    # the test dataset's parsed metainfo ...
     meta = mpii_model.dataset_meta
-    assert meta['task'] == 'topdown2d' and meta['input_size'] == (64, 64)
-    assert meta['flip_indices'] == MPII_METAINFO['flip_indices']
-    assert meta['skeleton'] == MPII_METAINFO['skeleton'] and len(meta['joint_names']) == 16
+    assert meta['dataset_name'] == 'mpii' and meta['num_keypoints'] == 16
+    assert meta['flip_indices'] == MPII_META['flip_indices']
+    assert meta['skeleton_links'] == MPII_META['skeleton_links']
+    assert meta['keypoint_id2name'] == MPII_META['keypoint_id2name']
+    assert not {'task', 'input_size', 'clip_len'} & set(meta)
+    # ... and the model's spec, from the config's codec (mpii_tiny: 64 px crops)
+    spec = mpii_model.spec
+    assert isinstance(spec, EstimatorSpec)
+    assert spec.task == 'topdown2d' and spec.input_size == (64, 64)
+    assert spec.num_keypoints == 16 and spec.num_frames is None
+    assert spec.input_shape(2) == (2, 3, 64, 64)
+    assert spec.input_name == 'image' and spec.output_names == ('heatmaps',)
+
+
+def test_init_model_accepts_a_config_and_checks_the_keypoint_count():
+    from mmengine import Config
+    raw = Config.fromfile(str(MPII_TINY))           # the codec is not applied yet
+    model = init_model(raw, cfg_options={'codec.input_size': (96, 96)})
+    assert model.spec.input_size == (96, 96)        # options merged, then the codec
+    assert model.dataset_meta['num_keypoints'] == 16
+    mpii = dict(from_file='configs/_base_/datasets/mpii.py')
+    with pytest.raises(ValueError, match='17 keypoints.*16'):
+        init_model(VIDEO_TINY, cfg_options={'test_dataloader.dataset.metainfo': mpii})
+    with pytest.raises(TypeError, match='Config'):
+        init_model(dict(model=dict()))
 
 
 def test_init_model_loads_a_checkpoint(tmp_path, mpii_model):
@@ -171,6 +196,22 @@ def test_init_model_refuses_mismatching_and_unsafe_checkpoints(tmp_path):
         init_model(MPII_TINY, checkpoint=str(unsafe))
 
 
+def test_init_model_non_strict_loads_the_keys_that_fit(tmp_path, mpii_model):
+    state = dict(mpii_model.state_dict())
+    dropped = next(k for k, v in state.items() if v.dim() == 4)
+    kept = next(k for k, v in state.items() if v.dim() == 4 and k != dropped)
+    del state[dropped]
+    state['extra.weight'] = torch.zeros(1)
+    path = tmp_path / 'partial.pth'
+    torch.save({'state_dict': state}, path)
+    with pytest.raises(CheckpointError, match=r'1 missing keys.*1 unexpected keys'):
+        init_model(MPII_TINY, checkpoint=str(path))
+    torch.manual_seed(1)
+    loaded = init_model(MPII_TINY, checkpoint=str(path), strict=False)
+    assert torch.equal(loaded.state_dict()[kept], mpii_model.state_dict()[kept])
+    assert not torch.equal(loaded.state_dict()[dropped], mpii_model.state_dict()[dropped])
+
+
 def test_channel_order_and_paths_agree(tmp_path, mpii_model):
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
@@ -189,7 +230,7 @@ def test_channel_order_and_paths_agree(tmp_path, mpii_model):
 @pytest.fixture(scope='module')
 def video_model():
     torch.manual_seed(0)
-    return init_model(VIDEO_TINY, cfg_options=RESIZE_32)
+    return init_model(VIDEO_TINY, cfg_options=CLIPS_OF_8)
 
 
 def reference_mm(model, frames):
@@ -200,11 +241,20 @@ def reference_mm(model, frames):
         return model(data['inputs'], mode='tensor')[0].numpy() * 1000.0
 
 
-def test_video_meta():
-    assert init_model(VIDEO_TINY).dataset_meta['input_size'] == (224, 224)
-    meta = init_model(VIDEO_TINY, cfg_options=RESIZE_32).dataset_meta
-    assert meta['task'] == 'video3d' and meta['input_size'] == (32, 32)
-    assert meta['clip_len'] == 8 and len(meta['joint_names']) == 17
+def test_video_meta_and_spec():
+    model = init_model(VIDEO_TINY)
+    assert model.dataset_meta['dataset_name'] == 'h36m'
+    assert model.dataset_meta['num_keypoints'] == 17
+    assert model.dataset_meta['flip_indices'] == H36M_META['flip_indices']
+    spec = model.spec
+    assert spec.task == 'video3d' and spec.input_size == (32, 32) and spec.num_frames == 4
+    assert spec.num_keypoints == 17 and spec.input_shape(2) == (2, 4, 3, 32, 32)
+    assert spec.input_name == 'clip' and spec.output_names == ('joints_3d',)
+    # a config changes only its codec: the frame size and clip length follow
+    spec = init_model(VIDEO_TINY, cfg_options={'codec.input_size': (48, 40),
+                                               'codec.num_frames': 8}).spec
+    assert spec.input_size == (48, 40) and spec.num_frames == 8
+    assert spec.input_shape() == (1, 8, 3, 40, 48)
 
 
 def test_window_starts():
