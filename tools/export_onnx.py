@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', nargs='?', help='weights (default: random)')
     parser.add_argument('--out', required=True, metavar='MODEL.onnx', help='output file')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input height and width (default: from the model's spec)')
+                        help="input height and width (default: from the model's spec)")
     parser.add_argument('--frames', type=int, help='example clip length T (video models)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset')
     parser.add_argument('--no-verify', action='store_true',

@@ -23,7 +23,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Count parameters and FLOPs.')
     parser.add_argument('configs', nargs='+', help='config files (.py or .yaml)')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input height and width (default: from the model's spec)')
+                        help="input height and width (default: from the model's spec)")
     parser.add_argument('--frames', type=int, help='clip length T for video models '
                         '(default 8)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
