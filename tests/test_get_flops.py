@@ -7,9 +7,10 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
-from hpekit.engine.config_setup import load_config
+from hpekit.apis import init_model
+from hpekit.models.estimators import BasePoseEstimator
 from hpekit.utils.complexity import RNN_OPS, format_count, model_complexity, rnn_flop_jit
-from hpekit.utils.model_inputs import build_model, input_shape_from_args
+from hpekit.utils.model_inputs import input_shape_from_args, model_spec
 from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +32,7 @@ def test_recurrent_cells_count_every_weight_matrix_per_step(cls, gates):
 
 
 def test_video_model_counts_lstm_and_adds_up_by_module():
-    cfg = load_config(VIDEO)
-    model = build_model(cfg)
+    model = init_model(VIDEO)
     result = model_complexity(model, (1, 8, 3, 32, 32))
     # LSTM 64 → 32 over 8 frames: 4 gates · 32 · (64 + 32) per frame.
     assert result['flops_by_module']['temporal_neck'] == 8 * 4 * 32 * (64 + 32)
@@ -43,23 +43,36 @@ def test_video_model_counts_lstm_and_adds_up_by_module():
 
 
 def test_hourglass_flops_scale_with_the_number_of_pixels():
-    model = build_model(load_config(MPII))
+    model = init_model(MPII)
     small = model_complexity(model, (1, 3, 64, 64))['flops']
     large = model_complexity(model, (1, 3, 128, 128))['flops']
     # Every counted operator (conv, batch norm, upsampling) is per pixel.
     assert large == 4 * small > 0
 
 
-def test_input_shape_comes_from_the_test_pipeline_and_flags():
-    cfg = load_config(str(ROOT / 'configs/h36m_video/r18-lstm_synthetic-quick.py'))
-    model = build_model(cfg)
-    assert input_shape_from_args(cfg, model) == (1, 8, 3, 96, 96)
-    assert input_shape_from_args(cfg, model, [64, 48], 4) == (1, 4, 3, 64, 48)
-    cfg = load_config(MPII)
-    model = build_model(cfg)
-    assert input_shape_from_args(cfg, model) == (1, 3, 64, 64)
+def test_input_shape_comes_from_the_spec_and_flags():
+    model = init_model(str(ROOT / 'configs/h36m_video/r18-lstm_synthetic-quick.py'))
+    assert input_shape_from_args(model) == (1, 8, 3, 96, 96)      # the config's codec
+    assert input_shape_from_args(model, [64, 48], 4) == (1, 4, 3, 64, 48)
+    assert input_shape_from_args(model, batch=2) == (2, 8, 3, 96, 96)
+    model = init_model(MPII)
+    assert input_shape_from_args(model) == (1, 3, 64, 64)
     with pytest.raises(ValueError, match='--frames'):
-        input_shape_from_args(cfg, model, frames=4)
+        input_shape_from_args(model, frames=4)
+    with pytest.raises(ValueError, match='--shape'):
+        input_shape_from_args(model, [64])
+
+
+def test_a_model_without_a_spec_is_named():
+    with pytest.raises(TypeError, match='Linear has no spec.*BasePoseEstimator'):
+        model_spec(nn.Linear(2, 2))
+
+    class NoSpec(BasePoseEstimator):
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return inputs
+
+    with pytest.raises(NotImplementedError, match='NoSpec must define spec'):
+        input_shape_from_args(NoSpec())
 
 
 def test_format_count():
@@ -73,7 +86,8 @@ def test_tool_prints_a_table_and_writes_json(tmp_path, capsys):
                                         '--json', str(out)])
     text = capsys.readouterr().out
     assert '| config | input | params | FLOPs | not counted |' in text
-    assert '1×8×3×32×32' in text and '1×3×32×32' in text
+    # the spec's shape (video_tiny: 4 frames) with --shape's H W
+    assert '1×4×3×32×32' in text and '1×3×32×32' in text
     saved = json.loads(out.read_text())
     assert [r['config'] for r in saved] == [VIDEO, MPII]
     assert saved == json.loads(json.dumps(rows))
