@@ -2,6 +2,9 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Runs in a fresh interpreter: snapshot mmengine's checkpoint loaders and file backends,
 # import every hpekit package, compare; then call the documented set-up.
@@ -36,3 +39,26 @@ def test_import_leaves_mmengine_untouched_and_setup_installs():
     assert 'import unchanged: True' in out
     assert 'setup installs loader: True' in out
     assert 'setup installs atomic backend: True' in out
+
+
+RUNNER_SCRIPT = textwrap.dedent('''
+    import sys
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from mmengine.runner.checkpoint import CheckpointLoader
+    cfg = Config.fromfile(sys.argv[1])
+    cfg.work_dir = sys.argv[2]
+    print('before runner:', CheckpointLoader._schemes[''].__module__)
+    Runner.from_cfg(cfg)        # no hpekit import in this script
+    print('after runner:', CheckpointLoader._schemes[''].__module__)
+''')
+
+
+def test_a_runner_built_from_an_hpekit_config_sets_hpekit_up(tmp_path):
+    """A user's own script: Runner.from_cfg of an hpekit config, hpekit never imported."""
+    config = Path(__file__).parent / 'configs' / 'video_tiny.py'
+    out = subprocess.run([sys.executable, '-c', RUNNER_SCRIPT, str(config), str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'before runner: mmengine' in out.stdout
+    assert 'after runner: hpekit.utils.checkpoint' in out.stdout
