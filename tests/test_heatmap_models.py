@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 
+from hpekit.codecs import MSRAHeatmap
 from hpekit.core import affine_matrix, apply_affine, decode_heatmaps
 from hpekit.models.heads.heatmap_heads import flip_back_heatmaps
 from hpekit.registry import MODELS
@@ -16,6 +17,17 @@ from hpekit.structures import PoseDataSample
 
 def build(**cfg):
     return MODELS.build(cfg)
+
+
+def codec(input_size=(64, 64), heatmap_size=(16, 16), sigma=2.0):
+    """The config's keypoint codec: model input (W, H) px → heatmaps (w, h)."""
+    return dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size,
+                sigma=sigma)
+
+
+def head_cfg(type, decoder=None, **kwargs):
+    """A heatmap head config with its decoder (default: 64 px input, 16 px heatmaps)."""
+    return dict(type=type, decoder=decoder or codec(), **kwargs)
 
 
 def num_params(module):
@@ -30,11 +42,12 @@ def gaussian(width, height, x, y, sigma=2.0):
 
 
 def sample(center=(31.5, 31.5), bbox_size=(64.0, 64.0), heatmap_size=(16, 16),
-           flip_indices=None, num_joints=4, gt=True):
-    """A PoseDataSample with crop metainfo and (optionally) random heatmap targets."""
+           input_size=(64, 64), flip_indices=None, num_joints=4, gt=True):
+    """A PoseDataSample with crop metainfo (as PackPoseInputs packs it) and
+    (optionally) random heatmap targets."""
     meta = dict(center=np.array(center, np.float32),
                 bbox_size=np.array(bbox_size, np.float32),
-                heatmap_size=heatmap_size)
+                input_size=input_size, heatmap_size=heatmap_size)
     if flip_indices is not None:
         meta['flip_indices'] = list(flip_indices)
     ds = PoseDataSample(metainfo=meta)
@@ -116,7 +129,7 @@ def test_keypoint_mse_loss_bad_arguments():
 
 # ------------------------------------------------------------------------ heads
 def test_multistage_head_sums_stage_losses():
-    head = build(type='MultiStageHeatmapHead', num_joints=4)
+    head = build(**head_cfg('MultiStageHeatmapHead', num_joints=4))
     stacks = (torch.rand(2, 4, 16, 16), torch.rand(2, 4, 16, 16))
     samples = [sample(), sample()]
     samples[1].target_weight = torch.tensor([1.0, 0.0, 1.0, 0.5])
@@ -132,52 +145,68 @@ def test_multistage_head_sums_stage_losses():
 
 def test_multistage_head_merge_weights():
     stacks = (torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8))
-    last = build(type='MultiStageHeatmapHead', num_joints=4)
+    last = build(**head_cfg('MultiStageHeatmapHead', num_joints=4))
     assert torch.equal(last.predict_heatmaps(stacks), stacks[1])
-    merged = build(type='MultiStageHeatmapHead', num_joints=4, merge_weights=[0.3, 0.7])
+    merged = build(**head_cfg('MultiStageHeatmapHead', num_joints=4, merge_weights=[0.3, 0.7]))
     assert torch.allclose(merged.predict_heatmaps(stacks),
                           0.3 * stacks[0] + 0.7 * stacks[1])
     with pytest.raises(ValueError, match='2 stacks'):
-        build(type='MultiStageHeatmapHead', num_joints=4,
-              merge_weights=[0.2, 0.3, 0.5]).predict_heatmaps(stacks)
+        build(**head_cfg('MultiStageHeatmapHead', num_joints=4,
+                     merge_weights=[0.2, 0.3, 0.5])).predict_heatmaps(stacks)
     for bad in ([0.5, -0.1], []):
         with pytest.raises(ValueError, match='non-negative'):
-            build(type='MultiStageHeatmapHead', merge_weights=bad)
+            build(**head_cfg('MultiStageHeatmapHead', num_joints=4, merge_weights=bad))
     with pytest.raises(ValueError, match=r'\[B, 4, H, W\]'):
         last((torch.rand(1, 3, 8, 8),))
 
 
 @pytest.mark.parametrize('kernels, final_kernel', [((4, 4), 1), ((3, 2), 3)])
 def test_deconv_head_shapes_and_loss(kernels, final_kernel):
-    head = build(type='DeconvHeatmapHead', in_channels=8, num_joints=4,
-                 deconv_channels=(6, 5), deconv_kernels=kernels,
-                 final_kernel=final_kernel)
-    head.init_weights()
+    deconv = build(**head_cfg('DeconvHeatmapHead', in_channels=8, num_joints=4,
+                          deconv_channels=(6, 5), deconv_kernels=kernels,
+                          final_kernel=final_kernel))
+    deconv.init_weights()
+    assert isinstance(deconv.decoder, MSRAHeatmap) and deconv.decoder.input_size == (64, 64)
     feats = (torch.rand(2, 3, 8, 8), torch.rand(2, 8, 4, 4))   # the last is used
-    out = head(feats)
+    out = deconv(feats)
     assert isinstance(out, tuple) and len(out) == 1 and out[0].shape == (2, 4, 16, 16)
-    assert torch.equal(head(feats[1])[0], out[0])
-    losses = head.loss(feats, [sample(), sample()])
+    assert torch.equal(deconv(feats[1])[0], out[0])
+    losses = deconv.loss(feats, [sample(), sample()])
     losses['loss_kpt'].backward()
-    assert all(p.grad is not None for p in head.parameters())
-    assert not any(m.bias is not None for m in head.modules()
+    assert all(p.grad is not None for p in deconv.parameters())
+    assert not any(m.bias is not None for m in deconv.modules()
                    if isinstance(m, nn.ConvTranspose2d))
 
 
 def test_deconv_head_bad_arguments():
     with pytest.raises(ValueError, match='same length'):
-        build(type='DeconvHeatmapHead', deconv_channels=(256,), deconv_kernels=(4, 4))
+        build(**head_cfg('DeconvHeatmapHead', num_joints=16, deconv_channels=(256,),
+                     deconv_kernels=(4, 4)))
     with pytest.raises(ValueError, match='2, 3 or 4'):
-        build(type='DeconvHeatmapHead', deconv_kernels=(4, 5, 4))
+        build(**head_cfg('DeconvHeatmapHead', num_joints=16, deconv_kernels=(4, 5, 4)))
     with pytest.raises(ValueError, match='final_kernel'):
-        build(type='DeconvHeatmapHead', final_kernel=2)
+        build(**head_cfg('DeconvHeatmapHead', num_joints=16, final_kernel=2))
     with pytest.raises(ValueError, match=r'\[B, 2048, h, w\]'):
-        build(type='DeconvHeatmapHead')(torch.rand(1, 512, 4, 4))
+        build(**head_cfg('DeconvHeatmapHead', num_joints=16))(torch.rand(1, 512, 4, 4))
+
+
+@pytest.mark.parametrize('type', ['MultiStageHeatmapHead', 'DeconvHeatmapHead'])
+def test_heatmap_heads_need_a_decoder_and_a_joint_count(type):
+    """No defaults: the config's codec and the dataset's joint count are required."""
+    with pytest.raises(TypeError, match='decoder'):
+        build(type=type, num_joints=16)
+    with pytest.raises(TypeError, match='num_joints'):
+        build(type=type, decoder=codec())
+    with pytest.raises(TypeError, match='codec'):
+        build(type=type, num_joints=16, decoder=None)
+    with pytest.raises(ValueError, match='sigma'):
+        build(type=type, num_joints=16, decoder=codec(sigma=0))
 
 
 def test_simplebaseline_resnet50_parameters_and_heatmap_size():
     model = build(type='TopDownPoseEstimator', backbone=dict(type='ResNet', depth=50),
-                  head=dict(type='DeconvHeatmapHead', in_channels=2048, num_joints=16))
+                  head=head_cfg('DeconvHeatmapHead', in_channels=2048, num_joints=16,
+                            decoder=codec((256, 256), (64, 64))))
     assert abs(num_params(model) / 1e6 - 34.0) <= 0.05
     model.eval()
     with torch.no_grad():
@@ -228,7 +257,7 @@ def tiny_hourglass_model(**kwargs):
     cfg = dict(type='TopDownPoseEstimator',
                backbone=dict(type='StackedHourglass', num_stacks=2, channels=32,
                              num_joints=4, depth=2),
-               head=dict(type='MultiStageHeatmapHead', num_joints=4))
+               head=head_cfg('MultiStageHeatmapHead', num_joints=4))
     cfg.update(kwargs)
     return build(**cfg)
 
@@ -238,6 +267,9 @@ def test_estimator_three_modes_on_tiny_hourglass():
     model = tiny_hourglass_model()
     model.init_weights()
     assert type(model.data_preprocessor).__name__ == 'ImageDataPreprocessor'
+    # the spec: the decoder's input size, the head's joint count
+    assert model.spec.task == 'topdown2d' and model.spec.input_size == (64, 64)
+    assert model.spec.num_keypoints == 4 and model.spec.input_shape(2) == (2, 3, 64, 64)
     inputs = torch.randn(2, 3, 64, 64)
     out = model(inputs, mode='tensor')
     assert len(out) == 2 and all(o.shape == (2, 4, 16, 16) for o in out)
@@ -289,10 +321,11 @@ def test_predictions_mapped_back_to_image_pixels():
     maps[0, 20, 10] = 0.9                        # integer peak
     maps[1, 5, 40], maps[1, 5, 41] = 0.8, 0.4    # quarter shift to the right
     model = build(type='TopDownPoseEstimator', backbone=FixedHeatmaps(maps),
-                  head=dict(type='MultiStageHeatmapHead', num_joints=2),
+                  head=head_cfg('MultiStageHeatmapHead', num_joints=2,
+                            decoder=codec((256, 256), (64, 64))),
                   test_cfg=dict(flip_test=False, output_heatmaps=True))
     ds = sample(center=(100, 200), bbox_size=(128, 256), heatmap_size=(64, 64),
-                gt=False)
+                input_size=(256, 256), gt=False)
     pred = model(torch.zeros(1, 3, 256, 256), [ds], mode='predict')[0]
     # x_img = cx + (x_hm - 31.5) · 128/64, y_img = cy + (y_hm - 31.5) · 256/64
     np.testing.assert_allclose(pred.pred_keypoints, [[57.0, 154.0], [117.5, 94.0]],
@@ -302,16 +335,20 @@ def test_predictions_mapped_back_to_image_pixels():
 
 
 def test_predictions_invert_the_target_affine():
-    """Image keypoint → heatmap (same affine as the targets) → Gaussian → decode."""
+    """Image keypoint → input px (TopdownAffine's affine) → the codec's Gaussian
+    targets → the head's decoding → image px."""
     center, size = np.array([320.0, 240.0]), np.array([300.0, 300.0])
     joints = np.array([[250.3, 170.9], [401.7, 333.2], [321.1, 239.4]])
-    hm = apply_affine(joints, affine_matrix(center, size, (64, 64)))
-    maps = np.stack([gaussian(64, 64, x, y) for x, y in hm])
+    target_codec = codec((256, 256), (64, 64))
+    points = apply_affine(joints, affine_matrix(center, size, (256, 256)))
+    maps = MSRAHeatmap(**{k: v for k, v in target_codec.items() if k != 'type'}).encode(
+        points, np.ones(3))['heatmaps']
     model = build(type='TopDownPoseEstimator', backbone=FixedHeatmaps(maps),
-                  head=dict(type='MultiStageHeatmapHead', num_joints=3),
+                  head=head_cfg('MultiStageHeatmapHead', num_joints=3, decoder=target_codec),
                   test_cfg=dict(flip_test=False))
-    ds = sample(center=center, bbox_size=size, heatmap_size=(64, 64), gt=False)
-    pred = model(torch.zeros(1, 3, 64, 64), [ds], mode='predict')[0]
+    ds = sample(center=center, bbox_size=size, heatmap_size=(64, 64),
+                input_size=(256, 256), gt=False)
+    pred = model(torch.zeros(1, 3, 256, 256), [ds], mode='predict')[0]
     px_per_heatmap_px = 300 / 64
     assert np.abs(pred.pred_keypoints - joints).max() <= 0.25 * px_per_heatmap_px + 1e-3
 
@@ -355,7 +392,7 @@ def test_flip_test_is_exact_without_shift():
 
     def predict(flip_indices=(1, 0, 2), **test_cfg):
         model = build(type='TopDownPoseEstimator', backbone=MirrorBlur(),
-                      head=dict(type='MultiStageHeatmapHead', num_joints=3),
+                      head=head_cfg('MultiStageHeatmapHead', num_joints=3),
                       test_cfg=test_cfg)
         ds = sample(flip_indices=flip_indices, gt=False)
         return model(image, [ds], mode='predict')[0]
@@ -375,7 +412,7 @@ def test_flip_test_is_exact_without_shift():
 def test_flip_indices_fallback_to_test_cfg_and_errors():
     image = dot_image()
     kwargs = dict(type='TopDownPoseEstimator', backbone=MirrorBlur(),
-                  head=dict(type='MultiStageHeatmapHead', num_joints=3))
+                  head=head_cfg('MultiStageHeatmapHead', num_joints=3))
     model = build(**kwargs, test_cfg=dict(flip_indices=[1, 0, 2]))
     pred = model(image, [sample(gt=False)], mode='predict')[0]
     assert pred.pred_keypoints.shape == (3, 2)
@@ -385,8 +422,15 @@ def test_flip_indices_fallback_to_test_cfg_and_errors():
         build(**kwargs)(image, [sample(flip_indices=[0, 0, 2], gt=False)], mode='predict')
     with pytest.raises(ValueError, match='center'):
         build(**kwargs, test_cfg=dict(flip_test=False))(image, mode='predict')
-    with pytest.raises(ValueError, match='heatmap_size'):
+    # a crop of another size than the decoder's input
+    with pytest.raises(ValueError, match='input_size'):
         build(**kwargs, test_cfg=dict(flip_test=False))(
-            image, [sample(heatmap_size=(64, 64), gt=False)], mode='predict')
+            image, [sample(input_size=(256, 256), gt=False)], mode='predict')
+    # heatmaps of another size than the decoder's heatmap_size
+    wrong = dict(kwargs, head=head_cfg('MultiStageHeatmapHead', num_joints=3,
+                                   decoder=codec((64, 64), (32, 32))))
+    with pytest.raises(ValueError, match='heatmap_size'):
+        build(**wrong, test_cfg=dict(flip_test=False))(
+            image, [sample(gt=False)], mode='predict')
     with pytest.raises(ValueError, match='unknown test_cfg'):
         build(**kwargs, test_cfg=dict(flip=True))
