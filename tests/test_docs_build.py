@@ -28,6 +28,6 @@ def test_mkdocs_builds_strict(tmp_path):
     for page in pages:  # every page rendered (index.md → index.html at the top)
         assert (site / ('index.html' if page == 'index' else f'{page}/index.html')).is_file()
     api = (site / 'api' / 'index.html').read_text()
-    for name in ('TopDownPoseEstimator', 'VideoPoseRegressor', 'load_yacs_experiment',
+    for name in ('TopDownPoseEstimator', 'VideoPoseRegressor', 'yacs_to_config_text',
                  'export_onnx', 'model_complexity'):
         assert name in api, f'{name} missing from the API reference'

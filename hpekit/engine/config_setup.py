@@ -13,14 +13,17 @@ from hpekit.engine.codec_config import apply_codec
 
 def load_config(path, cfg_options=None):
     """Read a Python config file, or an HRNet/SimpleBaseline YAML experiment
-    (``.yaml``/``.yml``, imported by ``hpekit.engine.yacs_import``; keys it ignores
+    (``.yaml``/``.yml``: converted in memory by ``hpekit.converters.yacs_config``,
+    with a hint to convert it once with ``tools/misc/yacs2py.py``; keys it ignores
     are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
     if path.endswith(('.yaml', '.yml')):
-        from hpekit.engine.yacs_import import load_yacs_experiment, warn_ignored
+        from hpekit.converters.yacs_config import (convert_hint, load_yacs_experiment,
+                                                   warn_ignored)
         cfg, report = load_yacs_experiment(path)
         warn_ignored(report)
+        print(convert_hint(path), flush=True)
     else:
         cfg = Config.fromfile(path)
     if cfg_options:

@@ -1,0 +1,10 @@
+"""Converters from other code bases' files into hpekit's (run once, write a file).
+
+- :mod:`hpekit.converters.yacs_config`: an HRNet / SimpleBaseline yacs YAML
+  experiment → an hpekit Python config (``tools/misc/yacs2py.py``).
+"""
+from .yacs_config import (ImportReport, YacsImportError, load_yacs_experiment,
+                          yacs_to_config_text)
+
+__all__ = ['ImportReport', 'YacsImportError', 'load_yacs_experiment',
+           'yacs_to_config_text']
