@@ -3,12 +3,14 @@ import numpy as np
 import pytest
 import torch
 
+from hpekit.datasets import parse_pose_metainfo
 from hpekit.evaluation.functional import (mpjpe, mpjpe_per_joint, procrustes_align,
                                           scale_align)
 from hpekit.evaluation.metrics import mpjpe_metric
 from hpekit.evaluation.metrics.mpjpe_metric import MPJPE
 from hpekit.registry import METRICS
 from hpekit.structures import PoseDataSample
+from metainfo_values import H36M_JOINT_NAMES, metainfo
 
 
 def _rotation(axis, angle):
@@ -152,7 +154,17 @@ def test_bad_alignment_and_empty_mask_raise(gt):
 
 
 # ---------------------------------------------------------------- the metric class
-NAMES = ['pelvis', 'r_hip', 'l_hip']
+NAMES = ['root', 'right_hip', 'left_hip']
+
+
+def _meta(names):
+    """Parsed metainfo (MMPose format) of keypoints named ``names``, as the runner
+    hands the dataset's metainfo to the metric."""
+    swap = {'right_hip': 'left_hip', 'left_hip': 'right_hip'}
+    return parse_pose_metainfo(dict(
+        dataset_name='tiny', skeleton_info={}, joint_weights=[1.0] * len(names), sigmas=[],
+        keypoint_info={i: dict(name=n, id=i, swap=swap.get(n, '')) for i, n in
+                       enumerate(names)}))
 
 
 def _samples():
@@ -184,7 +196,7 @@ def test_metric_end_to_end(monkeypatch):
     recorder.messages = []
     monkeypatch.setattr(mpjpe_metric, 'MMLogger', recorder)
     metric = METRICS.build(dict(type='MPJPE'))
-    metric.dataset_meta = {'joint_names': NAMES}
+    metric.dataset_meta = _meta(NAMES)
     samples = _samples()
     metric.process({}, samples[:1])
     metric.process({}, samples[1:])
@@ -196,7 +208,21 @@ def test_metric_end_to_end(monkeypatch):
     for name in NAMES:
         assert results[f'mpjpe_{name}'] == pytest.approx(5.0)
     table = '\n'.join(recorder.messages)
-    assert 'r_hip' in table and 'PA-MPJPE' in table and '5.00' in table
+    assert 'right_hip' in table and 'PA-MPJPE' in table and '5.00' in table
+
+
+def test_metric_per_joint_keys_follow_the_h36m_metainfo():
+    metric = MPJPE()
+    metric.dataset_meta = metainfo('h36m')
+    gt = torch.zeros(2, 17, 3)
+    pred = gt.clone()
+    pred[:, 0] += torch.tensor([0.0, 0.0, 0.01])     # the root (pelvis): 10 mm off
+    metric.process({}, [dict(gt_joints_3d=gt, pred_joints_3d=pred)])
+    results = metric.evaluate(size=1)
+    assert {f'mpjpe_{n}' for n in H36M_JOINT_NAMES} <= set(results)
+    assert results['mpjpe_root'] == pytest.approx(10.0)
+    assert results['mpjpe_right_foot'] == pytest.approx(0.0)
+    assert results['mpjpe'] == pytest.approx(10.0 / 17)
 
 
 def test_metric_matches_functional_and_options():
@@ -219,9 +245,9 @@ def test_metric_default_joint_names_and_bad_input():
     results = metric.evaluate(size=2)
     assert {'mpjpe_joint_0', 'mpjpe_joint_2'} <= set(results)
     wrong = MPJPE()
-    wrong.dataset_meta = {'joint_names': ['a', 'b']}
+    wrong.dataset_meta = _meta(['a', 'b'])
     wrong.process({}, _samples())
-    with pytest.raises(ValueError, match='joint_names'):
+    with pytest.raises(ValueError, match='metainfo has 2 keypoints.*3 joints'):
         wrong.evaluate(size=2)
     with pytest.raises(KeyError, match='pred_joints_3d'):
         MPJPE().process({}, [dict(gt_joints_3d=torch.zeros(2, 3, 3))])
