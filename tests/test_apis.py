@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from hpekit.apis import inference_topdown, inference_video3d, init_model, window_starts
+from hpekit.apis import (inference_topdown, inference_video3d, init_model,
+                         merge_data_samples, window_starts)
 from hpekit.datasets.transforms.clip_transforms import resize_frames
 from hpekit.models.estimators import EstimatorSpec, TopDownPoseEstimator
 from hpekit.utils.checkpoint import CheckpointError, UnsafeCheckpointError
@@ -22,6 +23,19 @@ CLIPS_OF_8 = {'codec.num_frames': 8}
 
 
 # ------------------------------------------------------------------ helpers
+def topdown(*args, **kwargs):
+    """inference_topdown's samples merged into arrays: keypoints [N, K, 2],
+    keypoint_scores [N, K], bboxes [N, 4]."""
+    samples = inference_topdown(*args, **kwargs)
+    for sample in samples:    # MMPose's fields, one instance per sample
+        assert sample.pred_instances.keypoints.shape[0] == 1
+    instances = merge_data_samples(samples).pred_instances
+    if not samples:
+        return dict(keypoints=np.zeros((0, 16, 2)), keypoint_scores=np.zeros((0, 16)),
+                    bboxes=np.zeros((0, 4)))
+    return dict(keypoints=instances.keypoints, keypoint_scores=instances.keypoint_scores,
+                bboxes=instances.bboxes)
+
 class BrightnessHeatmaps(nn.Module):
     """Backbone whose K heatmaps are the input's brightness sampled (bilinear) at the
     heatmap pixel centres: a bright spot in the crop gives a peak exactly where the
@@ -75,7 +89,7 @@ def test_a_spot_round_trips_through_crop_and_heatmap(box, center, side, flip_tes
     # toward the higher neighbours lands exactly there, so decoding is exact.
     point = heatmap_point_in_image(center, side, (20.25, 9.75))
     image = blob_image(300, 200, point, sigma=side / 32)
-    result = inference_topdown(spot_model(flip_test), image, bboxes=[box])
+    result = topdown(spot_model(flip_test), image, bboxes=[box])
     assert result['keypoints'].shape == (1, 16, 2)
     np.testing.assert_allclose(result['keypoints'][0], np.tile(point, (16, 1)), atol=1e-3)
     assert result['keypoint_scores'].shape == (1, 16)
@@ -86,7 +100,7 @@ def test_no_boxes_means_the_whole_image():
     # 300 × 200 image → square box of side 300 centred on the image, no padding.
     point = heatmap_point_in_image((149.5, 99.5), 300.0, (12.25, 18.75))
     image = blob_image(300, 200, point, sigma=300 / 32)
-    result = inference_topdown(spot_model(), image)
+    result = topdown(spot_model(), image)
     np.testing.assert_allclose(result['keypoints'][0], np.tile(point, (16, 1)), atol=1e-3)
     np.testing.assert_allclose(result['bboxes'], [[0, 0, 300, 200]])
 
@@ -95,8 +109,8 @@ def test_many_boxes_are_batched_without_changing_results():
     image = blob_image(300, 200, (150, 100), sigma=6)
     boxes = [(100, 50, 200, 150), (120, 60, 190, 160), (90, 40, 230, 170),
              (140, 90, 160, 110), (0, 0, 300, 200)]
-    one_batch = inference_topdown(spot_model(), image, boxes, batch_size=16)
-    small_batches = inference_topdown(spot_model(), image, boxes, batch_size=2)
+    one_batch = topdown(spot_model(), image, boxes, batch_size=16)
+    small_batches = topdown(spot_model(), image, boxes, batch_size=2)
     assert one_batch['keypoints'].shape == (5, 16, 2)
     np.testing.assert_array_equal(one_batch['keypoints'], small_batches['keypoints'])
     np.testing.assert_array_equal(one_batch['keypoint_scores'],
@@ -108,7 +122,7 @@ def test_many_boxes_are_batched_without_changing_results():
 
 
 def test_empty_boxes_give_empty_results():
-    result = inference_topdown(spot_model(), blob_image(64, 64, (30, 30)),
+    result = topdown(spot_model(), blob_image(64, 64, (30, 30)),
                                np.zeros((0, 4)))
     assert result['keypoints'].shape == (0, 16, 2)
     assert result['keypoint_scores'].shape == (0, 16)
@@ -121,16 +135,16 @@ def test_empty_boxes_give_empty_results():
 ])
 def test_bad_boxes_are_named(bboxes, message):
     with pytest.raises(ValueError, match=message):
-        inference_topdown(spot_model(), blob_image(64, 64, (30, 30)), bboxes)
+        topdown(spot_model(), blob_image(64, 64, (30, 30)), bboxes)
 
 
 def test_bad_images_are_named(tmp_path):
     with pytest.raises(ValueError, match=r'uint8 array \[H, W, 3\]'):
-        inference_topdown(spot_model(), np.zeros((20, 20), np.uint8))
+        topdown(spot_model(), np.zeros((20, 20), np.uint8))
     with pytest.raises(FileNotFoundError, match='missing.png'):
-        inference_topdown(spot_model(), tmp_path / 'missing.png')
+        topdown(spot_model(), tmp_path / 'missing.png')
     with pytest.raises(ValueError, match='channel_order'):
-        inference_topdown(spot_model(), np.zeros((8, 8, 3), np.uint8), channel_order='rbg')
+        topdown(spot_model(), np.zeros((8, 8, 3), np.uint8), channel_order='rbg')
 
 
 # ------------------------------------------------------------------- init_model
@@ -212,17 +226,56 @@ def test_init_model_non_strict_loads_the_keys_that_fit(tmp_path, mpii_model):
     assert not torch.equal(loaded.state_dict()[dropped], mpii_model.state_dict()[dropped])
 
 
+def test_xywh_boxes_are_coco_boxes():
+    image = blob_image(300, 200, (150, 100), sigma=6)
+    xyxy = topdown(spot_model(), image, [(100, 50, 200, 150)])
+    xywh = topdown(spot_model(), image, [(100, 50, 100, 100)], bbox_format='xywh')
+    np.testing.assert_array_equal(xyxy['keypoints'], xywh['keypoints'])
+    np.testing.assert_allclose(xywh['bboxes'], [(100, 50, 200, 150)])
+    with pytest.raises(ValueError, match='bbox_format'):
+        inference_topdown(spot_model(), image, [(1, 1, 2, 2)], bbox_format='cxcywh')
+
+
+def test_inference_crops_exactly_as_validation(tmp_path):
+    """The same box gives the same crop (to the pixel, reduced JPEG decoding included)
+    and the same keypoints through inference_topdown as through the val pipeline."""
+    from mmengine.dataset import pseudo_collate
+
+    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    from hpekit.registry import DATASETS
+    write_mpii_split(str(tmp_path), num_train=1, num_val=2, progress=False)
+    torch.manual_seed(0)
+    model = init_model(MPII_TINY, cfg_options={
+        'test_dataloader.dataset.data_root': str(tmp_path)})
+    dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
+    info = dataset.get_data_info(0)
+    center, size = info['center'].astype(np.float64), info['bbox_size'].astype(np.float64)
+    box = np.concatenate([center + 0.5 - size / 2, center + 0.5 + size / 2])
+    # the crop: the box is wide enough that the val pipeline decodes at reduced size
+    item = dataset[0]
+    assert item['data_samples'].metainfo['img_scale'] < 1.0
+    captured = []
+    original = model.test_step
+    model.test_step = lambda batch: captured.append(batch) or original(batch)
+    sample = inference_topdown(model, info['img_path'], [box], padding=1.0)[0]
+    np.testing.assert_array_equal(captured[0]['inputs'][0].numpy(), item['inputs'].numpy())
+    with torch.no_grad():
+        expected = model.test_step(pseudo_collate([item]))[0]
+    np.testing.assert_array_equal(sample.pred_instances.keypoints[0],
+                                  expected.pred_keypoints)
+
+
 def test_channel_order_and_paths_agree(tmp_path, mpii_model):
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
     path = tmp_path / 'image.png'
     cv2.imwrite(str(path), rgb[..., ::-1])            # cv2 writes BGR
-    from_rgb = inference_topdown(mpii_model, rgb)['keypoint_scores']
-    from_path = inference_topdown(mpii_model, str(path))['keypoint_scores']
-    from_bgr = inference_topdown(mpii_model, rgb[..., ::-1], channel_order='bgr')
+    from_rgb = topdown(mpii_model, rgb)['keypoint_scores']
+    from_path = topdown(mpii_model, str(path))['keypoint_scores']
+    from_bgr = topdown(mpii_model, rgb[..., ::-1], channel_order='bgr')
     np.testing.assert_array_equal(from_rgb, from_path)
     np.testing.assert_array_equal(from_rgb, from_bgr['keypoint_scores'])
-    swapped = inference_topdown(mpii_model, rgb, channel_order='bgr')['keypoint_scores']
+    swapped = topdown(mpii_model, rgb, channel_order='bgr')['keypoint_scores']
     assert not np.array_equal(from_rgb, swapped)
 
 
@@ -308,6 +361,6 @@ def test_video_api_rejects_the_wrong_model_and_bad_frames(video_model, mpii_mode
     with pytest.raises(ValueError, match='video3d'):
         inference_video3d(mpii_model, np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match='topdown2d'):
-        inference_topdown(video_model, np.zeros((8, 8, 3), np.uint8))
+        topdown(video_model, np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match=r'uint8 array \[H, W, 3\]'):
         inference_video3d(video_model, np.zeros((2, 8, 8, 3), np.float32))

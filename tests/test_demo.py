@@ -141,3 +141,29 @@ def test_clear_errors(tmp_path, checkpoints, config, source, out, error, message
     with pytest.raises(error, match=message):
         demo.main([str(cfg), checkpoints[config], str(tmp_path / source), '--out',
                    str(tmp_path / out), *box])
+
+
+def test_joint_counts_and_a_warning_when_none_passes(tmp_path, checkpoints, capsys):
+    source = tmp_path / 'person.png'
+    cv2.imwrite(str(source), frames(1, 80, 60)[0])
+    demo.main([str(MPII_TINY), checkpoints['mpii'], str(source), '--out',
+               str(tmp_path / 'all.png'), DRAW_ALL])
+    out = capsys.readouterr()
+    assert '16 of 16 predicted joints scored' in out.out and 'warning' not in out.err
+    demo.main([str(MPII_TINY), checkpoints['mpii'], str(source), '--out',
+               str(tmp_path / 'none.png'), '--score-thr=1e9'])
+    out = capsys.readouterr()
+    assert '0 of 16 predicted joints' in out.out
+    assert 'warning: no joint passed --score-thr' in out.err
+
+
+def test_video_frames_of_another_size_are_letterboxed_not_dropped(tmp_path):
+    path = str(tmp_path / 'mixed.mp4')
+    writer = demo.Mp4Writer(path, 10)
+    for frame in (frames(1, 64, 48)[0], frames(1, 32, 48, seed=1)[0], frames(1, 64, 48)[0]):
+        writer.write(frame)
+    writer.close()
+    clip, _ = read_video(path)
+    assert clip.shape[:3] == (3, 48, 64)
+    # the narrow frame sits in the middle, black bars left and right
+    assert clip[1][:, :8].max() < 40 and clip[1][:, 28:36].mean() > 20

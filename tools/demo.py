@@ -28,6 +28,7 @@ more than one frame.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
@@ -98,8 +99,21 @@ def check_output(kind, task, out, args_bbox=None):
                          'this is a file')
 
 
+def letterbox(frame, width, height):
+    """``frame`` scaled to fit (width, height), centred on black: uint8 [height, width, 3]."""
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    out[top:top + new_h, left:left + new_w] = cv2.resize(
+        frame, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out
+
+
 class Mp4Writer:
-    """Write RGB frames to an MP4 file ('mp4v'); the size is the first frame's."""
+    """Write RGB frames to an MP4 file ('mp4v'); the size is the first frame's, and a
+    frame of another size is letterboxed into it (never dropped)."""
 
     def __init__(self, path, fps):
         self.path, self.fps, self.writer = path, fps, None
@@ -108,11 +122,14 @@ class Mp4Writer:
         if self.writer is None:
             os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
             height, width = frame_rgb.shape[:2]
+            self.size = (width, height)
             self.writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*'mp4v'),
-                                          self.fps, (width, height))
+                                          self.fps, self.size)
             if not self.writer.isOpened():
                 raise OSError(f'cannot write video {self.path} (OpenCV has no mp4v '
                               'encoder here?)')
+        if frame_rgb.shape[:2] != self.size[::-1]:
+            frame_rgb = letterbox(frame_rgb, *self.size)
         self.writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
 
     def close(self):
@@ -133,35 +150,58 @@ def progress(total):
 
 
 # ----------------------------------------------------------------------- 2D models
-def annotate(model, image, args):
-    """RGB image → the image with every predicted skeleton drawn on it."""
+def annotate(model, image, args, counts):
+    """RGB image → the image with every predicted skeleton drawn on it; adds the
+    numbers of joints drawn and predicted to ``counts`` ([drawn, predicted])."""
     meta = model.dataset_meta
-    result = inference_topdown(model, image, bboxes=args.bbox)
     colors = link_colors(meta)
-    for keypoints, scores in zip(result['keypoints'], result['keypoint_scores']):
+    for sample in inference_topdown(model, image, bboxes=args.bbox):
+        keypoints = sample.pred_instances.keypoints[0]
+        scores = sample.pred_instances.keypoint_scores[0]
+        counts[0] += int(np.sum(scores >= args.score_thr))
+        counts[1] += len(scores)
         image = draw_pose2d(image, keypoints, meta['skeleton_links'], scores=scores,
                             score_thr=args.score_thr, colors=colors, outline=(0, 0, 0))
     return image
 
 
+def report_counts(counts, score_thr):
+    """Print how many joints passed ``--score-thr``; warn when none did."""
+    drawn, total = counts
+    print(f'\n{drawn} of {total} predicted joints scored >= --score-thr {score_thr:g} '
+          'and were drawn')
+    if total and not drawn:
+        print(f'warning: no joint passed --score-thr {score_thr:g}: the output shows no '
+              'skeleton (lower --score-thr, or check the checkpoint and the person box)',
+              file=sys.stderr)
+
+
 def demo_topdown(model, kind, args):
     """Annotate an image, every image of a folder, or every frame of a video."""
+    counts = [0, 0]
+    try:
+        return _demo_topdown(model, kind, args, counts)
+    finally:
+        report_counts(counts, args.score_thr)
+
+
+def _demo_topdown(model, kind, args, counts):
     if kind == 'image':
-        write_image(args.out, annotate(model, read_image(args.input), args))
+        write_image(args.out, annotate(model, read_image(args.input), args, counts))
         return args.out
     if kind == 'folder':
         paths = list_images(args.input)
         bar = progress(len(paths))
         for path in paths:
             write_image(osp.join(args.out, osp.basename(path)),
-                        annotate(model, read_image(path), args))
+                        annotate(model, read_image(path), args, counts))
             bar and bar.update()
         return args.out
     fps, count = video_info(args.input)
     writer, bar = Mp4Writer(args.out, args.fps or fps), progress(count)
     try:
         for frame in iter_frames(args.input):
-            writer.write(annotate(model, frame, args))
+            writer.write(annotate(model, frame, args, counts))
             bar and bar.update()
     finally:
         writer.close()

@@ -23,10 +23,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.structures import InstanceData
 
-from hpekit.datasets.transforms.topdown_transforms import PackPoseInputs, TopdownAffine
+from hpekit.datasets.metainfo import add_metainfo_to_info
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
-from hpekit.registry import DATASETS, MODELS
+from hpekit.registry import DATASETS, MODELS, TRANSFORMS
+from hpekit.structures import PoseDataSample
 from hpekit.utils.checkpoint import CheckpointError, load_checkpoint_file
 from hpekit.utils.model_inputs import model_spec
 from hpekit.utils.setup_env import register_all_modules
@@ -212,60 +214,108 @@ def boxes_to_center_size(boxes, input_size, padding=BOX_PADDING):
     return center.astype(np.float32), (size * padding).astype(np.float32)
 
 
-def _crop(image, center, size, meta, transforms):
-    """One packed crop {'inputs', 'data_samples'} of ``image`` through the pipeline."""
-    results = dict(img=image, img_shape=image.shape[:2], img_scale=1.0, center=center,
-                   bbox_size=size, flip_indices=list(meta['flip_indices']))
-    for transform in transforms:
-        results = transform(results)
-    return results
+def _topdown_pipeline(model, spec):
+    """The config's test pipeline (the one validation runs), built; for a model
+    without a config, LoadImage → TopdownAffine → PackPoseInputs at the spec's size."""
+    cfg = getattr(model, 'cfg', None)
+    steps = None
+    if cfg is not None:
+        steps = ((cfg.get('test_dataloader') or cfg.get('val_dataloader') or {})
+                 .get('dataset', {}).get('pipeline'))
+    if not steps:
+        steps = [dict(type='LoadImage', input_size=spec.input_size, min_box_scale=1.0),
+                 dict(type='TopdownAffine', input_size=spec.input_size, augment=False),
+                 dict(type='PackPoseInputs')]
+    return [TRANSFORMS.build(dict(step)) for step in steps]
 
 
-def inference_topdown(model, image, bboxes=None, batch_size=16, channel_order='rgb',
-                      padding=BOX_PADDING):
-    """2D keypoints of the people in one image.
+def to_xyxy(bboxes, bbox_format='xyxy'):
+    """Boxes [N, 4] in 'xyxy' or 'xywh' (COCO) → checked float64 xyxy [N, 4]."""
+    if bbox_format not in ('xyxy', 'xywh'):
+        raise ValueError(f"bbox_format must be 'xyxy' or 'xywh', got {bbox_format!r}")
+    boxes = np.asarray(bboxes, dtype=np.float64)
+    if bbox_format == 'xywh' and boxes.ndim >= 1 and boxes.shape[-1] == 4:
+        boxes = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=-1)
+    return check_bboxes(boxes)
+
+
+def _data_info(image, path, center, size, box, index, meta):
+    """The data info of one person as a dataset would give it to the test pipeline."""
+    info = dict(img=None if path else image, img_path=path, center=center,
+                bbox_size=size, bbox=box[None].astype(np.float32), sample_idx=index)
+    return add_metainfo_to_info(info, meta)
+
+
+def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=16,
+                      channel_order='rgb', padding=BOX_PADDING):
+    """2D keypoints of the people in one image, as MMPose's ``inference_topdown``.
+
+    Each person goes through the config's test pipeline — the one validation runs, so
+    an image file gives the same crop (reduced JPEG decoding included) and the same
+    numbers as validation for the same box — then ``model.test_step``.
 
     Args:
-        model: a top-down model from ``init_model``.
-        image: image file path, or uint8 array [H, W, 3] (RGB unless
-            ``channel_order='bgr'``).
-        bboxes: person boxes [N, 4] (or one [4]) xyxy px, image spanning [0, W] ×
-            [0, H]; each is fitted to the input's aspect ratio and padded by
-            ``padding``. None: one person filling the whole image (box [0, 0, W, H],
-            fitted to the aspect ratio, no padding).
+        model: a model whose ``spec.task`` is 'topdown2d', from ``init_model``.
+        img: image file path, or uint8 array [H, W, 3] (RGB unless
+            ``channel_order='bgr'``; an array is used as it is, not decoded).
+        bboxes: person boxes [N, 4] (or one [4]), image spanning [0, W] × [0, H];
+            each is fitted to the input's aspect ratio and padded by ``padding``.
+            None: one person filling the whole image (box [0, 0, W, H], fitted to the
+            aspect ratio, no padding).
+        bbox_format (str): 'xyxy' (default) or 'xywh' (COCO).
         batch_size (int): crops per forward pass.
         channel_order (str): 'rgb' or 'bgr', for arrays.
         padding (float): margin factor for given boxes (default 1.25).
 
     Returns:
-        dict: 'keypoints' float32 [N, K, 2] (0-based image px), 'keypoint_scores'
-        float32 [N, K] (heatmap maxima), 'bboxes' float64 [N, 4] (the boxes used).
-        The config's test_cfg applies (e.g. flip test).
+        list of N ``PoseDataSample``, one per box, with ``pred_instances``:
+        ``keypoints`` float32 [1, K, 2] (0-based image px), ``keypoint_scores``
+        float32 [1, K] and ``bboxes`` float32 [1, 4] (xyxy, the box used); also
+        ``pred_keypoints`` [K, 2] / ``keypoint_scores`` [K] as the metrics read them.
+        ``merge_data_samples`` joins them into one sample of N instances. The
+        config's test_cfg applies (e.g. flip test).
     """
     meta, spec = _meta(model, TASK_TOPDOWN)
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-    img = load_image(image, channel_order)
-    height, width = img.shape[:2]
+    path = os.fspath(img) if isinstance(img, (str, os.PathLike)) else None
+    image = load_image(img, channel_order)
+    height, width = image.shape[:2]
     if bboxes is None:
         boxes, padding = np.array([[0.0, 0.0, width, height]]), 1.0
     else:
-        boxes = check_bboxes(bboxes)
+        boxes = to_xyxy(bboxes, bbox_format)
     centers, sizes = boxes_to_center_size(boxes, spec.input_size, padding)
-    transforms = [TopdownAffine(input_size=spec.input_size, augment=False),
-                  PackPoseInputs()]
+    pipeline = _topdown_pipeline(model, spec)
     samples = []
     for start in range(0, len(boxes), batch_size):
-        items = [_crop(img, centers[i], sizes[i], meta, transforms)
-                 for i in range(start, min(start + batch_size, len(boxes)))]
+        items = []
+        for i in range(start, min(start + batch_size, len(boxes))):
+            results = _data_info(image, path, centers[i], sizes[i], boxes[i], i, meta)
+            for transform in pipeline:
+                results = transform(results)
+            items.append(results)
         samples += _predict(model, items)
-    num_joints = meta['num_keypoints']
-    keypoints = np.zeros((0, num_joints, 2), np.float32)
-    scores = np.zeros((0, num_joints), np.float32)
-    if samples:
-        keypoints = np.stack([np.asarray(s.pred_keypoints, np.float32) for s in samples])
-        scores = np.stack([np.asarray(s.keypoint_scores, np.float32) for s in samples])
-    return dict(keypoints=keypoints, keypoint_scores=scores, bboxes=boxes)
+    for sample, box in zip(samples, boxes):
+        sample.pred_instances = InstanceData(
+            keypoints=np.asarray(sample.pred_keypoints, np.float32)[None],
+            keypoint_scores=np.asarray(sample.keypoint_scores, np.float32)[None],
+            bboxes=box[None].astype(np.float32))
+    return samples
+
+
+def merge_data_samples(samples):
+    """N one-person ``PoseDataSample`` → one sample whose ``pred_instances`` hold all
+    N people (``keypoints`` [N, K, 2], ``keypoint_scores`` [N, K], ``bboxes``
+    [N, 4]); an empty list gives N = 0 (MMPose's function of the same name)."""
+    merged = PoseDataSample()
+    if not samples:
+        merged.pred_instances = InstanceData()
+        return merged
+    merged.set_metainfo({k: v for k, v in samples[0].metainfo.items()
+                         if k not in ('center', 'bbox_size', 'sample_idx')})
+    merged.pred_instances = InstanceData.cat([s.pred_instances for s in samples])
+    return merged
 
 
 # --------------------------------------------------------------- video → 3D poses

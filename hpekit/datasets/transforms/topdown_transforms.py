@@ -94,6 +94,9 @@ def reduced_decode_factor(bbox_size, input_size, min_box_scale=0.75):
 class LoadImage(BaseTransform):
     """Read ``results['img_path']``, at reduced resolution when the crop allows.
 
+    Results that already hold an 'img' array and no 'img_path' (inference on an
+    array) pass through with 'img_scale' 1.0.
+
     Adds 'img' uint8 [H, W, 3] (RGB when ``to_rgb``, else BGR), 'img_shape' (H, W) of
     the decoded image and 'img_scale' (float): 1 / the decode reduction factor, 1.0
     unless reduced. Pixel coordinates relate as
@@ -186,6 +189,11 @@ class LoadImage(BaseTransform):
         return img
 
     def transform(self, results):
+        if results.get('img') is not None and results.get('img_path') is None:
+            # an image given as an array (inference): nothing to decode
+            results['img_shape'] = results['img'].shape[:2]
+            results['img_scale'] = 1.0
+            return results
         factor = self._factor(results)
         img = self._read(results['img_path'], factor, results)
         results['img'] = img
