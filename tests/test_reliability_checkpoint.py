@@ -1,4 +1,4 @@
-"""Checkpoints are written atomically; checkpoint keys that do not fit are reported."""
+"""Checkpoints are written atomically; checkpoint keys that do not fit are refused."""
 import errno
 import os
 import signal
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.fileio import get_file_backend
+from mmengine.fileio.backends import LocalBackend
 from mmengine.logging import MMLogger
-from mmengine.runner.checkpoint import save_checkpoint
 
-import hpekit  # noqa: F401  (installs the atomic backend)
+from hpekit.engine.checkpoint_hook import CheckpointWriteError, write_checkpoint
 from hpekit.engine.safety_hooks import CheckpointKeysHook, CheckpointMismatchError
 from hpekit.utils.checkpoint import (AtomicLocalBackend, CheckpointError,
                                      compare_state_dicts, load_checkpoint_file)
@@ -28,23 +28,36 @@ def _state(value, n=10):
     return {'state_dict': {'w': torch.full((n,), float(value))}, 'meta': {'iter': int(value)}}
 
 
-def test_local_paths_use_the_atomic_backend(tmp_path):
-    assert isinstance(get_file_backend(str(tmp_path / 'a.pth')), AtomicLocalBackend)
+def test_importing_hpekit_leaves_mmengine_file_io_alone(tmp_path):
+    import hpekit  # noqa: F401
+    assert type(get_file_backend(str(tmp_path / 'a.pth'))) is LocalBackend
 
 
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / 'latest.pth'
-    save_checkpoint(_state(1), str(path))
+    write_checkpoint(_state(1), str(path))
 
     def disk_full(fd):
         raise OSError(errno.ENOSPC, 'No space left on device')
 
     monkeypatch.setattr(os, 'fsync', disk_full)
-    with pytest.raises(OSError, match='No space left'):
-        save_checkpoint(_state(2, n=1000), str(path))
+    with pytest.raises(CheckpointWriteError, match=rf'{path} \(the disk is full\)') as err:
+        write_checkpoint(_state(2, n=1000), str(path))
+    assert err.value.errno == errno.ENOSPC
     monkeypatch.undo()
     assert torch.equal(load_checkpoint_file(str(path))['state_dict']['w'], torch.ones(10))
     assert [p.name for p in tmp_path.iterdir()] == ['latest.pth']   # no temporary left
+
+
+def test_atomic_backend_put_is_atomic(tmp_path, monkeypatch):
+    # AtomicLocalBackend is what register_all_modules() installs for mmengine's own
+    # writes (hpekit's checkpoint hook does not need it).
+    path = tmp_path / 'a.bin'
+    AtomicLocalBackend().put(b'old', str(path))
+    monkeypatch.setattr(os, 'fsync', lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, 'x')))
+    with pytest.raises(OSError):
+        AtomicLocalBackend().put(b'new', str(path))
+    assert path.read_bytes() == b'old'
 
 
 def test_atomic_open_replaces_only_on_success(tmp_path):
@@ -67,16 +80,14 @@ def test_atomic_open_replaces_only_on_success(tmp_path):
 KILL_DURING_SAVE = '''
 import builtins, sys, time
 import torch
-import hpekit
 import hpekit.utils.io as hpekit_io
 import mmengine.fileio.backends.local_backend as local_backend
-from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.runner.checkpoint import save_checkpoint
+from hpekit.engine.checkpoint_hook import write_checkpoint
 
-path, marker, backend = sys.argv[1:4]
-if backend == 'mmengine':
-    register_backend('local', LocalBackend, force=True, prefixes='')
-save_checkpoint({'state_dict': {'w': torch.zeros(1000)}}, path)
+path, marker, writer = sys.argv[1:4]
+save = save_checkpoint if writer == 'mmengine' else write_checkpoint
+save({'state_dict': {'w': torch.zeros(1000)}}, path)
 
 class HalfThenHang:
     def __init__(self, f):
@@ -97,16 +108,16 @@ def hanging_open(*args, **kwargs):
     return HalfThenHang(builtins.open(*args, **kwargs))
 
 hpekit_io.open = local_backend.open = hanging_open
-save_checkpoint({'state_dict': {'w': torch.ones(200000)}}, path)
+save({'state_dict': {'w': torch.ones(200000)}}, path)
 '''
 
 
-def _kill_during_save(tmp_path, backend):
+def _kill_during_save(tmp_path, writer):
     script = tmp_path / 'save.py'
     script.write_text(KILL_DURING_SAVE)
     path, marker = tmp_path / 'ckpt' / 'epoch_1.pth', tmp_path / 'writing'
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, str(script), str(path), str(marker), backend],
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(marker), writer],
                             env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
@@ -121,12 +132,12 @@ def test_sigkill_during_save_leaves_the_previous_checkpoint_intact(tmp_path):
     path = _kill_during_save(tmp_path, 'hpekit')
     assert torch.equal(load_checkpoint_file(str(path))['state_dict']['w'], torch.zeros(1000))
     leftovers = [p.name for p in path.parent.iterdir() if p != path]
-    assert all(name.startswith('.epoch_1.pth.') and name.endswith('.tmp')
-               for name in leftovers), leftovers
+    assert len(leftovers) == 1 and leftovers[0].startswith('.epoch_1.pth.') and \
+        leftovers[0].endswith('.tmp'), leftovers
 
 
 def test_sigkill_during_a_plain_mmengine_save_corrupts_the_file(tmp_path):
-    # Guard that the test above can fail: mmengine's own backend truncates first.
+    # Guard that the test above can fail: mmengine's own save truncates first.
     path = _kill_during_save(tmp_path, 'mmengine')
     with pytest.raises(CheckpointError, match='truncated or corrupt'):
         load_checkpoint_file(str(path))

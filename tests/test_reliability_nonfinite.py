@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from hpekit.datasets.synthetic import write_h36m_split
 from hpekit.engine.config_setup import load_config, setup_train_config
+from hpekit.engine.checkpoint_hook import NonFiniteCheckpointError
 from hpekit.engine.safety_hooks import NonFiniteLossError, NonFiniteLossHook
 from hpekit.registry import HOOKS
 from hpekit.utils.checkpoint import load_checkpoint_file
@@ -40,7 +41,7 @@ def data_root(tmp_path_factory):
     return root
 
 
-def _runner(work_dir, data_root, action):
+def _runner(work_dir, data_root, action, check_finite=True):
     """The tiny video run with iteration checkpoints and a NaN label at POISONED_ITER."""
     options = {f'{loader}.dataset.data_root': str(data_root)
                for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
@@ -50,6 +51,7 @@ def _runner(work_dir, data_root, action):
                     'custom_hooks': [dict(type='PoisonLabelsHook', iteration=POISONED_ITER)]})
     if action is not None:
         options['default_hooks.nonfinite_loss.action'] = action
+    options['default_hooks.checkpoint.check_finite'] = check_finite
     config = ROOT / 'tests' / 'configs' / 'video_tiny.py'
     cfg = setup_train_config(load_config(str(config), options), str(config),
                              work_dir=str(work_dir))
@@ -91,12 +93,28 @@ def test_skip_action_skips_the_step_counts_it_and_finishes(tmp_path, data_root):
     assert '1 iteration(s) with a non-finite loss were skipped' in log
 
 
-def test_without_the_guard_the_nan_reaches_the_weights(tmp_path, data_root):
+def test_without_the_loss_guard_the_checkpoint_guard_stops_before_saving(
+        tmp_path, data_root):
+    # The NaN step is applied (no loss hook), but SafeCheckpointHook finds the NaN
+    # weights before the save: nothing non-finite is written or pointed at.
+    runner = _runner(tmp_path, data_root, None)
+    with pytest.raises(NonFiniteCheckpointError) as err:
+        runner.train()
+    message = str(err.value)
+    assert f'iter_{POISONED_ITER}.pth' in message and 'state_dict.' in message
+    assert f'iter_{POISONED_ITER - 1}.pth' in message   # what last_checkpoint still names
+    assert not (tmp_path / f'iter_{POISONED_ITER}.pth').exists()
+    last = (tmp_path / 'last_checkpoint').read_text().strip()
+    assert last.endswith(f'iter_{POISONED_ITER - 1}.pth')
+    assert _all_finite(load_checkpoint_file(last)['state_dict'])
+
+
+def test_without_either_guard_the_nan_reaches_the_weights(tmp_path, data_root):
     # Guard that the tests above can fail: the same run without the hook ends with NaN
     # weights
     # (mmengine itself does not look at the loss; the NaN weights only surface later,
     # as an SVD failure of PA-MPJPE at validation).
-    runner = _runner(tmp_path, data_root, None)
+    runner = _runner(tmp_path, data_root, None, check_finite=False)
     with pytest.raises(np.linalg.LinAlgError):
         runner.train()
     assert not _all_finite(runner.model.state_dict())

@@ -180,6 +180,17 @@ def find_resumable_checkpoint(work_dir, ckpt_dir=None):
     return None, skipped
 
 
+def plain(obj):
+    """``obj`` with dict subclasses (mmengine's ConfigDict) turned into dicts, recursively."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(plain(v) for v in obj)
+    return obj
+
+
 def train_plan(runner):
     """What an iteration number means: batch size, world size, dataset length, batches/epoch."""
     loader = runner.train_dataloader
@@ -254,6 +265,7 @@ class SafeCheckpointHook(CheckpointHook):
         self.check_resume_plan = check_resume_plan
         self._lock = None
         self._resume_path = None
+        self._cfg_text = None
 
     # ------------------------------------------------------------------ start-up
     def _ckpt_dir(self, runner):
@@ -332,6 +344,7 @@ class SafeCheckpointHook(CheckpointHook):
 
     def after_load_checkpoint(self, runner, checkpoint):
         """Refuse to resume a checkpoint saved under another data plan."""
+        self._restore_dataset_meta(runner, checkpoint)
         if not (runner._resume and self.check_resume_plan and
                 isinstance(getattr(runner, '_train_loop', None), BaseLoop)):
             return
@@ -353,6 +366,27 @@ class SafeCheckpointHook(CheckpointHook):
             f'under the new settings, so the run would silently skip or repeat data. Resume '
             f'with the old settings, or start a new run from its weights with '
             f'load_from={path} (no --resume: the optimizer and schedule start afresh).')
+
+    @staticmethod
+    def _restore_dataset_meta(runner, checkpoint):
+        """Give mmengine's resume the live metainfo when it equals the saved plain copy.
+
+        ``Runner.resume`` compares the pickled metainfo of checkpoint and dataset and
+        warns when they differ; the saved copy has plain dicts where the dataset may
+        have ConfigDicts, which would warn about equal metainfo.
+        """
+        meta = checkpoint.get('meta')
+        loop = getattr(runner, '_train_loop', None)
+        if not isinstance(meta, dict) or 'dataset_meta' not in meta or \
+                not isinstance(loop, BaseLoop):
+            return
+        live = getattr(loop.dataloader.dataset, 'metainfo', None)
+        try:
+            same = pickle.dumps(plain(live)) == pickle.dumps(meta['dataset_meta'])
+        except Exception:   # noqa: BLE001  (unpicklable metainfo: leave it to mmengine)
+            return
+        if same:
+            meta['dataset_meta'] = live
 
     def after_run(self, runner):
         if self._lock is not None:
@@ -384,18 +418,22 @@ class SafeCheckpointHook(CheckpointHook):
     def _build_checkpoint(self, runner, save_optimizer, save_param_scheduler, meta):
         """The dict ``Runner.save_checkpoint`` would save (mmengine 0.10.7)."""
         meta = dict(meta)
-        meta.update(cfg=runner.cfg.pretty_text, seed=runner.seed,
+        if self._cfg_text is None:   # formatting the config takes ~0.3 s: once per run
+            self._cfg_text = runner.cfg.pretty_text
+        meta.update(cfg=self._cfg_text, seed=runner.seed,
                     experiment_name=runner.experiment_name,
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
                     mmengine_version=mmengine.__version__ + get_git_hash(),
                     train_plan=train_plan(runner))
         if hasattr(runner.train_dataloader.dataset, 'metainfo'):
-            meta.update(dataset_meta=runner.train_dataloader.dataset.metainfo)
+            # plain dicts: the safe loader does not admit mmengine's ConfigDict
+            meta.update(dataset_meta=plain(runner.train_dataloader.dataset.metainfo))
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         to_cpu = (lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
         checkpoint = {'meta': meta,
                       'state_dict': weights_to_cpu(model.state_dict()),
-                      'message_hub': apply_to(runner.message_hub.state_dict(), *to_cpu)}
+                      'message_hub': plain(apply_to(runner.message_hub.state_dict(),
+                                                    *to_cpu))}
         if save_optimizer:
             if not isinstance(runner.optim_wrapper, OptimWrapper):
                 raise TypeError(f'runner.optim_wrapper should be an OptimWrapper or '

@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
 
 from hpekit.engine.codec_config import apply_codec
+from hpekit.engine.config_checks import check_cfg_options
 
 
 def load_config(path, cfg_options=None):
@@ -27,6 +28,8 @@ def load_config(path, cfg_options=None):
     else:
         cfg = Config.fromfile(path)
     if cfg_options:
+        # a mistyped key is an error here, not a new key nothing reads
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     cfg.setdefault('default_scope', 'hpekit')
     return apply_codec(cfg)

@@ -49,7 +49,9 @@ class MetricsJsonHook(Hook):
     ``{"epoch": int, "iter": int, <metric>: float, ...}``; it is rewritten atomically
     after each evaluation so a person (or a plot script) can read it at any time.
     A resumed run keeps the file's records up to the resumed iteration (later ones
-    are evaluated again), so it ends with the uninterrupted run's file.
+    are evaluated again), so it ends with the uninterrupted run's file. A record for
+    an (epoch, iter) already in the file replaces it: a run resumed from the
+    checkpoint of an epoch's last iteration validates that epoch again.
     """
 
     priority = 'LOW'
@@ -69,6 +71,8 @@ class MetricsJsonHook(Hook):
             return
         record = {'epoch': runner.epoch, 'iter': runner.iter}
         record.update({k: to_builtin(v) for k, v in metrics.items()})
+        self.history = [r for r in self.history
+                        if (r.get('epoch'), r.get('iter')) != (record['epoch'], record['iter'])]
         self.history.append(record)
         write_json_atomic(osp.join(runner.work_dir, self.filename), self.history)
 

@@ -37,13 +37,16 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
     for every ``train_cfg`` with ``by_epoch=True`` and no ``type``.
 
     Args:
+        max_epochs, val_begin, val_interval, dynamic_intervals: as
+            ``EpochBasedTrainLoop``.
         reseed_per_iter (bool): seed every RNG before each batch (needs a seed in
             ``randomness``; does nothing without one).
-        **kwargs: as ``EpochBasedTrainLoop`` (max_epochs, val_begin, val_interval, …).
     """
 
-    def __init__(self, runner, dataloader, max_epochs, reseed_per_iter=True, **kwargs):
-        super().__init__(runner, dataloader, max_epochs, **kwargs)
+    def __init__(self, runner, dataloader, max_epochs, val_begin=1, val_interval=1,
+                 dynamic_intervals=None, reseed_per_iter=True):
+        super().__init__(runner, dataloader, max_epochs, val_begin=val_begin,
+                         val_interval=val_interval, dynamic_intervals=dynamic_intervals)
         self.reseed_per_iter = reseed_per_iter
 
     def _reseed(self, iteration):
@@ -57,6 +60,12 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
         self.runner.model.train()
         first_iter = self._epoch * len(self.dataloader)
         skip = self._iter - first_iter
+        if not 0 <= skip <= len(self.dataloader):
+            raise RuntimeError(
+                f'cannot resume at iteration {self._iter} (epoch {self._epoch + 1}): with '
+                f'{len(self.dataloader)} batches per epoch that iteration is not in this '
+                f'epoch. The checkpoint was saved with another batch size, dataset length '
+                f'or number of processes; resume with the same settings.')
         if skip > 0:
             self.runner.logger.info(
                 f'Resuming inside epoch {self._epoch + 1}: skipping its first {skip} '

@@ -9,7 +9,8 @@ globals an mmengine/hpekit checkpoint needs:
 - numpy arrays, dtypes and scalars (message-hub values, metrics),
 - ``mmengine.logging.HistoryBuffer`` (the logged scalars that resume restores),
 - ``getattr`` restricted to HistoryBuffer's statistics methods (HistoryBuffer
-  pickles them as ``getattr(HistoryBuffer, 'mean')`` and so on).
+  pickles them as ``getattr(HistoryBuffer, 'mean')`` and so on),
+- ``bytes()`` (empty numpy arrays, e.g. in dataset metainfo, pickle their data so).
 
 Anything else in a checkpoint (a class, a function, a crafted ``__reduce__``) makes
 loading fail with ``UnsafeCheckpointError``; nothing from the file is executed.
@@ -44,6 +45,17 @@ def _history_buffer_getattr(obj, name):
         f'getattr({obj!r}, {name!r}) is not on the allow-list of checkpoint globals')
 
 
+def _bytes(*args):
+    """``bytes`` as a checkpoint may use it: pickle protocol 2 writes ``b''`` (the data
+    of an empty numpy array) as ``bytes()``; only that and copies of bytes are allowed."""
+    if not args:
+        return b''
+    if len(args) == 1 and isinstance(args[0], (bytes, bytearray)):
+        return bytes(args[0])
+    raise pickle.UnpicklingError(f'bytes{args!r} is not on the allow-list of checkpoint '
+                                 f'globals (only bytes() and copies of bytes are)')
+
+
 def allowed_globals():
     """The globals a checkpoint may reference, in the form ``torch.serialization`` takes."""
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
@@ -53,6 +65,7 @@ def allowed_globals():
         *sorted(set(dtype_classes), key=str),
         HistoryBuffer,
         (_history_buffer_getattr, 'builtins.getattr'),
+        (_bytes, 'builtins.bytes'),
     ]
 
 
