@@ -6,12 +6,12 @@ import pickle
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
 
 from hpekit.datasets.h36m_clips import release_pages
 from hpekit.datasets.transforms.clip_transforms import jitter_colours
 from hpekit.datasets.transforms.topdown_transforms import (
     _SIMPLEJPEG, LoadImage, TopdownAffine, reduced_decode_factor)
+from hpekit.engine.config_setup import load_config
 
 
 def _scene(width=1280, height=720):
@@ -145,13 +145,16 @@ MPII_CONFIGS = ['configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py',
 
 @pytest.mark.parametrize('path', MPII_CONFIGS)
 def test_configs_let_load_image_see_the_final_box(path):
-    """LoadImage knows the warp's input size, comes after every box-changing transform
-    and assumes no larger box shrink than TopdownAffine can draw."""
-    cfg = Config.fromfile(path)
-    for pipeline in (cfg.train_pipeline, cfg.val_pipeline):
+    """LoadImage knows the warp's input size (both from the config's codec), comes after
+    every box-changing transform and assumes no larger box shrink than TopdownAffine
+    can draw."""
+    cfg = load_config(path)
+    for pipeline in (cfg.train_pipeline, cfg.val_pipeline,
+                     cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline):
         types = [t['type'] for t in pipeline]
         load, affine = pipeline[types.index('LoadImage')], pipeline[types.index('TopdownAffine')]
-        assert tuple(load['input_size']) == tuple(affine['input_size'])
+        assert tuple(load['input_size']) == tuple(affine['input_size']) == \
+            tuple(cfg.codec['input_size'])
         if 'RandomHalfBody' in types:
             assert types.index('RandomHalfBody') < types.index('LoadImage')
         shrink = 0.0 if affine.get('augment', True) is False else affine.get('scale_factor',
