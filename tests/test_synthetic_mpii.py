@@ -89,9 +89,10 @@ def test_boxes_contain_the_people(data_root):
 
 def test_full_pipeline_on_synthetic_data(data_root):
     root, _ = data_root
-    pipeline = [dict(type='RandomHalfBody'), dict(type='LoadImage'),
-                dict(type='TopdownAffine'), dict(type='GenerateHeatmaps'),
-                dict(type='PackPoseInputs')]
+    codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
+    pipeline = [dict(type='RandomHalfBody'), dict(type='LoadImage', input_size=(256, 256)),
+                dict(type='TopdownAffine', input_size=(256, 256)),
+                dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')]
     sample = MPIIDataset(root, pipeline=pipeline)[0]
     assert sample['inputs'].shape == (3, 256, 256)
     assert sample['data_samples'].gt_heatmaps.shape == (16, 64, 64)
