@@ -106,6 +106,9 @@ EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'hpekit.evaluation')
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'hpekit.visualization')
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'hpekit.visualization')
 
+# Person detectors for top-down inference (hpekit.apis.detectors): image → boxes.
+PERSON_DETECTORS = Registry('person_detector', scope=SCOPE, locations=['hpekit.apis'])
+
 # Keypoint codecs: label ↔ target geometry (hpekit.codecs), built by transforms and heads.
 KEYPOINT_CODECS = Registry('keypoint_codec', scope=SCOPE, locations=['hpekit.codecs'])
 

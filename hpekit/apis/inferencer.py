@@ -1,0 +1,146 @@
+"""``PoseInferencer``: people in images, folders, videos or a webcam, as MMPose's."""
+import json
+import os
+import os.path as osp
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+
+from hpekit.models.estimators import TASK_TOPDOWN
+from hpekit.visualization import PoseLocalVisualizer
+
+from .detectors import build_detector
+from .frames import as_rgb, is_image_file, iter_video, list_images, read_image
+from .inference import inference_topdown, init_model, merge_data_samples
+
+
+def _webcam_frames(index, max_frames=None):
+    """(label, RGB frame) from camera ``index`` until it stops or ``max_frames``."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise OSError(f'cannot open webcam {index}')
+    try:
+        count = 0
+        while max_frames is None or count < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield f'webcam{index}_{count:06d}', cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            count += 1
+    finally:
+        capture.release()
+
+
+def iter_inputs(inputs, max_frames=None):
+    """(name, path or None, RGB frame) for every picture an input stands for.
+
+    ``inputs``: an image file, a folder of images, a video file, a webcam index (int),
+    an RGB array [H, W, 3] or a list of any of these but webcams.
+    """
+    if isinstance(inputs, bool):
+        raise TypeError('inputs must be a path, a webcam index, an array or a list')
+    if isinstance(inputs, int):
+        for name, frame in _webcam_frames(inputs, max_frames):
+            yield name, None, frame
+    elif isinstance(inputs, (str, os.PathLike)):
+        path = os.fspath(inputs)
+        if osp.isdir(path):
+            for image in list_images(path):
+                yield osp.basename(image), image, read_image(image)
+        elif is_image_file(path):
+            yield osp.basename(path), path, read_image(path)
+        else:
+            stem = osp.splitext(osp.basename(path))[0]
+            for t, frame in enumerate(iter_video(path)):
+                if max_frames is not None and t >= max_frames:
+                    break
+                yield f'{stem}_{t:06d}.jpg', None, frame
+    elif isinstance(inputs, np.ndarray):
+        yield 'image.jpg', None, as_rgb(inputs)
+    elif isinstance(inputs, (list, tuple)):
+        for i, item in enumerate(inputs):
+            for name, path, frame in iter_inputs(item, max_frames):
+                yield (name if path else f'{i:06d}_{name}'), path, frame
+    else:
+        raise TypeError(f'inputs must be a path, a webcam index, an array or a list, got '
+                        f'{type(inputs).__name__}')
+
+
+def instances_to_json(merged):
+    """A merged sample's instances as MMPose's prediction records (lists, JSON-ready)."""
+    inst = merged.pred_instances
+    if 'keypoints' not in inst:
+        return []
+    return [dict(keypoints=inst.keypoints[i].tolist(),
+                 keypoint_scores=inst.keypoint_scores[i].tolist(),
+                 bbox=inst.bboxes[i].tolist(),
+                 bbox_score=float(inst.bbox_scores[i]) if 'bbox_scores' in inst else 1.0)
+            for i in range(len(inst.keypoints))]
+
+
+class PoseInferencer:
+    """Detect people, estimate their 2D poses, draw and save, for any input.
+
+    Args:
+        config: config path or Config of a model whose spec's task is 'topdown2d'.
+        checkpoint (str, optional): weights (hpekit's safe, strict loading).
+        device (str): e.g. 'cpu' or 'cuda:0'.
+        detector: a PERSON_DETECTORS config (``WholeImageDetector`` — the default —,
+            ``GivenBoxesDetector``, ``DetectionsFileDetector``, or one you register),
+            or any callable ``(image, name) -> (boxes xyxy [N, 4], scores [N])``.
+        cfg_options (dict, optional): config overrides.
+        kpt_thr (float): joints scoring below are not drawn.
+        batch_size (int): person crops per forward pass.
+
+    ``inferencer(inputs, out_dir=None, bbox_thr=0.0, max_frames=None, return_vis=False)``
+    yields one dict per picture: ``name``, ``predictions`` (one ``PoseDataSample`` per
+    person, see ``inference_topdown``) and, with ``return_vis``, ``visualization``
+    (uint8 RGB). With ``out_dir`` it writes ``visualizations/<name>`` and
+    ``predictions/<name>.json`` (MMPose's record layout) there.
+    """
+
+    def __init__(self, config, checkpoint: Optional[str] = None, device: str = 'cpu',
+                 detector=None, cfg_options: Optional[dict] = None, kpt_thr: float = 0.3,
+                 batch_size: int = 16):
+        self.model = init_model(config, checkpoint, device, cfg_options)
+        if self.model.spec.task != TASK_TOPDOWN:
+            raise ValueError(f'PoseInferencer runs {TASK_TOPDOWN} models; this model\'s '
+                             f'task is {self.model.spec.task!r} (see inference_video3d)')
+        self.detector = build_detector(detector)
+        self.kpt_thr, self.batch_size = kpt_thr, batch_size
+        self.visualizer = PoseLocalVisualizer(name=f'pose_inferencer_{id(self)}',
+                                              kpt_thr=kpt_thr)
+        self.visualizer.set_dataset_meta(self.model.dataset_meta)
+
+    def predict(self, image, path=None, name=None, bbox_thr=0.0):
+        """One picture → one ``PoseDataSample`` per detected person."""
+        boxes, scores = self.detector(image, name or path)
+        boxes, scores = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores)
+        keep = scores >= bbox_thr
+        samples = inference_topdown(self.model, path if path else image, boxes[keep],
+                                    batch_size=self.batch_size)
+        for sample, score in zip(samples, scores[keep]):
+            sample.pred_instances.bbox_scores = np.array([score], np.float32)
+        return samples
+
+    def __call__(self, inputs, out_dir: Optional[str] = None, bbox_thr: float = 0.0,
+                 max_frames: Optional[int] = None, return_vis: bool = False) -> Iterator[dict]:
+        for name, path, frame in iter_inputs(inputs, max_frames):
+            samples = self.predict(frame, path, name, bbox_thr)
+            merged = merge_data_samples(samples)
+            result = dict(name=name, predictions=samples)
+            if out_dir or return_vis:
+                vis_file = None
+                if out_dir:
+                    os.makedirs(osp.join(out_dir, 'visualizations'), exist_ok=True)
+                    os.makedirs(osp.join(out_dir, 'predictions'), exist_ok=True)
+                    vis_file = osp.join(out_dir, 'visualizations', name)
+                    with open(osp.join(out_dir, 'predictions',
+                                       osp.splitext(name)[0] + '.json'), 'w') as f:
+                        json.dump(instances_to_json(merged), f)
+                drawn = self.visualizer.add_datasample(name, frame, merged, draw_gt=False,
+                                                       out_file=vis_file)
+                if return_vis:
+                    result['visualization'] = drawn
+            yield result
