@@ -3,8 +3,9 @@ parameter count, and its data, metric, optimizer and schedule resolve."""
 from pathlib import Path
 
 import pytest
-from mmengine.config import Config
+import torch
 
+from hpekit.engine.config_setup import load_config
 from hpekit.registry import (DATASETS, FUNCTIONS, HOOKS, METRICS, MODELS, OPTIMIZERS,
                              PARAM_SCHEDULERS)
 
@@ -30,8 +31,8 @@ TOLERANCE_M = 0.05
 
 
 def load(name):
-    """The config file ``name`` of configs/mpii_hourglass/."""
-    return Config.fromfile(str(CONFIG_DIR / name))
+    """The config file ``name`` of configs/mpii_hourglass/, its codec applied."""
+    return load_config(str(CONFIG_DIR / name))
 
 
 def count_params_m(model):
@@ -84,10 +85,12 @@ def test_hourglass_schedule_and_sizes(name):
     [scheduler] = cfg.param_scheduler
     assert (scheduler.type, scheduler.milestones, scheduler.gamma) == \
         ('MultiStepLR', [15, 17], 0.1)
+    assert cfg.codec == dict(type='MSRAHeatmap', input_size=(256, 256),
+                             heatmap_size=(64, 64), sigma=2)
     affine = [t for t in cfg.train_pipeline if t.type == 'TopdownAffine'][0]
-    heatmaps = [t for t in cfg.train_pipeline if t.type == 'GenerateHeatmaps'][0]
+    target = [t for t in cfg.train_pipeline if t.type == 'GenerateTarget'][0]
     assert tuple(affine.input_size) == (256, 256)
-    assert tuple(heatmaps.heatmap_size) == (64, 64) and heatmaps.sigma == 2
+    assert target.encoder == cfg.codec and cfg.model.head.decoder == cfg.codec
     assert cfg.model.backbone.num_stacks == 2 and cfg.model.backbone.channels == 256
 
 
@@ -109,11 +112,18 @@ def test_merge_configs_set_the_stack_weights():
 
 def test_quick_config_builds_with_matching_sizes():
     cfg = load('hg2_synthetic-quick.py')
-    model = MODELS.build(cfg.model)
-    affine = [t for t in cfg.train_pipeline if t.type == 'TopdownAffine'][0]
-    heatmaps = [t for t in cfg.train_pipeline if t.type == 'GenerateHeatmaps'][0]
-    # The hourglass outputs heatmaps at a quarter of the input size.
-    assert tuple(heatmaps.heatmap_size) == tuple(s // 4 for s in affine.input_size)
+    model = MODELS.build(cfg.model).eval()
+    affine = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'TopdownAffine'][0]
+    target = [t for t in cfg.train_dataloader.dataset.pipeline
+              if t.type == 'GenerateTarget'][0]
+    assert tuple(affine.input_size) == tuple(cfg.codec.input_size) == (128, 128)
+    assert target.encoder == cfg.codec and model.head.decoder.input_size == (128, 128)
+    # The hourglass outputs heatmaps at a quarter of the input size: the codec's size.
+    assert tuple(cfg.codec.heatmap_size) == tuple(s // 4 for s in affine.input_size)
+    with torch.no_grad():
+        heatmaps = model(torch.zeros(model.spec.input_shape(1)), mode='tensor')[-1]
+    width, height = cfg.codec.heatmap_size
+    assert heatmaps.shape == (1, 16, height, width)
     assert cfg.data_root == 'data/mpii_synthetic/'
     assert cfg.val_evaluator.gt_file == 'data/mpii_synthetic/annotations/mpii_gt_val.mat'
     assert count_params_m(model) < 2.0
