@@ -16,9 +16,13 @@ def load_config(path, cfg_options=None):
     """Read a Python config file, or an HRNet/SimpleBaseline YAML experiment
     (``.yaml``/``.yml``: converted in memory by ``hpekit.converters.yacs_config``,
     with a hint to convert it once with ``tools/misc/yacs2py.py``; keys it ignores
-    are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file {path} does not exist')
+    are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys).
+
+    ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, or a
+    path relative to ``configs/``): ``hpekit.utils.config_files.find_config_file``;
+    FileNotFoundError names every place searched."""
+    from hpekit.utils.config_files import find_config_file
+    path = find_config_file(path)
     if path.endswith(('.yaml', '.yml')):
         from hpekit.converters.yacs_config import (convert_hint, load_yacs_experiment,
                                                    warn_ignored)

@@ -57,3 +57,20 @@ def find_config_file(path: str) -> str:
                 return found[0]
     raise FileNotFoundError(f'config file {path!r} not found; looked at: '
                             f'{", ".join(tried)}')
+
+
+def get_config(name: str, cfg_options=None):
+    """The loaded config of a shipped experiment (or of any config file), as the tools
+    load it: ``hpekit.get_config('hg2-bottleneck_b24-20e_mpii-256')``.
+
+    Args:
+        name: an experiment config's name, a path relative to ``configs/`` or a file
+            path (:func:`find_config_file`); ``.yaml`` experiments are converted.
+        cfg_options: dict of dotted keys to override, as ``--cfg-options``.
+
+    Returns:
+        mmengine.config.Config: through ``hpekit.engine.config_setup.load_config``
+        (``default_scope`` set, the config's codec applied).
+    """
+    from hpekit.engine.config_setup import load_config
+    return load_config(name, cfg_options)
