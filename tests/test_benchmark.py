@@ -78,7 +78,7 @@ def test_pipeline_mode_breaks_the_time_down_per_transform(capsys, tmp_path, mpii
     _check_common(result, 'pipeline', 1, 6)
     names = list(result['transforms_ms'])
     assert names == ['get_data_info', '0:RandomHalfBody', '1:LoadImage', '2:TopdownAffine',
-                     '3:GenerateHeatmaps', '4:PackPoseInputs']
+                     '3:GenerateTarget', '4:PackPoseInputs']
     assert all(v > 0 for v in result['transforms_ms'].values())
     assert sum(result['transforms_share'].values()) == pytest.approx(1.0)
     total_ms = sum(result['transforms_ms'].values())
