@@ -20,13 +20,13 @@ install: $(if $(strip $(VENV)),$(VENV)/bin/python)
 
 # Synthetic Human3.6M-format clips → train ResNet-18 + LSTM → evaluate → compare with
 # the mean-pose baseline. Writes $(DEMO_DIR)/: log, checkpoints, metrics.json,
-# curves.png, test_metrics.json, predictions.pkl, poses3d.png, baseline.json.
+# curves.png, test_metrics.json, predictions.npz, poses3d.png, baseline.json.
 demo: install
 	$(PY) tools/make_synthetic_data.py h36m --out data/h36m_synthetic --train 1500 --val 300 --skip-existing
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) \
-		--dump $(DEMO_DIR)/predictions.pkl
-	$(PY) tools/plot_pose3d.py $(DEMO_DIR)/predictions.pkl --out $(DEMO_DIR)/poses3d.png
+		--dump $(DEMO_DIR)/predictions.npz
+	$(PY) tools/plot_pose3d.py $(DEMO_DIR)/predictions.npz --out $(DEMO_DIR)/poses3d.png
 	$(PY) tools/mean_pose_baseline.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 
 test: install

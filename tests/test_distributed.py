@@ -9,7 +9,6 @@ The flag tests at the end check what each command-line option puts into the conf
 """
 import json
 import os
-import pickle
 import shutil
 import socket
 import subprocess
@@ -29,6 +28,7 @@ from hpekit.engine.config_setup import load_config, setup_test_config, setup_tra
 from hpekit.evaluation.functional import mpjpe
 from hpekit.models.wrappers import HpekitDistributedDataParallel
 from hpekit.utils.checkpoint import load_checkpoint_file
+from hpekit.utils.io import load_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPERS = ROOT / 'tests' / 'helpers'
@@ -157,7 +157,7 @@ def test_distributed_test_counts_every_sample_exactly_once(runs, tmp_path):
     run([sys.executable, ROOT / 'tools' / 'test.py', CONFIG, ckpt, '--work-dir', one_dir,
          *data_options(runs['data'])], cwd=tmp_path)
     run(['bash', ROOT / 'tools' / 'dist_test.sh', CONFIG, ckpt, 2, '--work-dir', two_dir,
-         '--dump', two_dir / 'preds.pkl', *data_options(runs['data'])], cwd=tmp_path)
+         '--dump', two_dir / 'preds.npz', *data_options(runs['data'])], cwd=tmp_path)
     single = json.loads((one_dir / 'test_metrics.json').read_text())['metrics']
     dist = json.loads((two_dir / 'test_metrics.json').read_text())['metrics']
     assert dist == single          # every metric, exactly
@@ -165,9 +165,8 @@ def test_distributed_test_counts_every_sample_exactly_once(runs, tmp_path):
     history = json.loads((runs['two'] / 'metrics.json').read_text())
     assert history[-1]['mpjpe'] == single['mpjpe']
 
-    with open(two_dir / 'preds.pkl', 'rb') as f:
-        preds = pickle.load(f)
-    assert sorted(p['sample_idx'] for p in preds) == list(range(NUM_VAL))
+    preds = load_predictions(two_dir / 'preds.npz')   # gathered from both ranks
+    assert sorted(int(p['sample_idx']) for p in preds) == list(range(NUM_VAL))
     # Guard: the sampler pads 7 samples to 8 (sample 0 twice); counting the pad would
     # have changed MPJPE, so the equality above can detect it.
     pred = np.concatenate([np.asarray(p['pred_joints_3d']) for p in preds + preds[:1]])

@@ -101,16 +101,15 @@ def test_resume_from_explicit_path(tmp_path, straight_run, data_root):
 
 
 def test_test_tool_reports_metrics_and_dumps_predictions(tmp_path, straight_run, data_root):
-    dump = tmp_path / 'preds.pkl'
+    dump = tmp_path / 'preds.npz'
     run_tool('test', CONFIG, straight_run / 'epoch_2.pth', '--work-dir', tmp_path,
              '--dump', dump, *data_options(data_root))
     result = json.loads((tmp_path / 'test_metrics.json').read_text())
     history = json.loads((straight_run / 'metrics.json').read_text())
     # Testing the last checkpoint on the val split reproduces the last validation.
     assert result['metrics']['mpjpe'] == pytest.approx(history[-1]['mpjpe'], rel=1e-5)
-    import pickle
-    with open(dump, 'rb') as f:
-        preds = pickle.load(f)
+    from hpekit.utils.io import load_predictions
+    preds = load_predictions(dump)   # plain arrays: nothing is unpickled
     assert len(preds) == 6
     assert tuple(preds[0]['pred_joints_3d'].shape) == (4, 17, 3)
     png = tmp_path / 'poses.png'

@@ -187,20 +187,42 @@ def test_keys_hook_raises_on_shape_mismatch_naming_keys():
     assert '0.weight' not in str(err.value)   # the 'module.' prefix was revised away
 
 
-def test_keys_hook_warns_on_missing_and_unexpected():
+def test_keys_hook_refuses_missing_and_unexpected_unless_partial_is_allowed():
     model = torch.nn.Linear(3, 4)
     state = {'weight': torch.zeros(4, 3), 'extra.bias': torch.zeros(1)}
     runner = _runner(model)
+    with pytest.raises(CheckpointMismatchError) as err:
+        CheckpointKeysHook().after_load_checkpoint(runner, {'state_dict': state})
+    message = str(err.value)
+    assert 'missing in the checkpoint (1 of 2 model keys): bias' in message
+    assert 'unexpected (in the checkpoint, not in the model): extra.bias' in message
+    assert 'allow_partial=True' in message
     messages = []
     runner.logger = SimpleNamespace(warning=messages.append)
-    CheckpointKeysHook().after_load_checkpoint(runner, {'state_dict': state})
-    assert len(messages) == 1
-    assert 'missing in the checkpoint' in messages[0] and 'bias' in messages[0]
-    assert 'unexpected' in messages[0] and 'extra.bias' in messages[0]
-    state['weight'] = torch.zeros(1)
-    CheckpointKeysHook(allow_shape_mismatch=True).after_load_checkpoint(
+    CheckpointKeysHook(allow_partial=True).after_load_checkpoint(
+        runner, {'state_dict': state})
+    assert len(messages) == 1 and 'extra.bias' in messages[0] and 'bias' in messages[0]
+    state.update(weight=torch.zeros(1), bias=torch.zeros(4))
+    with pytest.raises(CheckpointMismatchError, match='allow_shape_mismatch=True'):
+        CheckpointKeysHook(allow_partial=True).after_load_checkpoint(
+            runner, {'state_dict': state})
+    CheckpointKeysHook(allow_partial=True, allow_shape_mismatch=True).after_load_checkpoint(
         runner, {'state_dict': state})
     assert 'weight (1,) vs (4, 3)' in messages[-1]
+
+
+@pytest.mark.parametrize('checkpoint, expected', [
+    ({'state_dict': {}, 'meta': {}}, "state_dict is empty"),
+    ({'model': {'weight': torch.zeros(4, 3), 'bias': torch.zeros(4)}},
+     "has no 'state_dict'; its top-level keys are \\['model'\\].*wrapped \\(e.g. under "
+     "'model'\\)"),
+    ({'state_dict': {'conv.weight': torch.zeros(2, 2)}}, 'another model'),
+])
+def test_keys_hook_refuses_checkpoints_of_which_nothing_fits_even_if_partial(
+        checkpoint, expected):
+    with pytest.raises(CheckpointMismatchError, match=expected):
+        CheckpointKeysHook(allow_partial=True, allow_shape_mismatch=True) \
+            .after_load_checkpoint(_runner(torch.nn.Linear(3, 4)), checkpoint)
 
 
 def test_test_tool_stops_on_a_mismatched_checkpoint_before_testing(tmp_path):

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
 
 Prints the metrics, writes them to ``<work_dir>/test_metrics.json`` and, with
-``--dump``, the per-sample predictions to a pickle file.
+``--dump``, the per-sample predictions to a .npz or .json file (never a pickle).
 """
 import argparse
 import os.path as osp
@@ -14,7 +14,7 @@ from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
 from hpekit.utils import register_all_modules
-from hpekit.utils.io import write_json_atomic
+from hpekit.utils.io import check_predictions_path, write_json_atomic
 
 
 def parse_args(argv=None):
@@ -22,8 +22,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and test_metrics.json go')
-    parser.add_argument('--dump', metavar='PREDS.pkl',
-                        help='also write every sample\'s predictions to this pickle file')
+    parser.add_argument('--dump', metavar='PREDS.npz',
+                        help="also write every sample's predictions to this .npz (numpy "
+                        'arrays) or .json file; pickle is refused (reading it can run code)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. test_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
@@ -39,16 +40,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.dump:   # a safe format only (.npz/.json): refuse .pkl before anything runs
+        check_predictions_path(args.dump, '--dump')
     cfg = load_config(args.config, args.cfg_options)
     setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
                       launcher=args.launcher, pin_memory=args.pin_memory,
                       persistent_workers=args.persistent_workers)
     if args.dump:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump {args.dump}: expected a .pkl or .pickle file name')
-        evaluator = cfg.test_evaluator
-        evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
-        cfg.test_evaluator = [*evaluator, dict(type='DumpResults', out_file_path=args.dump)]
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
+                            dict(type='DumpPredictionsHook', out_file=args.dump)]
     register_all_modules()   # hpekit's parts, safe checkpoint I/O, default scope
     check_config(cfg, ('test_dataloader', ))   # unknown parts/arguments, missing data: fail now
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))

@@ -283,7 +283,8 @@ def check_config(cfg, loaders=LOADERS):
         if isinstance(hook, dict) and 'type' not in hook and name not in DEFAULT_HOOK_NAMES:
             raise ConfigError(
                 f'default_hooks.{name}: no hook type given, and {name!r} is not one of '
-                f"mmengine's default hooks.{_close(name, cfg.default_hooks.keys())}")
+                f"mmengine's default hooks."
+                f"{_close(name, [k for k in cfg.default_hooks if k != name])}")
         _check_nested(hook, f'default_hooks.{name}', HOOKS, ())
     _check_nested(cfg.get('custom_hooks'), 'custom_hooks', HOOKS, ())
     wrapper = cfg.get('optim_wrapper') or {}

@@ -99,7 +99,7 @@ def load_checkpoint_file(filename, map_location=None):
             f'refusing to load checkpoint {filename}: it references objects outside '
             f"hpekit's allow-list of checkpoint globals, so loading it could run code. "
             f'{_unpickler_reason(err)}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
         raise CheckpointError(
             f'checkpoint {filename} could not be read (truncated or corrupt file?): '
             f'{err}') from err

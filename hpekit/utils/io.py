@@ -4,6 +4,8 @@ import os
 import tempfile
 from contextlib import contextmanager, suppress
 
+import numpy as np
+
 # The process umask (read once: os.umask can only be read by setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -155,3 +157,124 @@ def _read_lock_record(fd):
         return json.loads(data.decode()) if data.strip() else {}
     except (OSError, ValueError):
         return {}
+
+
+# ------------------------------------------------------------------ predictions
+PREDICTION_FORMATS = ('.npz', '.json')
+
+
+class UnsafeFormatError(ValueError):
+    """A file name asks for a format that can run code when read (pickle)."""
+
+
+def check_predictions_path(path, what='--dump'):
+    """``path`` must end in .npz or .json; a pickle is refused with the reason."""
+    lower = str(path).lower()
+    if lower.endswith(('.pkl', '.pickle')):
+        raise UnsafeFormatError(
+            f'{what} {path}: pickle files are not written or read by hpekit: unpickling a '
+            f'file can run any code inside it, so a predictions file from someone else '
+            f'(or one that was tampered with) could take over the machine that opens it. '
+            f'Use a .npz file (numpy arrays, read with allow_pickle=False) or .json.')
+    if not lower.endswith(PREDICTION_FORMATS):
+        raise ValueError(f'{what} {path}: expected a .npz or .json file name')
+
+
+def _flatten(value, prefix, out, skipped):
+    """Nested dicts → ``{'a/b': array}``; tensors → numpy; unsupported values skipped."""
+    if hasattr(value, 'to_dict') and not isinstance(value, dict):   # BaseDataElement
+        value = value.to_dict()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f'{prefix}/{key}' if prefix else str(key), out, skipped)
+        return
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except Exception:   # noqa: BLE001  (ragged lists and the like)
+        skipped.add(prefix)
+        return
+    if array.dtype.kind in 'biufcU':
+        out[prefix] = array
+    else:   # objects (None, classes…) cannot be stored without pickle
+        skipped.add(prefix)
+
+
+def flatten_samples(samples):
+    """Per-sample predictions (dicts or data elements) → list of ``{'field/sub': array}``.
+
+    Returns ``(flat_samples, skipped_field_names)``.
+    """
+    flat, skipped = [], set()
+    for sample in samples:
+        out = {}
+        _flatten(sample, '', out, skipped)
+        flat.append(out)
+    return flat, sorted(skipped)
+
+
+def save_predictions(path, samples):
+    """Write per-sample predictions to ``path`` (.npz or .json, atomically).
+
+    .npz: one array per field, stacked over samples (``[N, ...]``) when every sample
+    has it with one shape, else one array per sample named ``field@i``; the arrays
+    ``__num_samples__`` and ``__skipped__`` (fields that are not numbers or strings).
+    .json: a list of ``{field: nested lists}``. Returns the list of skipped fields.
+    """
+    check_predictions_path(path, 'predictions file')
+    flat, skipped = flatten_samples(samples)
+    if str(path).lower().endswith('.json'):
+        write_json_atomic(path, [{k: v.tolist() for k, v in s.items()} for s in flat])
+        return skipped
+    arrays = {'__num_samples__': np.asarray(len(flat)),
+              '__skipped__': np.asarray(skipped, dtype=str)}
+    for key in dict.fromkeys(k for s in flat for k in s):
+        values = [s.get(key) for s in flat]
+        if all(v is not None for v in values) and len({v.shape for v in values}) == 1:
+            arrays[key] = np.stack(values)
+        else:
+            arrays.update({f'{key}@{i}': v for i, v in enumerate(values) if v is not None})
+    with atomic_open(path, 'wb') as f:
+        np.savez(f, **arrays)
+    return skipped
+
+
+def load_predictions(path):
+    """Read what ``save_predictions`` wrote, without unpickling anything.
+
+    Returns a list of per-sample dicts ``{'field/sub': np.ndarray}``. Pickle files are
+    refused (``UnsafeFormatError``); an .npz holding object arrays is refused by numpy
+    (``allow_pickle=False``), reported as ``ValueError`` naming the file.
+    """
+    check_predictions_path(path, 'predictions file')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'predictions file {path} does not exist')
+    if str(path).lower().endswith('.json'):
+        with open(path, encoding='utf-8') as f:
+            records = json.load(f)
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ValueError(f'{path}: expected a JSON list of per-sample objects')
+        return [{k: np.asarray(v) for k, v in r.items()} for r in records]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except ValueError as err:
+        raise ValueError(f'{path}: cannot be read without unpickling ({err}); hpekit '
+                         f'reads only plain arrays') from None
+    except (OSError, EOFError) as err:
+        raise ValueError(f'{path}: not a readable .npz file ({err})') from None
+    if '__num_samples__' not in arrays:
+        raise ValueError(f'{path}: not a predictions file written by hpekit '
+                         f'(no __num_samples__)')
+    num = int(arrays.pop('__num_samples__'))
+    arrays.pop('__skipped__', None)
+    samples = [{} for _ in range(num)]
+    for key, array in arrays.items():
+        if '@' in key:
+            field, index = key.rsplit('@', 1)
+            samples[int(index)][field] = array
+        else:
+            for i in range(num):
+                samples[i][key] = array[i]
+    return samples

@@ -123,3 +123,40 @@ def straight(tmp_path_factory, fork_server, fault_config, data_root):
                            work / 'train.out')
     assert code == 0, (work / 'train.out').read_text()[-3000:]
     return work
+
+
+_RUNNERS = iter(range(10**6))
+
+
+def build_runner(config, work_dir, data_root, resume=None, **options):
+    """A Runner of ``config`` in this process (``options`` as --cfg-options)."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    from hpekit.engine.config_setup import load_config, setup_train_config
+    opts = {f'{loader}.dataset.data_root': str(data_root)
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+    opts.update(options)
+    cfg = setup_train_config(load_config(str(config), opts), str(config),
+                             work_dir=str(work_dir), resume=resume)
+    # Runners made within one second would share mmengine's logger (and log file).
+    cfg.experiment_name = f'fault_{Path(work_dir).name}_{next(_RUNNERS)}'
+    init_default_scope('hpekit')
+    return Runner.from_cfg(cfg)
+
+
+def log_text(runner):
+    return (Path(runner.log_dir) / f'{runner.timestamp}.log').read_text()
+
+
+def weights(path):
+    from hpekit.utils.checkpoint import load_checkpoint_file
+    return load_checkpoint_file(str(path), map_location='cpu')['state_dict']
+
+
+def assert_same_weights(a, b):
+    import torch
+    a, b = weights(a), weights(b)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f'{key} differs'
