@@ -139,8 +139,22 @@ def _clip_sample(tmp_path):
                 flip_indices=[1, 0, 3, 2], sample_idx=0)
 
 
+def _clip_files_sample(tmp_path):
+    import cv2
+    rng = np.random.default_rng(0)
+    paths = []
+    for t in range(2):
+        paths.append(str(tmp_path / f'frame_{t}.jpg'))
+        cv2.imwrite(paths[-1], rng.integers(0, 256, (30, 40, 3), dtype=np.uint8))
+    return dict(img_paths=paths, center=np.array([[20.0, 15.0]] * 2, np.float32),
+                bbox_size=np.array([[24.0, 24.0]] * 2, np.float32),
+                keypoints=rng.uniform(5, 25, (2, K, 2)).astype(np.float32),
+                joints_3d=rng.normal(size=(2, K, 3)).astype(np.float32),
+                flip_indices=[1, 0, 3, 2], sample_idx=0)
+
+
 SAMPLES = dict(image=_image_sample, image_file=_image_file_sample, crop=_crop_sample,
-               clip=_clip_sample)
+               clip=_clip_sample, clip_files=_clip_files_sample)
 
 
 @pytest.mark.parametrize('name, cls', parts(TRANSFORMS), ids=ids(parts(TRANSFORMS)))
@@ -169,7 +183,13 @@ def _write_h36m(root):
             rng.normal(scale=0.2, size=(2, 2, 17, 3)).astype(np.float32))
 
 
-DATA = dict(mpii=_write_mpii, h36m=_write_h36m)
+def _write_h36m_full(root):
+    from hpekit.datasets.synthetic_h36m_full import write_h36m_full
+    write_h36m_full(str(root), subjects=('S9',), actions=('Walking',), subactions=1,
+                    num_cameras=1, num_frames=3, image_size=32, progress=False)
+
+
+DATA = dict(mpii=_write_mpii, h36m=_write_h36m, h36m_full=_write_h36m_full)
 
 
 @pytest.mark.parametrize('name, cls', parts(DATASETS), ids=ids(parts(DATASETS)))
@@ -204,7 +224,19 @@ def _mpii_samples(tmp_path):
     return samples, dict(gt_file=gt_file)
 
 
-METRIC_SAMPLES = dict(joints_3d=_joint_samples, mpii=_mpii_samples)
+def _action_samples(tmp_path):
+    # two overlapping clips of one sequence (frames 0-2 and 2-4) and a padded clip
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(6, 17, 3))
+    clips = [([0, 1, 2], 'Walking'), ([2, 3, 4], 'Walking'), ([5, -1, -1], 'Eating')]
+    return [dict(pred_joints_3d=torch.tensor(gt[np.maximum(ids, 0)] + 0.01),
+                 gt_joints_3d=torch.tensor(gt[np.maximum(ids, 0)]),
+                 metainfo=dict(sample_idx=i, frame_ids=np.array(ids), action=action))
+            for i, (ids, action) in enumerate(clips)], {}
+
+
+METRIC_SAMPLES = dict(joints_3d=_joint_samples, mpii=_mpii_samples,
+                      h36m_actions=_action_samples)
 
 
 @pytest.mark.parametrize('name, cls', parts(METRICS), ids=ids(parts(METRICS)))

@@ -3,6 +3,10 @@
 Usage:
     python tools/make_synthetic_data.py h36m --out data/h36m_synth [--train 600]
         [--val 150] [--seed 0] [--size 224] [--frames 8] [--no-progress] [--skip-existing]
+    python tools/make_synthetic_data.py h36m-full --out data/h36m_full_synth
+        [--subjects S1 S5 ...] [--actions Walking ...] [--subactions 2] [--cameras 4]
+        [--frames 40] [--fps 50] [--size 160] [--seed 0] [--no-progress]
+        [--skip-existing]
     python tools/make_synthetic_data.py mpii --out data/mpii_synth [--train 400]
         [--val 100] [--seed 0] [--no-progress] [--skip-existing]
 
@@ -78,6 +82,55 @@ def add_h36m_parser(subparsers):
     parser.set_defaults(func=run_h36m)
 
 
+def run_h36m_full(args):
+    """Write synthetic Human3.6M in MMPose's preprocessed layout into args.out."""
+    from hpekit.datasets.synthetic_h36m_full import write_h36m_full
+    ann = os.path.join(args.out, 'annotation_body3d')
+    names = [os.path.join(ann, f'fps{args.fps}', f'h36m_{s}.npz') for s in ('train', 'test')]
+    if args.skip_existing and all(os.path.isfile(p) for p in names + [
+            os.path.join(ann, 'cameras.pkl')]):
+        print(f'{args.out} already holds the Human3.6M annotation files; skipping '
+              '(drop --skip-existing to rewrite them)')
+        return
+    written = write_h36m_full(args.out, subjects=args.subjects, actions=args.actions,
+                              subactions=args.subactions, num_cameras=args.cameras,
+                              num_frames=args.frames, fps=args.fps, image_size=args.size,
+                              seed=args.seed, progress=not args.no_progress)
+    for split in ('train', 'test'):
+        print(f'wrote {written[split]}: {written[f"num_{split}_frames"]} frames')
+    print(f'wrote {written["cameras"]} and frames under {os.path.join(args.out, "images")}')
+    print(f'use it with data_root={args.out!r} (H36MVideoDataset)')
+
+
+def add_h36m_full_parser(subparsers):
+    """The ``h36m-full`` subcommand: Human3.6M in MMPose's layout (frames, npz, cameras)."""
+    from hpekit.datasets.synthetic_h36m_full import SUBJECTS
+    from hpekit.datasets.h36m_video import H36M_ACTIONS
+    parser = subparsers.add_parser(
+        'h36m-full', help='Human3.6M, MMPose layout: images/S*/..., annotation_body3d/'
+        'fps50/h36m_{train,test}.npz, annotation_body3d/cameras.pkl')
+    parser.add_argument('--out', required=True, help='output folder (data_root)')
+    parser.add_argument('--subjects', nargs='+', default=list(SUBJECTS), choices=SUBJECTS,
+                        metavar='S', help='subjects (default all seven)')
+    parser.add_argument('--actions', nargs='+', default=list(H36M_ACTIONS),
+                        choices=H36M_ACTIONS, metavar='ACTION',
+                        help='actions (default the 15)')
+    parser.add_argument('--subactions', type=int, choices=(1, 2), default=2,
+                        help='performances per action (default 2)')
+    parser.add_argument('--cameras', type=int, choices=(1, 2, 3, 4), default=4,
+                        help='cameras (default 4)')
+    parser.add_argument('--frames', type=_count(1), default=40,
+                        help='frames per sequence (default 40)')
+    parser.add_argument('--fps', type=int, choices=(1, 2, 5, 10, 25, 50), default=50,
+                        help='frame rate: annotation_body3d/fps<N> (default 50)')
+    parser.add_argument('--size', type=_count(16), default=160, help='frame side in px')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='do nothing when the annotation files already exist')
+    parser.set_defaults(func=run_h36m_full)
+
+
 def run_mpii(args):
     """Write synthetic MPII images, JSON annotations and mpii_gt_val.mat into args.out."""
     from hpekit.datasets.synthetic_mpii import write_mpii_split
@@ -117,6 +170,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest='dataset', required=True, metavar='DATASET')
     add_h36m_parser(subparsers)
+    add_h36m_full_parser(subparsers)
     add_mpii_parser(subparsers)
     return parser.parse_args(argv)
 

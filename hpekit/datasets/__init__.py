@@ -2,8 +2,10 @@
 from . import h36m_clips, mpii, synthetic, transforms  # noqa: F401  (registers the parts)
 from .base import BasePoseDataset
 from .h36m_clips import H36MClipDataset, SyntheticH36MClips
+from .h36m_video import H36MVideoDataset
 from .metainfo import MetainfoError, keypoint_names, parse_pose_metainfo
 from .mpii import MPIIDataset
 
 __all__ = ['BasePoseDataset', 'H36MClipDataset', 'SyntheticH36MClips', 'MPIIDataset',
            'MetainfoError', 'keypoint_names', 'parse_pose_metainfo']
+__all__ += ['H36MVideoDataset']

@@ -1,6 +1,7 @@
 """Data transforms (registered in ``hpekit.registry.TRANSFORMS``)."""
 from .clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResizedCrop,
                               ClipResize, PackClipInputs, TemporalSubsample)
+from .clip_loading import LoadClipCrops
 from .common_transforms import GenerateTarget
 from .topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
                                  TopdownAffine)
@@ -8,3 +9,4 @@ from .topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
 __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipResize',
            'PackClipInputs', 'TemporalSubsample', 'GenerateTarget', 'LoadImage',
            'PackPoseInputs', 'RandomHalfBody', 'TopdownAffine']
+__all__ += ['LoadClipCrops']

@@ -282,12 +282,14 @@ class PackClipInputs(BaseTransform):
     Returns ``{'inputs': torch.uint8 [T, 3, H, W] (contiguous), 'data_samples':
     PoseDataSample}``; the data sample holds ``gt_joints_3d`` (float32 tensor
     [T, K, 3] metres, when the results have joints) and the ``meta_keys`` found in
-    the results as metainfo.
+    the results as metainfo (by default also the frame rows and the action of
+    ``H36MVideoDataset`` clips, which the per-action metric reads).
     """
 
     sweep_example = dict(cfg=dict(), results='clip')
 
-    def __init__(self, meta_keys=('sample_idx', 'flip_indices')):
+    def __init__(self, meta_keys=('sample_idx', 'flip_indices', 'frame_ids', 'action',
+                                  'subject', 'camera', 'seq_name')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results):

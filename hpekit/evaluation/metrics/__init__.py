@@ -1,6 +1,8 @@
 """mmengine metric classes (registered in ``hpekit.registry.METRICS``)."""
 from .mpjpe_metric import MPJPE
+from .h36m_metric import H36MPerActionMPJPE
 from .mpii_pckh import MPIIPCKh
 
 __all__ = ['MPJPE']
 __all__ += ['MPIIPCKh']
+__all__ += ['H36MPerActionMPJPE']
