@@ -171,7 +171,8 @@ class MPIIDataset(BasePoseDataset):
     'sample_idx' = the record's position in the JSON file (also for subsets; the val
     JSON's order equals ``mpii_gt_val.mat``'s) and the per-sample metainfo keys
     (``BasePoseDataset``). Images are not opened here: a missing image is reported by
-    ``LoadImage``. ``metainfo``: the parsed metainfo file.
+    ``LoadImage``. ``metainfo``: the parsed metainfo file, plus ``ann_file`` (the
+    JSON's path).
 
     Raises:
         FileNotFoundError: the JSON file is missing (the message says how to make a
@@ -198,6 +199,9 @@ class MPIIDataset(BasePoseDataset):
                          data_prefix=dict(data_prefix), pipeline=build_pipeline(pipeline),
                          test_mode=test_mode, indices=indices, lazy_init=lazy_init,
                          metainfo=metainfo)
+        # The JSON the samples come from (MPIIPCKh names it when its people are not
+        # those of the evaluation .mat).
+        self._metainfo['ann_file'] = self.ann_file
 
     def load_data_list(self):
         """Read and validate the JSON; one data info per record (see class doc)."""

@@ -50,6 +50,7 @@ val_dataloader = dict(
                  pipeline=val_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 
-# PCKh@0.5 as the official MPII evaluation (keys: Head … Ankle, PCKh, PCKh@0.1).
+# PCKh@0.5 as the official MPII evaluation (keys: Head … Ankle, PCKh (the official
+# weighted Mean), PCKh (plain mean), PCKh@0.1); outfile_prefix=P also writes P_preds.mat.
 val_evaluator = dict(type='MPIIPCKh', gt_file=data_root + 'annotations/mpii_gt_val.mat')
 test_evaluator = val_evaluator

@@ -231,3 +231,57 @@ def save_mpii_gt(mat_path, pos_gt_src, jnt_visible, headboxes_src, joint_names=N
         jnt_missing=(~visible).T.astype(np.float64),
         headboxes_src=boxes.transpose(1, 2, 0),
         dataset_joints=names))
+
+
+# ------------------------------------------------------------- predictions .mat
+def load_mpii_preds(mat_path, num_joints=None):
+    """Read predictions in the official / HRNet ``preds.mat`` layout.
+
+    Args:
+        mat_path: a .mat file with key ``preds``: [N, K, 2] (x, y), 1-based MATLAB px,
+            one row per person of ``mpii_gt_val.mat`` in its order (HRNet's
+            ``pred.mat``, bearpaw's ``preds_valid.mat`` and :func:`save_mpii_preds`
+            write it so). A row of NaN is a person without a prediction (wrong
+            everywhere, as in the official evaluation).
+        num_joints: K to require (None: any).
+    Returns:
+        np.ndarray float64 [N, K, 2], 1-based px.
+    Raises:
+        FileNotFoundError: naming ``mat_path``.
+        ValueError: no ``preds`` key, or a shape other than [N, K, 2] (the message
+        says when the array looks like the transposed MATLAB layout [K, 2, N]).
+    """
+    path = os.fspath(mat_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'MPII predictions file not found: {path!r}')
+    content = scipy.io.loadmat(path)
+    if 'preds' not in content:
+        keys = sorted(k for k in content if not k.startswith('__'))
+        raise ValueError(f"{path}: key 'preds' is missing (keys: {keys}); expected the "
+                         'official / HRNet layout, preds [N, K, 2] in 1-based px')
+    preds = np.asarray(content['preds'], dtype=np.float64)
+    k = 'K' if num_joints is None else int(num_joints)
+    if preds.ndim != 3 or preds.shape[2] != 2 or (num_joints is not None
+                                                  and preds.shape[1] != num_joints):
+        hint = ''
+        if preds.ndim == 3 and preds.shape[1] == 2 and preds.shape[2] != 2:
+            hint = (' (this looks like the MATLAB layout [K, 2, N]; transpose it with '
+                    'preds.transpose(2, 0, 1))')
+        raise ValueError(f"{path}: 'preds' must have shape [N, {k}, 2], but got "
+                         f'{list(preds.shape)}{hint}')
+    return preds
+
+
+def save_mpii_preds(mat_path, preds):
+    """Write predictions as the official / HRNet ``preds.mat``: key ``preds`` [N, K, 2].
+
+    Args:
+        mat_path: output path (written atomically: a complete file or none).
+        preds: array-like [N, K, 2] (x, y), 1-based MATLAB px (hpekit's 0-based
+            predictions + 1), one row per person of ``mpii_gt_val.mat`` in its order;
+            NaN rows for people without a prediction.
+    """
+    from hpekit.utils.io import atomic_open   # lazy: keeps this module numpy-only
+    arr = _checked('preds', np.asarray(preds, dtype=np.float64), (None, 'K', 2))
+    with atomic_open(os.fspath(mat_path), 'wb') as f:
+        scipy.io.savemat(f, dict(preds=arr))

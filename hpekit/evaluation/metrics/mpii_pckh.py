@@ -1,4 +1,5 @@
 """PCKh on MPII, computed as the official MPII evaluation does, as an mmengine metric."""
+import os
 import re
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -8,7 +9,7 @@ from mmengine.logging import MMLogger
 
 from hpekit.datasets.metainfo import parse_pose_metainfo
 from hpekit.datasets.mpii import MPII_METAINFO_FILE
-from hpekit.evaluation.functional import load_mpii_gt, pckh_counts
+from hpekit.evaluation.functional import load_mpii_gt, pckh_counts, save_mpii_preds
 from hpekit.registry import METRICS
 
 
@@ -102,6 +103,89 @@ def _weighted_mean(correct, visible, excluded):
     return float(100.0 * correct[keep].sum() / total)
 
 
+# Largest distance (px) between a sample's ``gt_keypoints`` + 1 and the .mat's
+# ``pos_gt_src`` for a visible joint that still counts as the same person.
+GT_MATCH_TOL_PX = 1.0
+PLAIN_MEAN_KEY = 'PCKh (plain mean)'
+
+
+def _plain_mean(values):
+    """Unweighted mean of the finite part values (percent); NaN when there is none."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float('nan')
+
+
+def mpii_pckh_metrics(pred: np.ndarray, gt: dict, meta: dict, thr: float = 0.5,
+                      ids: Optional[np.ndarray] = None,
+                      source: str = 'the GT') -> Dict[str, float]:
+    """The MPII PCKh table of predictions against the evaluation GT, in percent.
+
+    Args:
+        pred: [M, K, 2] predictions in 1-based MATLAB px (hpekit's 0-based + 1, or an
+            official / HRNet ``preds.mat`` as :func:`load_mpii_preds` reads it).
+        gt: the dict of :func:`load_mpii_gt`.
+        meta: parsed dataset metainfo (its ``pckh_table`` gives the columns).
+        thr: PCKh threshold (fraction of the head size).
+        ids: the .mat rows the M predictions belong to (default: all rows, M = N).
+        source: the GT's name for error messages (e.g. the .mat path).
+    Returns:
+        the part columns (``Head`` … ``Ankle`` for MPII), ``PCKh`` (the official
+        table's Mean: the joints not excluded, weighted by their visible counts, as
+        the official MATLAB code, HRNet and MMPose), ``PCKh (plain mean)`` (the
+        unweighted mean of the part columns, the "Mean" of bearpaw/pytorch-pose's
+        script) and ``PCKh@0.1`` (the weighted Mean at 0.1).
+    """
+    ids = np.arange(len(gt['head_size'])) if ids is None else np.asarray(ids)
+    pos, visible, head = gt['pos_gt_src'][ids], gt['jnt_visible'][ids], gt['head_size'][ids]
+    bad = ~(np.isfinite(head) & (head > 0)) & visible.any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'{source}: sample {int(ids[i])} has no valid head size '
+                         f'({head[i]!r}; its head box is missing or empty) but has visible '
+                         f'joints; {int(bad.sum())} evaluated sample(s) affected')
+    correct, count = pckh_counts(pred, pos, visible, head, thr)
+    correct_01, _ = pckh_counts(pred, pos, visible, head, 0.1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        per_joint = np.where(count > 0, 100.0 * correct / count, np.nan)
+    parts, excluded = pckh_table(meta)
+    metrics = _part_values(per_joint, parts)
+    plain = _plain_mean(list(metrics.values()))
+    metrics['PCKh'] = _weighted_mean(correct, count, excluded)
+    metrics[PLAIN_MEAN_KEY] = plain
+    metrics['PCKh@0.1'] = _weighted_mean(correct_01, count, excluded)
+    return metrics
+
+
+def format_pckh_table(metrics: Dict[str, float]) -> str:
+    """The table as two lines (names, values with two decimals), columns aligned."""
+    names = list(metrics)
+    width = max(len(n) for n in names) + 2
+    return (''.join(f'{n:>{width}}' for n in names) + '\n'
+            + ''.join(f'{metrics[n]:>{width}.2f}' for n in names))
+
+
+def _sample_gt(sample, num_joints):
+    """(gt_keypoints float64 [K, 2] 0-based image px, visible bool [K]) of a sample,
+    or None when it carries no ``gt_keypoints``."""
+    value = _field(sample, 'gt_keypoints')
+    if value is None:
+        return None
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size != num_joints * 2:
+        raise ValueError(f'gt_keypoints must have shape [{num_joints}, 2], but got '
+                         f'{list(arr.shape)}')
+    vis = _field(sample, 'keypoints_visible')
+    if hasattr(vis, 'detach'):
+        vis = vis.detach().cpu().numpy()
+    vis = np.ones(num_joints) if vis is None else np.asarray(vis, np.float64).reshape(-1)
+    if vis.size != num_joints:
+        raise ValueError(f'keypoints_visible must have shape [{num_joints}], but got '
+                         f'{list(vis.shape)}')
+    return arr.reshape(num_joints, 2), vis > 0
+
+
 @METRICS.register_module()
 class MPIIPCKh(BaseMetric):
     """PCKh of MPII predictions against ``mpii_gt_val.mat``, as the official evaluation.
@@ -114,6 +198,15 @@ class MPIIPCKh(BaseMetric):
     (annotated) joints count; a joint is correct iff distance / head size ≤ ``thr``,
     head size = 0.6 × head-box diagonal.
 
+    The people are checked, not trusted: a sample that also carries ``gt_keypoints``
+    [K, 2] (0-based image px of the val JSON's joints, as ``PackPoseInputs`` packs
+    them; ``keypoints_visible`` [K] optional) must have them + 1 within
+    ``GT_MATCH_TOL_PX`` (1 px) of ``pos_gt_src`` of the same ``sample_idx`` for every
+    joint visible in both; otherwise the JSON and the .mat list different people (a
+    shuffled, filtered or other split's JSON) and ``compute_metrics`` raises
+    ValueError naming both files and the first mismatching sample. Samples without
+    ``gt_keypoints`` cannot be checked (a warning says how many).
+
     The table's columns come from the dataset metainfo (``pckh_table``, see
     :func:`pckh_table`; the runner sets ``dataset_meta``, a standalone metric reads
     ``configs/_base_/datasets/mpii.py``). For MPII ``compute_metrics`` returns, in
@@ -121,12 +214,25 @@ class MPIIPCKh(BaseMetric):
     ``Knee``, ``Ankle`` (each the plain mean of its left and right joint's PCKh, as the
     official table; a joint without visible instances is skipped, NaN if both are),
     ``PCKh`` (the table's Mean at ``thr``: all joints except pelvis and thorax,
-    weighted by their visible counts) and ``PCKh@0.1`` (that Mean at threshold 0.1). When the predictions cover only some of the .mat's
-    samples, those samples alone are evaluated (and the count is logged).
+    weighted by their visible counts, as the official code, HRNet and MMPose),
+    ``PCKh (plain mean)`` (the unweighted mean of the part columns, which
+    bearpaw/pytorch-pose's script reports as its Mean; see docs/mpii.md) and
+    ``PCKh@0.1`` (the weighted Mean at threshold 0.1). When the predictions cover only
+    some of the .mat's samples, those samples alone are evaluated (and the count is
+    logged).
 
     Args:
         gt_file (str): path of ``mpii_gt_val.mat`` (read at the first evaluation).
         thr (float): PCKh threshold as a fraction of the head size.
+        outfile_prefix (str, optional): also write the predictions as
+            ``<outfile_prefix>_preds.mat`` in the official / HRNet layout (key
+            ``preds`` [N, K, 2], 1-based px, one row per person of the .mat in its
+            order, NaN rows for people without a prediction), which
+            ``tools/eval_keypoints.py mpii`` and the official MATLAB / HRNet
+            evaluation read. Folders are created; the file is written atomically.
+        ann_file (str, optional): the val JSON the predictions come from, named in the
+            error when its people are not the .mat's (default: the ``ann_file`` of the
+            runner's dataset_meta, which ``MPIIDataset`` sets).
         collect_device (str): 'cpu' or 'gpu', where results are gathered across ranks.
         prefix (str, optional): prefix of the metric names, e.g. 'mpii' → 'mpii/PCKh'.
     """
@@ -135,13 +241,18 @@ class MPIIPCKh(BaseMetric):
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, gt_file: str, thr: float = 0.5, collect_device: str = 'cpu',
+    def __init__(self, gt_file: str, thr: float = 0.5, outfile_prefix: Optional[str] = None,
+                 ann_file: Optional[str] = None, collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not np.isfinite(thr) or thr <= 0:
             raise ValueError(f'thr must be a finite number > 0, but got {thr!r}')
+        if outfile_prefix is not None and not str(outfile_prefix):
+            raise ValueError('outfile_prefix must be a non-empty path prefix or None')
         self.gt_file = gt_file
         self.thr = float(thr)
+        self.outfile_prefix = outfile_prefix
+        self.ann_file = ann_file
         self._gt = None
 
     @property
@@ -152,28 +263,27 @@ class MPIIPCKh(BaseMetric):
         return self.dataset_meta
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Store each sample as dict(sample_idx int, pred float64 [K, 2] 0-based px)."""
+        """Store each sample as dict(sample_idx int, pred float64 [K, 2] 0-based px,
+        gt (gt_keypoints float64 [K, 2], visible bool [K]) or None)."""
         num_joints = self._meta['num_keypoints']
         for sample in data_samples:
             self.results.append(dict(sample_idx=_sample_idx(sample),
-                                     pred=_pred_keypoints(sample, num_joints)))
+                                     pred=_pred_keypoints(sample, num_joints),
+                                     gt=_sample_gt(sample, num_joints)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Evaluate the gathered predictions against the .mat (percent, floats)."""
         gt = self._load_gt()
-        ids, pred = self._ordered(results, len(gt['head_size']))
-        pos, visible, head = (gt['pos_gt_src'][ids], gt['jnt_visible'][ids],
-                              gt['head_size'][ids])
-        self._check_head_sizes(ids, head, visible)
-        correct, count = pckh_counts(pred + 1.0, pos, visible, head, self.thr)
-        correct_01, _ = pckh_counts(pred + 1.0, pos, visible, head, 0.1)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            per_joint = np.where(count > 0, 100.0 * correct / count, np.nan)
-        parts, excluded = pckh_table(self._meta)
-        metrics = _part_values(per_joint, parts)
-        metrics['PCKh'] = _weighted_mean(correct, count, excluded)
-        metrics['PCKh@0.1'] = _weighted_mean(correct_01, count, excluded)
-        self._log_table(metrics, len(ids), len(gt['head_size']))
+        num_gt = len(gt['head_size'])
+        ids, order = self._ordered(results, num_gt)
+        ordered = [results[i] for i in order]
+        self._check_people(ids, ordered, gt)
+        pred = np.stack([r['pred'] for r in ordered]) + 1.0
+        if self.outfile_prefix is not None:
+            self._write_preds(ids, pred, gt)
+        metrics = mpii_pckh_metrics(pred, gt, self._meta, self.thr, ids,
+                                    source=self.gt_file)
+        self._log_table(metrics, len(ids), num_gt)
         return metrics
 
     def _load_gt(self) -> dict:
@@ -183,7 +293,8 @@ class MPIIPCKh(BaseMetric):
         return self._gt
 
     def _ordered(self, results, num_gt):
-        """(sorted sample ids int [M], predictions [M, 16, 2]); checks range, repeats."""
+        """(sorted sample ids int [M], the positions of the results in that order);
+        checks range and repeats."""
         ids = np.array([r['sample_idx'] for r in results], dtype=np.int64)
         if len(ids) == 0:
             raise ValueError('MPIIPCKh received no predictions to evaluate')
@@ -195,27 +306,61 @@ class MPIIPCKh(BaseMetric):
         if (counts > 1).any():
             raise ValueError(f'sample_idx {int(uniq[counts > 1][0])} was predicted more '
                              'than once')
-        order = np.argsort(ids)
-        return ids[order], np.stack([results[i]['pred'] for i in order])
+        order = np.argsort(ids, kind='stable')
+        return ids[order], order
 
-    def _check_head_sizes(self, ids, head, visible) -> None:
-        """ValueError naming the .mat sample whose head size is missing (≤ 0 / NaN)."""
-        bad = ~(np.isfinite(head) & (head > 0)) & visible.any(axis=1)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f'{self.gt_file}: sample {int(ids[i])} has no valid head '
-                             f'size ({head[i]!r}; its head box is missing or empty) but '
-                             f'has visible joints; {int(bad.sum())} evaluated sample(s) '
-                             'affected')
+    def _check_people(self, ids, ordered, gt) -> None:
+        """ValueError unless each sample's gt_keypoints are its .mat row's joints."""
+        names = self._meta.get('keypoint_id2name', {})
+        unchecked = 0
+        for idx, result in zip(ids, ordered):
+            if result.get('gt') is None:
+                unchecked += 1
+                continue
+            joints, sample_visible = result['gt']
+            mat = gt['pos_gt_src'][idx]
+            both = gt['jnt_visible'][idx] & sample_visible & np.isfinite(joints).all(1)
+            dist = np.linalg.norm(joints + 1.0 - mat, axis=1)
+            wrong = both & ~(dist <= GT_MATCH_TOL_PX)
+            if wrong.any():
+                j = int(np.flatnonzero(wrong)[0])
+                json_file = (self.ann_file or self._meta.get('ann_file')
+                             or "the val JSON (the dataloader's ann_file)")
+                raise ValueError(
+                    f'the predictions\' people are not those of {self.gt_file}: sample '
+                    f'{int(idx)} (sample_idx, its position in {json_file}) has joint '
+                    f'{j} ({names.get(j, j)}) at {(joints[j] + 1.0).round(2).tolist()} '
+                    f'(1-based px) in the JSON but at {mat[j].round(2).tolist()} in the '
+                    f'.mat ({dist[j]:.1f} px apart; {int(wrong.sum())} of its '
+                    f'{int(both.sum())} joints visible in both differ by more than '
+                    f'{GT_MATCH_TOL_PX:g} px). The val JSON and the .mat must list the '
+                    'same people in the same order (the official pair: mpii_val.json '
+                    'and mpii_gt_val.mat); a shuffled, filtered or re-generated JSON '
+                    'does not match.')
+        if unchecked:
+            MMLogger.get_current_instance().warning(
+                f'MPIIPCKh: {unchecked} of {len(ids)} samples carry no gt_keypoints; '
+                f'their people could not be checked against {self.gt_file} (sample_idx '
+                'is trusted for them)')
+
+    def _write_preds(self, ids, pred, gt) -> None:
+        """Write ``<outfile_prefix>_preds.mat`` (all .mat rows; NaN where unpredicted)."""
+        full = np.full(gt['pos_gt_src'].shape, np.nan)
+        full[ids] = pred
+        path = f'{os.fspath(self.outfile_prefix)}_preds.mat'
+        save_mpii_preds(path, full)
+        missing = len(full) - len(ids)
+        MMLogger.get_current_instance().info(
+            f'MPIIPCKh: wrote the predictions to {path} (official layout: preds '
+            f'[{len(full)}, {full.shape[1]}, 2], 1-based px, {self.gt_file}\'s order'
+            + (f'; {missing} people without a prediction are NaN)' if missing else ')'))
 
     def _log_table(self, metrics, num_eval, num_gt) -> None:
         """Log the MPII table (percent) and how many of the .mat's samples it covers."""
-        names = list(metrics)
-        width = max(len(n) for n in names) + 2
-        header = ''.join(f'{n:>{width}}' for n in names)
-        row = ''.join(f'{metrics[n]:>{width}.2f}' for n in names)
         cover = (f'all {num_gt}' if num_eval == num_gt else
                  f'a subset: {num_eval} of {num_gt}')
         MMLogger.get_current_instance().info(
             f'MPII PCKh@{self.thr:g} (percent) over {cover} samples of {self.gt_file}:\n'
-            f'{header}\n{row}')
+            f'{format_pckh_table(metrics)}\n'
+            f'PCKh = the official Mean (weighted by visible counts); {PLAIN_MEAN_KEY} = '
+            'the unweighted mean of the part columns (bearpaw/pytorch-pose\'s Mean)')
