@@ -2,6 +2,9 @@
 
 - :mod:`hpekit.converters.yacs_config`: an HRNet / SimpleBaseline yacs YAML
   experiment → an hpekit Python config (``tools/misc/yacs2py.py``).
+- :mod:`hpekit.converters.checkpoints`: an HRNet-repo PoseResNet or a bearpaw
+  HourglassNet checkpoint → hpekit's state-dict layout
+  (``tools/misc/convert_checkpoint.py``; imported on use, it needs torch).
 """
 from .yacs_config import (ImportReport, YacsImportError, load_yacs_experiment,
                           yacs_to_config_text)
