@@ -77,3 +77,26 @@ def test_visualization_tool_writes_a_grid(tmp_path, trained, data_root):
              '--num', 3, '--size', 96, *data_options(data_root))
     image = cv2.imread(str(png))
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 200
+
+
+def test_mmpose_command_lines(tmp_path, trained, data_root):
+    """MMPose's habits: --data-root for every file, --no-validate, --show-dir,
+    --out (metrics, plus the official preds.mat beside them), a config by name."""
+    # --cfg-options data_root=DIR works too: it moves every dataset and evaluator file
+    from hpekit.engine.config_setup import load_config
+    cfg = load_config(str(CONFIG), {'data_root': str(data_root)})
+    assert cfg.test_evaluator.gt_file == str(data_root / 'annotations' / 'mpii_gt_val.mat')
+    work = tmp_path / 'novalidate'
+    run_tool('train', CONFIG, '--work-dir', work, '--data-root', data_root,
+             '--no-validate', '--cfg-options', 'train_cfg.max_epochs=1')
+    assert (work / 'epoch_1.pth').is_file() and not (work / 'metrics.json').exists()
+    checkpoint = (trained / 'last_checkpoint').read_text().strip()
+    shown, out = tmp_path / 'shown', tmp_path / 'results' / 'mpii.json'
+    run_tool('test', CONFIG, checkpoint, '--work-dir', tmp_path / 'test',
+             '--data-root', data_root, '--show-dir', shown, '--interval', 2, '--out', out)
+    assert 'PCKh' in json.loads(out.read_text())
+    assert (tmp_path / 'results' / 'mpii_preds.mat').is_file()
+    num_val = len(json.loads((data_root / 'annotations' / 'mpii_val.json').read_text()))
+    pictures = sorted(shown.glob('*.png'))
+    assert len(pictures) == (num_val + 1) // 2
+    assert cv2.imread(str(pictures[0])).shape == (64, 128, 3)   # crop: gt | prediction

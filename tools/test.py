@@ -10,6 +10,7 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
+from hpekit.engine.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
@@ -27,12 +28,22 @@ def parse_args(argv=None):
                         'arrays) or .json file; pickle is refused (reading it can run code)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. test_dataloader.batch_size=8')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed testing')
     parser.add_argument('--pin-memory', action='store_true',
                         help='DataLoader pin_memory for the test loader')
     parser.add_argument('--persistent-workers', action='store_true',
                         help='keep DataLoader workers alive (num_workers > 0)')
+    parser.add_argument('--out', metavar='FILE.json',
+                        help='also write the metrics to FILE (MMPose\'s flag); evaluators '
+                        'that write official prediction files (MPII preds.mat, COCO '
+                        'results JSON) write them beside it, named after FILE')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='point every dataloader and evaluator file at DIR')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw test samples (ground truth | prediction) to DIR')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='with --show-dir: draw every N-th sample (default 1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -43,6 +54,12 @@ def main(argv=None):
     if args.dump:   # a safe format only (.npz/.json): refuse .pkl before anything runs
         check_predictions_path(args.dump, '--dump')
     cfg = load_config(args.config, args.cfg_options)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir, args.interval)
+    if args.out:
+        set_outfile_prefix(cfg, args.out)
     setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
                       launcher=args.launcher, pin_memory=args.pin_memory,
                       persistent_workers=args.persistent_workers)
@@ -59,6 +76,9 @@ def main(argv=None):
         write_json_atomic(out, dict(config=args.config, checkpoint=args.checkpoint,
                                     metrics=metrics))
         runner.logger.info(f'Metrics written to {out}')
+        if args.out:
+            write_json_atomic(args.out, metrics)
+            runner.logger.info(f'Metrics written to {args.out}')
     finish_distributed(runner)
     return metrics
 

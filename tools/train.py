@@ -8,6 +8,7 @@ import argparse
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from hpekit.engine.cli_options import disable_validation, enable_show_dir, set_data_root
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
@@ -28,7 +29,7 @@ def parse_args(argv=None):
                         'autocast; no value: float16 on a GPU, bfloat16 on a CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_dataloader.batch_size=8')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
@@ -53,14 +54,33 @@ def parse_args(argv=None):
     parser.add_argument('--tensorboard', action='store_true',
                         help='also log scalars and pictures for TensorBoard (needs the '
                         'tensorboard package)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate during training (MMPose\'s flag)')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='point every dataloader and evaluator file at DIR')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw validation samples (ground truth | prediction) to DIR')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='with --show-dir: draw every N-th sample (default 1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
+def apply_mmpose_options(cfg, args):
+    """--data-root, --no-validate and --show-dir (hpekit.engine.cli_options)."""
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    if args.no_validate:
+        disable_validation(cfg)
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir, args.interval)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    apply_mmpose_options(cfg, args)
     setup_train_config(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
                        amp=args.amp, launcher=args.launcher, seed=args.seed,
                        deterministic=args.deterministic, sync_bn=args.sync_bn,
@@ -73,7 +93,8 @@ def main(argv=None):
         enable_tensorboard(cfg)
     register_all_modules()   # hpekit's parts, safe checkpoint I/O, default scope
     # Unknown parts or arguments and missing data fail here, before anything is built.
-    check_config(cfg, ('train_dataloader', 'val_dataloader'))
+    check_config(cfg, ('train_dataloader', ) if args.no_validate else
+                 ('train_dataloader', 'val_dataloader'))
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -23,6 +23,8 @@ def load_config(path, cfg_options=None):
     FileNotFoundError names every place searched."""
     from hpekit.utils.config_files import find_config_file
     path = find_config_file(path)
+    # ``data_root`` (a variable of the file) in the options is applied with
+    # ``hpekit.engine.cli_options.set_data_root``: every loader and evaluator file.
     if path.endswith(('.yaml', '.yml')):
         from hpekit.converters.yacs_config import (convert_hint, load_yacs_experiment,
                                                    warn_ignored)
@@ -31,10 +33,15 @@ def load_config(path, cfg_options=None):
         print(convert_hint(path), flush=True)
     else:
         cfg = Config.fromfile(path)
+    cfg_options = dict(cfg_options or {})
+    data_root = cfg_options.pop('data_root', None)
     if cfg_options:
         # a mistyped key is an error here, not a new key nothing reads
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    if data_root is not None:   # `data_root=X` moves every dataset and evaluator file
+        from hpekit.engine.cli_options import set_data_root
+        set_data_root(cfg, data_root)
     cfg.setdefault('default_scope', 'hpekit')
     return apply_codec(cfg)
 

@@ -23,20 +23,26 @@ def init_distributed(launcher, dist_cfg=None):
     Args:
         launcher (str): 'none', 'pytorch' (torchrun sets RANK, WORLD_SIZE, LOCAL_RANK,
             MASTER_ADDR, MASTER_PORT) or 'slurm' (srun sets SLURM_PROCID, SLURM_NTASKS,
-            SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT defaults to 29500).
+            SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT defaults to 29500) or 'mpi'
+            (mpirun of Open MPI sets OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE and
+            OMPI_COMM_WORLD_LOCAL_RANK; MASTER_ADDR defaults to 127.0.0.1 and
+            MASTER_PORT to 29500, as mmengine's MPI launcher).
         dist_cfg (dict, optional): ``env_cfg.dist_cfg`` of the config: ``backend``
             ('nccl' on GPUs; CPU runs always use 'gloo') and ``timeout`` in seconds.
     """
     if launcher == 'none' or torch_dist.is_initialized():
         return
-    if launcher not in ('pytorch', 'slurm'):
-        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+    if launcher not in ('pytorch', 'slurm', 'mpi'):
+        raise ValueError(f"launcher must be 'none', 'pytorch', 'slurm' or 'mpi', got "
+                         f'{launcher!r}')
     dist_cfg = dict(dist_cfg or {})
     if torch.cuda.is_available():
         init_dist(launcher, **dist_cfg)
         return
     if launcher == 'slurm':
         _slurm_to_torch_env()
+    if launcher == 'mpi':
+        _mpi_to_torch_env()
     _require_env('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', launcher=launcher)
     kwargs = {}
     if dist_cfg.get('timeout') is not None:
@@ -69,8 +75,18 @@ def _require_env(*names, launcher):
     if missing:
         raise RuntimeError(f'--launcher {launcher}: environment variable(s) '
                            f'{", ".join(missing)} not set; start the job with '
-                           f'{"torchrun" if launcher == "pytorch" else "srun"} '
+                           f'{dict(pytorch="torchrun", slurm="srun", mpi="mpirun")[launcher]} '
                            '(see docs/distributed.md)')
+
+
+def _mpi_to_torch_env():
+    """Set RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT from Open MPI's."""
+    _require_env('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', launcher='mpi')
+    os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+    os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+    os.environ['LOCAL_RANK'] = os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', '0')
+    os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+    os.environ.setdefault('MASTER_PORT', '29500')
 
 
 def _slurm_to_torch_env():

@@ -1,4 +1,5 @@
 """Training-time pictures: predictions vs ground truth of a few val samples."""
+import os
 import os.path as osp
 import tempfile
 
@@ -7,7 +8,20 @@ import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from mmengine.structures import InstanceData
+
 from hpekit.registry import HOOKS
+from hpekit.structures import PoseDataSample
+
+
+def _dataset_meta(runner, mode):
+    """The parsed metainfo of the dataset the ``mode`` ('val' or 'test') loop runs."""
+    loop = runner.test_loop if mode == 'test' else runner.val_loop
+    dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+    if dataset is None or not hasattr(dataset, 'metainfo'):
+        raise ValueError(f'PoseVisualizationHook: the {mode} loop has no dataset with '
+                         'metainfo to draw skeletons from')
+    return dataset.metainfo
 
 
 def _numpy(value):
@@ -74,24 +88,69 @@ class PoseVisualizationHook(Hook):
         name (str): image name given to the visualizer.
         score_thr (float): 2D joints scoring below it are not drawn.
         frame (int): which frame of a clip to plot (video models).
+        show_dir (str, optional): also draw every ``interval``-th validation and test
+            sample (top-down models) to ``<show_dir>/<sample_idx>.png`` with the
+            runner's ``PoseLocalVisualizer``: the model input crop, ground truth left
+            and prediction right (``tools/train.py``/``test.py --show-dir``).
+        interval (int): see ``show_dir``.
     """
 
     priority = 'LOW'
 
     def __init__(self, num_samples=4, out_dir='val_predictions', name='val_predictions',
-                 score_thr=0.1, frame=0):
+                 score_thr=0.1, frame=0, show_dir=None, interval=1):
         if num_samples < 1 or frame < 0:
             raise ValueError(f'PoseVisualizationHook: need num_samples >= 1 and frame '
                              f'>= 0, got {num_samples} and {frame}')
         self.num_samples, self.out_dir, self.name = num_samples, out_dir, name
         self.score_thr, self.frame = score_thr, frame
+        self.show_dir, self.interval = show_dir, max(int(interval), 1)
         self._records = []
+        self._shown = 0
 
     def before_val_epoch(self, runner):
         self._records = []
+        self._shown = 0
+
+    def before_test_epoch(self, runner):
+        self._shown = 0
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        """Draw test samples to ``show_dir`` (when set)."""
+        self._show(runner, data_batch, outputs, 'test')
+
+    def _show(self, runner, data_batch, outputs, mode):
+        """Every ``interval``-th top-down sample → ``<show_dir>/<sample_idx>.png``."""
+        if not self.show_dir or not is_main_process() or not outputs:
+            return
+        from hpekit.visualization import PoseLocalVisualizer
+        visualizer = runner.visualizer
+        if not isinstance(visualizer, PoseLocalVisualizer):
+            visualizer = PoseLocalVisualizer.get_instance('hpekit_show_dir')
+        os.makedirs(self.show_dir, exist_ok=True)
+        inputs = (data_batch or {}).get('inputs')
+        for index, sample in enumerate(outputs):
+            self._shown += 1
+            if 'pred_keypoints' not in sample or (self._shown - 1) % self.interval:
+                continue
+            if visualizer.dataset_meta is None:
+                visualizer.set_dataset_meta(_dataset_meta(runner, mode))
+            record = _record_2d(inputs[index], sample)
+            drawn = PoseDataSample()
+            drawn.pred_instances = InstanceData(keypoints=record['pred'][None],
+                                                keypoint_scores=record['scores'][None])
+            if record['gt'] is not None:
+                drawn.gt_instances = InstanceData(keypoints=record['gt'][None],
+                                                  keypoints_visible=record['visible'][None])
+            idx = sample.metainfo.get('sample_idx', self._shown - 1)
+            visualizer.add_datasample(str(idx), record['image'], drawn,
+                                      kpt_thr=self.score_thr,
+                                      out_file=osp.join(self.show_dir, f'{idx}.png'))
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        """Keep the first ``num_samples`` samples' predictions and ground truth."""
+        """Keep the first ``num_samples`` samples' predictions and ground truth (and
+        draw every ``interval``-th to ``show_dir`` when set)."""
+        self._show(runner, data_batch, outputs, 'val')
         if not is_main_process() or not outputs or len(self._records) >= self.num_samples:
             return
         inputs = (data_batch or {}).get('inputs')

@@ -1,0 +1,101 @@
+"""MMPose's tool options applied to a config: --data-root, --no-validate, --show-dir,
+--out (``tools/train.py`` and ``tools/test.py`` call these)."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+EVALUATORS = ('val_evaluator', 'test_evaluator')
+FILE_KEYS = ('gt_file', 'ann_file', 'bbox_file')
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _rebase(path, old_root, new_root):
+    """``path`` under ``old_root`` → the same relative path under ``new_root``; any
+    other path unchanged."""
+    if isinstance(path, str) and old_root and path.startswith(old_root):
+        return osp.join(new_root, path[len(old_root):].lstrip('/'))
+    return path
+
+
+def set_data_root(cfg: Config, data_root: str) -> Config:
+    """Point every dataloader's dataset and every evaluator file at ``data_root``.
+
+    Datasets get ``data_root``; files the config named under its old ``data_root``
+    (evaluators' ``gt_file``/``ann_file``, a dataset's ``bbox_file``) are moved under
+    the new one, keeping their relative paths. A config without a top-level
+    ``data_root`` has only its datasets' ``data_root`` set.
+    """
+    old_root = cfg.get('data_root')
+    for key in LOADERS:
+        dataset = (cfg.get(key) or {}).get('dataset')
+        if dataset is None:
+            continue
+        previous = dataset.get('data_root', old_root)
+        dataset['data_root'] = data_root
+        if dataset.get('bbox_file'):
+            dataset['bbox_file'] = _rebase(dataset['bbox_file'], previous, data_root)
+    for key in EVALUATORS:
+        if cfg.get(key) is None:
+            continue
+        evaluators = _as_list(cfg[key])
+        for evaluator in evaluators:
+            for name in FILE_KEYS:
+                if evaluator.get(name):
+                    evaluator[name] = _rebase(evaluator[name], old_root, data_root)
+        cfg[key] = evaluators if isinstance(cfg[key], (list, tuple)) else evaluators[0]
+    cfg.data_root = data_root
+    return cfg
+
+
+def disable_validation(cfg: Config) -> Config:
+    """``--no-validate``: train without validation (as MMPose: no val loop at all)."""
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    for hook in cfg.get('default_hooks', {}).values():
+        if isinstance(hook, dict) and hook.get('save_best'):
+            hook['save_best'] = None   # nothing to rank checkpoints by
+    return cfg
+
+
+def enable_show_dir(cfg: Config, show_dir: str, interval: int = 1) -> Config:
+    """``--show-dir DIR``: every ``interval``-th validation/test sample drawn to DIR by
+    ``PoseVisualizationHook`` with the config's ``PoseLocalVisualizer``."""
+    if interval < 1:
+        raise ValueError(f'--interval must be >= 1, got {interval}')
+    hooks = list(cfg.get('custom_hooks') or [])
+    found = [h for h in hooks if h.get('type') == 'PoseVisualizationHook']
+    if not found:
+        hooks.append(dict(type='PoseVisualizationHook'))
+        found = hooks[-1:]
+    found[0].update(show_dir=show_dir, interval=interval)
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def set_outfile_prefix(cfg: Config, out: str, key: str = 'test_evaluator') -> Optional[str]:
+    """``--out FILE``: metrics go to FILE; evaluators that write predictions in an
+    official format (``outfile_prefix``: ``MPIIPCKh`` → ``<prefix>_preds.mat``,
+    ``CocoMetric`` → ``<prefix>.keypoints.json``) write them beside it.
+
+    Returns the prefix (FILE without its extension), or None if no evaluator takes one.
+    """
+    import inspect
+
+    from hpekit.registry import METRICS
+    prefix = osp.splitext(out)[0]
+    evaluators = _as_list(cfg.get(key))
+    used = False
+    for evaluator in evaluators:
+        try:
+            cls = METRICS.get(evaluator.get('type'))
+        except KeyError:
+            continue
+        if 'outfile_prefix' in inspect.signature(cls).parameters:
+            evaluator['outfile_prefix'] = prefix
+            used = True
+    cfg[key] = evaluators if isinstance(cfg.get(key), (list, tuple)) else evaluators[0]
+    return prefix if used else None
