@@ -86,3 +86,16 @@ def test_errors_name_the_problem(tmp_path, runs):
     with pytest.raises(SystemExit):
         analyze_logs.main([str(runs['a']), '--out', str(tmp_path / 'x.png'), '--labels',
                            'one', 'two'])
+
+
+def test_mmpose_plot_curve_and_cal_train_time(runs, tmp_path, capsys):
+    a, b = str(tmp_path / 'run_a'), str(tmp_path / 'run_b')
+    png = tmp_path / 'mm.png'
+    summary = analyze_logs.main(['plot_curve', a, b, '--keys', 'loss', '--legend', 'A', 'B',
+                                 '--out', str(png)])
+    assert set(summary) == {'A', 'B'} and summary['A']['loss']['last'] == 1.0
+    assert cv2.imread(str(png)) is not None
+    timing = analyze_logs.main(['cal_train_time', a])
+    (values,) = timing.values()
+    assert values['mean_iter_s'] == pytest.approx(0.1) and values['std_iter_s'] == 0
+    assert 'average iter time: 0.1000 s/iter' in capsys.readouterr().out

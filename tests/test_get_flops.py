@@ -13,6 +13,8 @@ from hpekit.utils.complexity import RNN_OPS, format_count, model_complexity, rnn
 from hpekit.utils.model_inputs import input_shape_from_args, model_spec
 from tool_loader import load_tool
 
+get_flops = load_tool('get_flops')
+
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = str(ROOT / 'tests/configs/video_tiny.py')
 MPII = str(ROOT / 'tests/configs/mpii_tiny.py')
@@ -91,3 +93,10 @@ def test_tool_prints_a_table_and_writes_json(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert [r['config'] for r in saved] == [VIDEO, MPII]
     assert saved == json.loads(json.dumps(rows))
+
+
+def test_mmpose_input_shape_flag_and_config_names(capsys):
+    rows = get_flops.main(['hg2_synthetic-quick', '--input-shape', '64'])
+    assert rows[0]['input_shape'] == [1, 3, 64, 64]
+    rows = get_flops.main(['hg2_synthetic-quick', '--input-shape', '64', '128'])
+    assert rows[0]['input_shape'] == [1, 3, 64, 128]

@@ -22,8 +22,9 @@ from hpekit.utils.model_inputs import input_shape_from_args
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Count parameters and FLOPs.')
     parser.add_argument('configs', nargs='+', help='config files (.py or .yaml)')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help="input height and width (default: from the model's spec)")
+    parser.add_argument('--shape', '--input-shape', type=int, nargs='+', metavar='SIZE',
+                        help="input height and width: H W, or one side for square "
+                        "inputs (MMPose's --input-shape; default: from the model's spec)")
     parser.add_argument('--frames', type=int, help='clip length T for video models '
                         '(default 8)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
@@ -32,10 +33,19 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _height_width(shape):
+    """--shape H W, or --shape S (square), as MMPose reads --input-shape."""
+    if shape is None:
+        return None
+    if len(shape) not in (1, 2):
+        raise SystemExit(f'--shape/--input-shape takes H W or one side, got {shape}')
+    return list(shape) * 2 if len(shape) == 1 else list(shape)
+
+
 def measure(path, shape=None, frames=None, cfg_options=None):
     """One config → dict(config, params, flops, flops_by_module, uncounted_ops, ...)."""
     model = init_model(path, cfg_options=cfg_options)
-    input_shape = input_shape_from_args(model, shape, frames)
+    input_shape = input_shape_from_args(model, _height_width(shape), frames)
     return dict(config=path, model=type(model).__name__,
                 **model_complexity(model, input_shape))
 
