@@ -100,3 +100,17 @@ def test_mmpose_command_lines(tmp_path, trained, data_root):
     pictures = sorted(shown.glob('*.png'))
     assert len(pictures) == (num_val + 1) // 2
     assert cv2.imread(str(pictures[0])).shape == (64, 128, 3)   # crop: gt | prediction
+
+
+@pytest.mark.parametrize('mode, size', [('transformed', (64, 64)), ('original', None)])
+def test_browse_dataset_draws_training_samples(tmp_path, data_root, mode, size):
+    out = tmp_path / mode
+    run_tool('misc/browse_dataset', CONFIG, '--output-dir', out, '--mode', mode,
+             '--num', 3, '--cfg-options', f'data_root={data_root}')
+    pictures = sorted(out.glob('*.jpg'))
+    assert len(pictures) == 3
+    image = cv2.imread(str(pictures[0]))
+    if size:
+        assert image.shape[:2] == size[::-1]
+    else:
+        assert image.shape[0] > 64   # the full (possibly reduced-decoded) image
