@@ -239,7 +239,9 @@ class MPIIPCKh(BaseMetric):
 
     sweep_example = dict(cfg=dict(), samples='mpii')
 
-    default_prefix: Optional[str] = None
+    # Keys keep their names ('mpjpe', 'PCKh'); '' (not None) says so to mmengine,
+    # which would otherwise warn that no prefix is set.
+    default_prefix: Optional[str] = ''
 
     def __init__(self, gt_file: str, thr: float = 0.5, outfile_prefix: Optional[str] = None,
                  ann_file: Optional[str] = None, collect_device: str = 'cpu',

@@ -60,7 +60,9 @@ class MPJPE(BaseMetric):
 
     sweep_example = dict(cfg=dict(), samples='joints_3d')
 
-    default_prefix: Optional[str] = None
+    # Keys keep their names ('mpjpe', 'PCKh'); '' (not None) says so to mmengine,
+    # which would otherwise warn that no prefix is set.
+    default_prefix: Optional[str] = ''
 
     def __init__(self, unit_scale: float = 1000.0, collect_device: str = 'cpu',
                  prefix: Optional[str] = None, per_joint: bool = True) -> None:
