@@ -15,7 +15,12 @@ process → compute for metrics. A part registered without an example fails.
 - transforms: ``dict(cfg, results=<kind>)`` with a kind of ``SAMPLES`` below;
 - datasets: ``dict(cfg, data=<kind of files written under data_root> | None)``;
 - metrics: ``dict(cfg, samples=<kind>)``.
+
+Any example may add ``requires='package'``: the part is skipped (not failed) where that
+optional package cannot be imported (e.g. ``TimmBackbone`` without timm).
 """
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -87,9 +92,20 @@ def _run_module(module, example):
 MODULES = parts(MODELS) + parts(BLOCKS)
 
 
+def _skip_without_requirement(example):
+    """Skip a part whose example names an optional package that cannot be imported."""
+    package = example.get('requires')
+    if package:
+        try:
+            importlib.import_module(package)
+        except Exception as err:   # noqa: BLE001 - e.g. timm with a mismatched torchvision
+            pytest.skip(f'optional {package!r} cannot be imported: {err}')
+
+
 @pytest.mark.parametrize('name, cls', MODULES, ids=ids(MODULES))
 def test_modules_forward_and_backward(name, cls):
     example = vars(cls)['sweep_example']
+    _skip_without_requirement(example)
     module = cls(**example['cfg'])
     if hasattr(module, 'init_weights'):
         module.init_weights()
