@@ -16,7 +16,7 @@ import os.path as osp
 import numpy as np
 from ..registry import DATASETS
 from .base import BasePoseDataset, build_pipeline
-from .metainfo import add_metainfo_to_info
+from .metainfo import add_metainfo_to_info, keypoint_names
 from .skipping import report_skipped
 
 H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
@@ -100,12 +100,14 @@ class _ClipFiles:
 MAX_ABS_METRES = 20.0
 
 
-def find_invalid_clips(joints, chunk=1024):
+def find_invalid_clips(joints, chunk=1024, joint_names=None):
     """Clips whose joints are not finite metres: list of (clip index, problem text).
 
     Args:
         joints: float array [N, T, K, 3] in metres (a memmap is read ``chunk`` clips
             at a time).
+        joint_names (sequence[str], optional): K names (the metainfo's keypoints) that
+            the texts use for a joint; default its index.
     """
     problems = []
     for start in range(0, len(joints), chunk):
@@ -115,8 +117,9 @@ def find_invalid_clips(joints, chunk=1024):
         for k in np.flatnonzero(~finite.all(axis=(1, 2, 3)) | (size > MAX_ABS_METRES)):
             if not finite[k].all():
                 frame, joint, _ = np.argwhere(~finite[k])[0]
+                name = joint if joint_names is None else joint_names[joint]
                 text = (f'expected finite values, found {block[k][frame, joint].tolist()} '
-                        f'(frame {frame}, joint {joint})')
+                        f'(frame {frame}, joint {name})')
             else:
                 text = (f'expected metres relative to the pelvis (|value| <= '
                         f'{MAX_ABS_METRES:g}), found {size[k]:.6g} (millimetres?)')
@@ -226,7 +229,8 @@ class H36MClipDataset(BasePoseDataset):
     def load_data_list(self):
         """Validate the files and joint values; list the clips: [{'sample_idx': i}]."""
         path = self.files.joint_path
-        problems = find_invalid_clips(self.joints)
+        problems = find_invalid_clips(self.joints,
+                                      joint_names=keypoint_names(self._metainfo))
         if problems and not self.skip_invalid:
             clip, text = problems[0]
             more = f' ({len(problems) - 1} more clips are bad)' if len(problems) > 1 else ''
