@@ -208,6 +208,15 @@ def _write_h36m_full(root):
 DATA = dict(mpii=_write_mpii, h36m=_write_h36m, h36m_full=_write_h36m_full)
 
 
+def _write_coco(root):
+    from hpekit.datasets.synthetic_coco import write_coco_split
+    write_coco_split(str(root), num_train=0, num_val=2, image_size=(160, 120),
+                     progress=False)
+
+
+DATA['coco'] = _write_coco
+
+
 @pytest.mark.parametrize('name, cls', parts(DATASETS), ids=ids(parts(DATASETS)))
 def test_datasets_on_synthetic_files(name, cls, tmp_path):
     example = vars(cls)['sweep_example']

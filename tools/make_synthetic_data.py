@@ -9,6 +9,8 @@ Usage:
         [--skip-existing]
     python tools/make_synthetic_data.py mpii --out data/mpii_synth [--train 400]
         [--val 100] [--seed 0] [--no-progress] [--skip-existing]
+    python tools/make_synthetic_data.py coco --out data/coco_synth [--train 400]
+        [--val 100] [--seed 0] [--no-progress] [--skip-existing]
 
 Each dataset is one subcommand: a function ``add_<name>_parser(subparsers)`` declares
 its arguments and sets ``func`` to the function that writes the files.
@@ -165,6 +167,41 @@ def add_mpii_parser(subparsers):
     parser.set_defaults(func=run_mpii)
 
 
+def run_coco(args):
+    """Write synthetic COCO-format images, keypoint JSON files and detections into args.out."""
+    from hpekit.datasets.synthetic_coco import write_coco_split
+    names = ('person_keypoints_train2017.json', 'person_keypoints_val2017.json')
+    if args.skip_existing and all(os.path.isfile(os.path.join(args.out, 'annotations', n))
+                                  for n in names):
+        print(f'{args.out} already holds the COCO annotation files; skipping '
+              '(drop --skip-existing to rewrite them)')
+        return
+    written = write_coco_split(args.out, num_train=args.train, num_val=args.val,
+                               seed=args.seed, progress=not args.no_progress)
+    for split in ('train', 'val'):
+        print(f'wrote {written[f"{split}_json"]}: {written[f"num_{split}_people"]} people '
+              f'with keypoints, images under {os.path.join(args.out, f"{split}2017")}')
+    print(f'wrote {written["val_detections"]} (person detections of the val images)')
+    print(f'use it with data_root={args.out!r} (CocoDataset)')
+
+
+def add_coco_parser(subparsers):
+    """The ``coco`` subcommand: synthetic COCO person keypoints (640×480, 17 keypoints)."""
+    parser = subparsers.add_parser(
+        'coco', help='COCO: {train,val}2017/*.jpg, annotations/person_keypoints_'
+        '{train,val}2017.json, person_detection_results/val2017_detections.json')
+    parser.add_argument('--out', required=True, help='output folder (data_root)')
+    parser.add_argument('--train', type=_count(0), default=400,
+                        help='train images, 1-3 people each (default 400)')
+    parser.add_argument('--val', type=_count(0), default=100,
+                        help='val images, 1-3 people each (default 100)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='do nothing when the annotation files already exist')
+    parser.set_defaults(func=run_coco)
+
+
 def parse_args(argv=None):
     """Parse the command line: one subcommand per dataset."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -172,6 +209,7 @@ def parse_args(argv=None):
     add_h36m_parser(subparsers)
     add_h36m_full_parser(subparsers)
     add_mpii_parser(subparsers)
+    add_coco_parser(subparsers)
     return parser.parse_args(argv)
 
 
