@@ -264,6 +264,28 @@ METRIC_SAMPLES = dict(joints_3d=_joint_samples, mpii=_mpii_samples,
                       h36m_actions=_action_samples)
 
 
+def _coco_samples(tmp_path):
+    import json
+    _write_coco(tmp_path)
+    ann_file = str(tmp_path / 'annotations' / 'person_keypoints_val2017.json')
+    with open(ann_file) as f:
+        anns = [a for a in json.load(f)['annotations'] if a['num_keypoints']]
+    return [dict(pred_keypoints=np.reshape(a['keypoints'], (-1, 3))[:, :2] + 1.0,
+                 keypoint_scores=np.ones(len(a['keypoints']) // 3),
+                 metainfo=dict(id=a['id'], img_id=a['image_id'])) for a in anns], \
+        dict(ann_file=ann_file)
+
+
+def _keypoints_2d_samples(tmp_path):
+    gt = np.random.default_rng(0).uniform(0, 50, (3, K, 2))
+    return [dict(pred_keypoints=torch.tensor(g + 1.0), gt_keypoints=g,
+                 keypoints_visible=np.ones(K), metainfo=dict(bbox=np.array([0, 0, 50, 50.0])))
+            for g in gt], {}
+
+
+METRIC_SAMPLES.update(coco=_coco_samples, keypoints_2d=_keypoints_2d_samples)
+
+
 @pytest.mark.parametrize('name, cls', parts(METRICS), ids=ids(parts(METRICS)))
 def test_metrics_process_and_compute(name, cls, tmp_path):
     example = vars(cls)['sweep_example']

@@ -1,0 +1,223 @@
+"""COCO keypoint AP / AR (OKS) through pycocotools, as MMPose's ``CocoMetric``."""
+import contextlib
+import io
+import json
+import os
+import os.path as osp
+import tempfile
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
+from hpekit.datasets.metainfo import parse_pose_metainfo
+from hpekit.registry import METRICS
+
+from .sample_fields import as_array, as_scalar, sample_field
+
+# The names of COCOeval's ten keypoint statistics, in its order (MMPose's key names).
+STATS_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75',
+               'AR (M)', 'AR (L)')
+SCORE_MODES = ('bbox', 'keypoint', 'bbox_keypoint')
+NMS_MODES = ('none', )
+
+
+def instance_score(bbox_score: float, keypoint_scores: np.ndarray, score_mode: str,
+                   keypoint_score_thr: float) -> float:
+    """The score of one predicted person (MMPose's ``CocoMetric`` rules).
+
+    'bbox': the box score; 'keypoint': the mean keypoint score; 'bbox_keypoint': the
+    box score × the mean of the keypoint scores above ``keypoint_score_thr`` (0 when
+    none is above it).
+    """
+    scores = np.asarray(keypoint_scores, np.float64)
+    if score_mode == 'bbox':
+        return float(bbox_score)
+    if score_mode == 'keypoint':
+        return float(np.mean(scores))
+    above = scores[scores > keypoint_score_thr]
+    return float(bbox_score) * (float(np.mean(above)) if above.size else 0.0)
+
+
+def exact_sigmas(sigmas) -> np.ndarray:
+    """float64 OKS sigmas equal to the metainfo file's decimals.
+
+    ``parse_pose_metainfo`` stores sigmas as float32; widening 0.026 in float32 gives
+    0.0259999997…, so each value is read back through its shortest float32 decimal
+    (``str``), which gives the float64 of the number as written (e.g. COCO's 0.026,
+    exactly pycocotools' default).
+    """
+    return np.array([float(str(np.float32(s))) for s in np.asarray(sigmas).reshape(-1)])
+
+
+@METRICS.register_module()
+class CocoMetric(BaseMetric):
+    """COCO keypoint detection AP and AR (OKS), through pycocotools' ``COCOeval``.
+
+    Each data sample (a dict, as mmengine's Evaluator passes them, or a
+    ``PoseDataSample``) carries ``pred_keypoints`` [K, 2] (0-based image px) and
+    ``keypoint_scores`` [K] (the model's predict), and, as metainfo from
+    ``CocoDataset`` (keep them in ``PackPoseInputs``' ``meta_keys``), ``id`` (the
+    annotation id, or the detection's index), ``img_id`` (COCO image id),
+    ``category_id`` (default 1) and ``bbox_score`` (default 1).
+
+    ``compute_metrics``: predictions are grouped by image, duplicates of an ``id``
+    dropped (distributed samplers pad with repeats), each person's score set by
+    ``score_mode`` (see :func:`instance_score`), and the COCO results JSON
+    (``[{'image_id', 'category_id', 'keypoints': [x, y, score] × K, 'score'}]``) is
+    written to ``<outfile_prefix>.keypoints.json``; ``COCOeval(gt, results,
+    'keypoints')`` with ``params.kpt_oks_sigmas`` = the dataset metainfo's
+    ``sigmas`` then evaluates it over every image of ``ann_file`` (an image without
+    predictions counts its people as missed). Returns, as fractions in [0, 1]
+    (MMPose's names; with the default prefix ``coco/AP`` …): ``AP``, ``AP .5``,
+    ``AP .75``, ``AP (M)``, ``AP (L)``, ``AR``, ``AR .5``, ``AR .75``, ``AR (M)``,
+    ``AR (L)``. The numbers are those of pycocotools run on the written file.
+
+    No OKS-NMS: MMPose's default ``nms_mode='oks_nms'`` removes overlapping
+    predictions of one image before evaluation; hpekit evaluates every prediction
+    (``nms_mode='none'``, the only mode). With ground-truth boxes (one prediction per
+    person) that changes nothing; with detection boxes MMPose's numbers can be
+    slightly higher.
+
+    Args:
+        ann_file (str): the COCO person-keypoints JSON of the evaluated split (its
+            annotations need 'area', 'num_keypoints' and 'iscrowd', as COCOeval reads them).
+        score_mode (str): 'bbox_keypoint' (MMPose's default), 'bbox' or 'keypoint'.
+        keypoint_score_thr (float): keypoint scores above it enter the mean of
+            'bbox_keypoint' (MMPose's 0.2).
+        nms_mode (str): 'none' (see above).
+        format_only (bool): only write the results file; return no metrics.
+        outfile_prefix (str, optional): where the results go (``<prefix>.keypoints.json``);
+            None: a temporary folder, deleted afterwards (required with format_only).
+        collect_device (str): 'cpu' or 'gpu', where results are gathered across ranks.
+        prefix (str, optional): metric name prefix; default 'coco'.
+
+    The dataset metainfo (the runner sets ``dataset_meta``; a standalone metric reads
+    ``configs/_base_/datasets/coco.py``) gives K and the sigmas, so any keypoint set
+    with sigmas works.
+    """
+
+    default_prefix: Optional[str] = 'coco'
+    sweep_example = dict(cfg=dict(), samples='coco')   # tests/test_sweep.py
+
+    def __init__(self, ann_file: str, score_mode: str = 'bbox_keypoint',
+                 keypoint_score_thr: float = 0.2, nms_mode: str = 'none',
+                 format_only: bool = False, outfile_prefix: Optional[str] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if score_mode not in SCORE_MODES:
+            raise ValueError(f'score_mode must be one of {SCORE_MODES}, got {score_mode!r}')
+        if nms_mode not in NMS_MODES:
+            raise ValueError(f"nms_mode {nms_mode!r} is not implemented in hpekit: only "
+                             "'none' (every prediction is evaluated; MMPose's default is "
+                             "'oks_nms')")
+        if format_only and not outfile_prefix:
+            raise ValueError('format_only=True needs outfile_prefix (where the results '
+                             'file is written)')
+        if not isinstance(ann_file, str) or not ann_file:
+            raise ValueError('CocoMetric needs ann_file, the COCO JSON of the evaluated '
+                             'split')
+        self.ann_file = ann_file
+        self.score_mode, self.keypoint_score_thr = score_mode, float(keypoint_score_thr)
+        self.nms_mode, self.format_only = nms_mode, format_only
+        self.outfile_prefix = outfile_prefix
+        self._coco = None
+
+    @property
+    def _meta(self) -> dict:
+        """The dataset metainfo (the runner's), else COCO's metainfo file."""
+        if self.dataset_meta is None:
+            self.dataset_meta = parse_pose_metainfo(dict(from_file=COCO_METAINFO_FILE))
+        return self.dataset_meta
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Store each prediction: id, img_id, category_id, bbox_score, keypoints
+        float64 [K, 2], keypoint_scores float64 [K]."""
+        num = self._meta['num_keypoints']
+        name = type(self).__name__
+        for sample in data_samples:
+            need = 'CocoMetric needs it in the metainfo: add it to PackPoseInputs meta_keys'
+            self.results.append(dict(
+                id=as_scalar(sample_field(sample, 'id', metric=name, needed_for=need),
+                             'id', name, integer=True),
+                img_id=as_scalar(sample_field(sample, 'img_id', metric=name,
+                                              needed_for=need), 'img_id', name, integer=True),
+                category_id=as_scalar(sample_field(sample, 'category_id', 1), 'category_id',
+                                      name, integer=True),
+                bbox_score=as_scalar(sample_field(sample, 'bbox_score', 1.0), 'bbox_score',
+                                     name),
+                keypoints=as_array(sample_field(sample, 'pred_keypoints', metric=name,
+                                                needed_for='the model\'s predictions'),
+                                   (num, 2), 'pred_keypoints', name),
+                keypoint_scores=as_array(sample_field(sample, 'keypoint_scores', metric=name,
+                                                      needed_for='the model\'s predictions'),
+                                         (num, ), 'keypoint_scores', name)))
+
+    # ------------------------------------------------------------------ results
+    def results_to_coco(self, results: List[dict]) -> List[dict]:
+        """The COCO results records of the gathered predictions (see class doc)."""
+        per_image = defaultdict(dict)
+        for r in results:
+            per_image[r['img_id']].setdefault(r['id'], r)   # first of repeated ids
+        records = []
+        for img_id, people in per_image.items():
+            for ann_id in sorted(people):
+                r = people[ann_id]
+                kpts = np.concatenate([r['keypoints'], r['keypoint_scores'][:, None]], axis=1)
+                records.append(dict(
+                    image_id=int(img_id), category_id=int(r['category_id']),
+                    keypoints=[float(v) for v in kpts.reshape(-1)],
+                    score=instance_score(r['bbox_score'], r['keypoint_scores'],
+                                         self.score_mode, self.keypoint_score_thr)))
+        return records
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Write the results JSON and evaluate it (see class doc)."""
+        if not results:
+            raise ValueError('CocoMetric received no predictions to evaluate')
+        records = self.results_to_coco(results)
+        logger = MMLogger.get_current_instance()
+        if self.outfile_prefix is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                return self._evaluate(records, osp.join(tmp, 'results'), logger)
+        return self._evaluate(records, self.outfile_prefix, logger)
+
+    def _evaluate(self, records, prefix, logger) -> Dict[str, float]:
+        res_file = f'{prefix}.keypoints.json'
+        if osp.dirname(res_file):
+            os.makedirs(osp.dirname(res_file), exist_ok=True)
+        with open(res_file, 'w', encoding='utf-8') as f:
+            json.dump(records, f)
+        if self.outfile_prefix is not None:
+            logger.info(f'CocoMetric: wrote {len(records)} COCO results to {res_file}')
+        if self.format_only:
+            return {}
+        stats, table = self.evaluate_file(res_file)
+        logger.info(f'COCO keypoint evaluation of {res_file} against {self.ann_file}:\n'
+                    f'{table}')
+        return dict(zip(STATS_NAMES, stats))
+
+    def evaluate_file(self, res_file: str):
+        """(COCOeval's ten stats as floats, its printed summary) for a results file."""
+        from pycocotools.cocoeval import COCOeval
+        meta = self._meta
+        if len(meta.get('sigmas', ())) != meta['num_keypoints']:
+            raise ValueError(f"CocoMetric needs the metainfo's sigmas (one per keypoint, "
+                             f"{meta['num_keypoints']}) for OKS; the dataset metainfo "
+                             f"{meta.get('dataset_name')!r} has none")
+        if self._coco is None:
+            self._coco = load_coco(self.ann_file, meta['num_keypoints'], for_eval=True)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            detections = self._coco.loadRes(res_file)
+            coco_eval = COCOeval(self._coco, detections, 'keypoints')
+            coco_eval.params.kpt_oks_sigmas = exact_sigmas(meta['sigmas'])
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+            coco_eval.summarize()
+        table = '\n'.join(line for line in out.getvalue().splitlines()
+                          if line.lstrip().startswith('Average'))
+        return [float(v) for v in coco_eval.stats], table
