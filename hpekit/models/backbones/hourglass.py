@@ -70,7 +70,9 @@ class Hourglass(nn.Module):
         """x: [N, C, H, W] → [N, C, H, W]."""
         upper = self.up(x)
         lower = self.low3(self.low2(self.low1(self.pool(x))))
-        return upper + F.interpolate(lower, scale_factor=2, mode='nearest')
+        # Summed into the upsampled tensor (fresh; nearest upsampling's backward does not
+        # need it), never into a block's output, whose backward may need it.
+        return F.interpolate(lower, scale_factor=2, mode='nearest').add_(upper)
 
 
 @MODELS.register_module()
@@ -173,5 +175,11 @@ class StackedHourglass(BaseModule):
             heatmap = self.heads[i](features)
             heatmaps.append(heatmap)
             if i < self.num_stacks - 1:
-                x = x + self.merge_features[i](features) + self.merge_heatmaps[i](heatmap)
+                # (x + merge_features(features)) + merge_heatmaps(heatmap), summed in
+                # the same order into the conv's fresh output (no temporaries; x is
+                # not written).
+                merged = self.merge_features[i](features)
+                merged += x
+                merged += self.merge_heatmaps[i](heatmap)
+                x = merged
         return tuple(heatmaps)

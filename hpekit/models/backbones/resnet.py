@@ -44,7 +44,9 @@ class _ResidualBlock(nn.Module):
 
     def _inner_forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(self._residual(x) + identity)
+        out = self._residual(x)   # a BN's fresh output: BN's backward does not need it
+        out += identity
+        return self.relu(out)
 
     def _use_checkpoint(self, x):
         if not (self.with_cp and self.training):
