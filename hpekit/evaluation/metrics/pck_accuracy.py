@@ -9,8 +9,8 @@ from hpekit.registry import METRICS
 
 from .sample_fields import as_array, as_scalar, sample_field
 
-# norm_item → (metric key, MMPose's name of it)
-NORM_KEYS = {'bbox': 'PCK', 'head': 'PCKh'}
+# norm_item → its metric key (MMPose's names)
+NORM_KEYS = dict(bbox='PCK', head='PCKh')
 
 
 def pck_per_keypoint(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
@@ -97,17 +97,21 @@ class PCKAccuracy(BaseMetric):
                 visible=as_array(sample_field(sample, 'keypoints_visible', metric=name,
                                               needed_for='which keypoints are labelled'),
                                  (num, ), 'keypoints_visible', name))
-            if 'bbox' in self.norm_items:
-                box = as_array(sample_field(sample, 'bbox', metric=name,
-                                            needed_for="norm_item='bbox'"),
-                               (4, ), 'bbox', name)
-                result['bbox'] = float(np.max(box[2:] - box[:2]))
-            if 'head' in self.norm_items:
-                result['head'] = as_scalar(sample_field(
-                    sample, 'head_size', metric=name,
-                    needed_for="norm_item='head': the dataset must give each sample's "
-                    'head size in px'), 'head_size', name)
+            result['norm'] = {item: self._norm_length(sample, item, name)
+                              for item in self.norm_items}
             self.results.append(result)
+
+    @staticmethod
+    def _norm_length(sample: Any, item: str, name: str) -> float:
+        """The sample's normalising length (px) for ``item`` (see class doc)."""
+        if item == 'bbox':
+            box = as_array(sample_field(sample, 'bbox', metric=name,
+                                        needed_for="norm_item='bbox'"), (4, ), 'bbox', name)
+            return float(np.max(box[2:] - box[:2]))
+        return as_scalar(sample_field(sample, 'head_size', metric=name,
+                                      needed_for=f"norm_item={item!r}: the dataset must "
+                                      "give each sample's head size in px"),
+                         'head_size', name)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """PCK per norm item and per keypoint (fractions; see class doc)."""
@@ -121,7 +125,8 @@ class PCKAccuracy(BaseMetric):
         for item in self.norm_items:
             key = NORM_KEYS[item]
             acc, _ = pck_per_keypoint(pred, gt, visible,
-                                      np.array([r[item] for r in results]), self.thr)
+                                      np.array([r['norm'][item] for r in results]),
+                                      self.thr)
             seen = acc[~np.isnan(acc)]
             metrics[key] = float(seen.mean()) if seen.size else 0.0
             metrics.update({f'{key}/{n}': float(a) for n, a in zip(names, acc)})
