@@ -41,6 +41,11 @@ MODULES = sorted(p for p in (ROOT / 'hpekit').rglob('*.py')
                  if str(p.relative_to(ROOT)) not in ALLOWED)
 
 
+# Joint names that are also ordinary words of the code ('head' of a model, a 'root'
+# folder): a literal equal to one of these is not taken as naming a joint.
+COMMON_WORDS = {'head', 'neck', 'root', 'spine', 'belly'}
+
+
 def test_the_checked_names_are_real():
     names = joint_names()
     assert {'head_top', 'left_shoulder', 'root', 'nose', 'belly'} <= names
@@ -48,7 +53,7 @@ def test_the_checked_names_are_real():
 
 @pytest.mark.parametrize('path', MODULES, ids=[str(p.relative_to(ROOT)) for p in MODULES])
 def test_module_names_no_dataset_joint(path):
-    names = joint_names()
+    names = joint_names() - COMMON_WORDS
     # a whole literal that is a joint name, or a joint name with '_' inside a text
     # (single words such as 'head' or 'root' are common English in messages)
     found = [(line, text) for line, text in string_constants(path)
