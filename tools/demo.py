@@ -2,6 +2,7 @@
 
 Usage:
     python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
+        [--backend pytorch|onnxruntime]
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
         [--cfg-options key=value ...]
 
@@ -52,6 +53,10 @@ def parse_args(argv=None):
     parser.add_argument('input', help='image file, folder of images, or video file')
     parser.add_argument('--out', required=True, help='output image, folder or .mp4')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='onnxruntime: export the model once (cached next to the '
+                        'checkpoint, keyed by its hash and the config) and run the graph '
+                        'with ONNX Runtime; same predictions, decoded by the same code')
     parser.add_argument('--bbox', type=float, nargs=4, action='append',
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='person box for 2D models, '
                         'repeat for several people (default: the whole image)')
@@ -242,7 +247,7 @@ def main(argv=None):
     args = parse_args(argv)
     kind = input_kind(args.input)
     model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
+                       cfg_options=args.cfg_options, backend=args.backend)
     task = model.spec.task
     if task not in (TASK_TOPDOWN, TASK_VIDEO3D):
         raise SystemExit(f'{args.config}: the demo draws {TASK_TOPDOWN} and {TASK_VIDEO3D} '

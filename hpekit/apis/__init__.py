@@ -1,11 +1,13 @@
 """Inference entry points: ``init_model``, ``inference_topdown``, ``inference_video3d``,
-``PoseInferencer`` and the person detectors it takes."""
+``PoseInferencer``, the person detectors it takes, and the ONNX Runtime backend
+(``init_model(..., backend='onnxruntime')`` → ``OnnxRuntimeEstimator``)."""
 from .detectors import (DetectionsFileDetector, GivenBoxesDetector, WholeImageDetector,
                         build_detector)
 from .inference import (inference_topdown, inference_video3d, init_model,
                         merge_data_samples, window_starts)
 from .inferencer import PoseInferencer
+from .onnxruntime_backend import OnnxRuntimeEstimator
 
 __all__ = ['init_model', 'inference_topdown', 'inference_video3d', 'merge_data_samples',
            'window_starts', 'PoseInferencer', 'WholeImageDetector', 'GivenBoxesDetector',
-           'DetectionsFileDetector', 'build_detector']
+           'DetectionsFileDetector', 'build_detector', 'OnnxRuntimeEstimator']

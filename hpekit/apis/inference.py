@@ -34,12 +34,24 @@ from hpekit.utils.model_inputs import model_spec
 from hpekit.utils.setup_env import register_all_modules
 
 from .frames import load_frames, load_image
+from .onnxruntime_backend import BACKENDS, onnxruntime_model
 
 BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
+# Person crops per forward pass when the caller gives none: the batch size that was
+# fastest per crop for each backend (docs/benchmarks.md, "Inference: batch size and
+# backend", measured interleaved with flip test).
+DEFAULT_BATCH_SIZE = {'pytorch': 16, 'onnxruntime': 16}
+
+
+def default_batch_size(model):
+    """Crops per forward pass for ``model`` when none is given: ``DEFAULT_BATCH_SIZE``
+    of its backend (``model.backend``; PyTorch models have none)."""
+    return DEFAULT_BATCH_SIZE.get(getattr(model, 'backend', 'pytorch'), 16)
 
 
 # --------------------------------------------------------------------- init_model
-def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=True):
+def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=True,
+               backend='pytorch', onnx_cache_dir=None):
     """Build a config's model, load weights, and prepare it for inference.
 
     The one way hpekit builds a model outside training: the tools (test, demo,
@@ -55,6 +67,14 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=T
         cfg_options (dict, optional): dotted keys to override, as ``--cfg-options``.
         strict (bool): every key of the model must be in the checkpoint and vice
             versa (default); False loads the keys that fit and reports the rest.
+        backend (str): 'pytorch' (default) or 'onnxruntime': the model is exported
+            once to ONNX (cached next to the checkpoint, keyed by the checkpoint's
+            SHA-256 and the model config; see ``hpekit.apis.onnxruntime_backend``)
+            and an ``OnnxRuntimeEstimator`` is returned: the same predictions
+            through ``test_step`` (flip test included, decoded by the PyTorch
+            estimator's own code), usable by every inference function.
+        onnx_cache_dir (str, optional): where the ONNX Runtime backend keeps its
+            graphs instead of the checkpoint's folder.
 
     Returns:
         The model in eval mode on ``device``, with ``model.cfg`` (the config),
@@ -68,6 +88,8 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=T
         unreadable, unsafe or mismatching checkpoint. TypeError: a model without a
         spec. ValueError: a config without a test or val dataset.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     register_all_modules()
     cfg = _load_config(config, cfg_options)
     model = MODELS.build(cfg.model)
@@ -80,6 +102,9 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=T
         raise ValueError(f'{cfg.filename}: the model predicts {spec.num_keypoints} '
                          f"keypoints but the test dataset's metainfo has "
                          f"{model.dataset_meta['num_keypoints']}")
+    if backend == 'onnxruntime':
+        return onnxruntime_model(model.eval(), checkpoint, device=device,
+                                 cache_dir=onnx_cache_dir)
     return model.to(device).eval()
 
 
@@ -246,7 +271,7 @@ def _data_info(image, path, center, size, box, index, meta):
     return add_metainfo_to_info(info, meta)
 
 
-def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=16,
+def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=None,
                       channel_order='rgb', padding=BOX_PADDING):
     """2D keypoints of the people in one image, as MMPose's ``inference_topdown``.
 
@@ -263,7 +288,8 @@ def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=16
             None: one person filling the whole image (box [0, 0, W, H], fitted to the
             aspect ratio, no padding).
         bbox_format (str): 'xyxy' (default) or 'xywh' (COCO).
-        batch_size (int): crops per forward pass.
+        batch_size (int, optional): crops per forward pass; default
+            ``default_batch_size(model)``, the fastest per crop for the backend.
         channel_order (str): 'rgb' or 'bgr', for arrays.
         padding (float): margin factor for given boxes (default 1.25).
 
@@ -276,6 +302,8 @@ def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=16
         config's test_cfg applies (e.g. flip test).
     """
     meta, spec = _meta(model, TASK_TOPDOWN)
+    if batch_size is None:
+        batch_size = default_batch_size(model)
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     path = os.fspath(img) if isinstance(img, (str, os.PathLike)) else None

@@ -91,7 +91,9 @@ class PoseInferencer:
             or any callable ``(image, name) -> (boxes xyxy [N, 4], scores [N])``.
         cfg_options (dict, optional): config overrides.
         kpt_thr (float): joints scoring below are not drawn.
-        batch_size (int): person crops per forward pass.
+        batch_size (int, optional): person crops per forward pass; default: the
+            fastest per crop for the backend (``inference.default_batch_size``).
+        backend (str): 'pytorch' or 'onnxruntime' (see ``init_model``).
 
     ``inferencer(inputs, out_dir=None, bbox_thr=0.0, max_frames=None, return_vis=False)``
     yields one dict per picture: ``name``, ``predictions`` (one ``PoseDataSample`` per
@@ -102,8 +104,8 @@ class PoseInferencer:
 
     def __init__(self, config, checkpoint: Optional[str] = None, device: str = 'cpu',
                  detector=None, cfg_options: Optional[dict] = None, kpt_thr: float = 0.3,
-                 batch_size: int = 16):
-        self.model = init_model(config, checkpoint, device, cfg_options)
+                 batch_size: Optional[int] = None, backend: str = 'pytorch'):
+        self.model = init_model(config, checkpoint, device, cfg_options, backend=backend)
         if self.model.spec.task != TASK_TOPDOWN:
             raise ValueError(f'PoseInferencer runs {TASK_TOPDOWN} models; this model\'s '
                              f'task is {self.model.spec.task!r} (see inference_video3d)')

@@ -103,3 +103,21 @@ class BasePoseEstimator(BaseModel):
         """RGB pixels (float, 0..255; the spec's input shape) → ``forward_tensor``."""
         pre = self.data_preprocessor
         return self.forward_tensor((pixels - pre.mean) / pre.std)
+
+    def predict_exported(self, run, inputs: torch.Tensor, data_samples):
+        """``predict`` through the exported graph (the ONNX Runtime backend).
+
+        Args:
+            run: callable taking a float32 tensor laid out as ``export_forward``'s
+                input (any batch size) and returning the graph's outputs, a list of
+                tensors in ``spec.output_names`` order.
+            inputs: the batch as ``export_forward`` takes it (unnormalised).
+            data_samples: the batch's data samples, as for ``predict``.
+
+        Returns:
+            The data samples with the predictions ``predict`` sets, from the same
+            test-time options (flip test …) and the same decoding code.
+        """
+        raise NotImplementedError(f'{type(self).__name__} cannot predict from its exported '
+                                  'graph (implement predict_exported to use the '
+                                  'onnxruntime backend)')

@@ -120,3 +120,16 @@ class TopDownPoseEstimator(BasePoseEstimator):
             flipped = self.extract_feat(torch.flip(inputs, dims=[3]))
         return self.head.predict(feats, data_samples, self.test_cfg,
                                  flipped_feats=flipped)
+
+    def predict_exported(self, run, pixels, data_samples):
+        """``predict`` with the heatmaps computed by ``run`` (the exported graph): with
+        flip test, the crops and their mirrors go through in one call; flip-back and
+        decoding are the head's own (``decode_heatmaps``)."""
+        if data_samples is None:
+            data_samples = [PoseDataSample() for _ in range(pixels.shape[0])]
+        if not self.test_cfg['flip_test']:
+            return self.head.decode_heatmaps(run(pixels)[0], data_samples, self.test_cfg)
+        both = run(torch.cat([pixels, torch.flip(pixels, dims=[3])]))[0]
+        count = pixels.shape[0]
+        return self.head.decode_heatmaps(both[:count], data_samples, self.test_cfg,
+                                         flipped_heatmaps=both[count:])

@@ -95,3 +95,9 @@ class VideoPoseRegressor(BasePoseEstimator):
                 data_samples = [PoseDataSample() for _ in range(inputs.shape[0])]
             return self.head.predict(self.extract_feat(inputs), data_samples)
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+    def predict_exported(self, run, clips, data_samples):
+        """``predict`` with the joints computed by ``run`` (the exported graph)."""
+        if data_samples is None:
+            data_samples = [PoseDataSample() for _ in range(clips.shape[0])]
+        return self.head.decode_joints(run(clips)[0], data_samples)

@@ -178,11 +178,27 @@ class BaseHeatmapHead(BaseModule):
         Returns:
             The data samples with ``pred_keypoints`` [K, 2] and ``keypoint_scores`` [K].
         """
-        test_cfg = test_cfg or {}
         heatmaps = self.predict_heatmaps(feats)
-        if flipped_feats is not None:
+        flipped = None if flipped_feats is None else self.predict_heatmaps(flipped_feats)
+        return self.decode_heatmaps(heatmaps, data_samples, test_cfg, flipped)
+
+    def decode_heatmaps(self, heatmaps, data_samples, test_cfg=None, flipped_heatmaps=None):
+        """Heatmaps (and those of the mirrored images) → keypoints in the data samples.
+
+        The second half of ``predict``, shared with every backend that computes the
+        heatmaps elsewhere (``hpekit.apis.OnnxRuntimeEstimator`` runs the exported
+        graph and decodes here), so flip-back and decoding exist once.
+
+        Args:
+            heatmaps: tensor [B, K, H, W], ``predict_heatmaps`` of the images.
+            data_samples, test_cfg: as for ``predict``.
+            flipped_heatmaps: tensor [B, K, H, W], ``predict_heatmaps`` of the
+                horizontally mirrored images (flip test), or None.
+        """
+        test_cfg = test_cfg or {}
+        if flipped_heatmaps is not None:
             indices = resolve_flip_indices(data_samples, test_cfg, heatmaps.shape[1])
-            flipped = flip_back_heatmaps(self.predict_heatmaps(flipped_feats), indices,
+            flipped = flip_back_heatmaps(flipped_heatmaps, indices,
                                          shift=test_cfg.get('shift_heatmap', False))
             heatmaps = 0.5 * (heatmaps + flipped)
         return heatmaps_to_samples(heatmaps, data_samples, self.decoder,

@@ -85,7 +85,12 @@ class JointRegressionHead(BaseModule):
 
     def predict(self, feats, data_samples):
         """[B, T, D] features → the B data samples with ``pred_joints_3d`` set."""
-        pred = self(feats).detach().float()
-        for ds, joints in zip(data_samples, pred):
-            ds.pred_joints_3d = joints
+        return self.decode_joints(self(feats), data_samples)
+
+    def decode_joints(self, joints, data_samples):
+        """Joints [B, T, K, 3] (this head's output, or the exported graph's) → the B data
+        samples with ``pred_joints_3d`` (float32 [T, K, 3] metres) set."""
+        pred = torch.as_tensor(joints).detach().float()
+        for ds, item in zip(data_samples, pred):
+            ds.pred_joints_3d = item
         return data_samples
