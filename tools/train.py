@@ -1,9 +1,11 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``.
 
-Runs on one CPU or GPU as is; ``--launcher pytorch`` (torchrun) or ``slurm`` for
+Runs on one CPU or GPU as is; ``--nproc N`` trains in N processes on this machine (on
+CPU: gloo, one thread each); ``--launcher pytorch`` (torchrun) or ``slurm`` for
 distributed runs. Logs, checkpoints, metrics.json and curves.png go to the work dir.
 """
 import argparse
+import sys
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
@@ -11,7 +13,8 @@ from mmengine.runner import Runner
 from hpekit.engine.cli_options import disable_validation, enable_show_dir, set_data_root
 from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
-from hpekit.engine.distributed import finish_distributed, init_distributed
+from hpekit.engine.distributed import (finish_distributed, init_distributed, launch_local,
+                                       strip_option)
 from hpekit.utils import register_all_modules
 
 
@@ -62,6 +65,10 @@ def parse_args(argv=None):
                         help='draw validation samples (ground truth | prediction) to DIR')
     parser.add_argument('--interval', type=int, default=1,
                         help='with --show-dir: draw every N-th sample (default 1)')
+    parser.add_argument('--nproc', type=int, default=1, metavar='N',
+                        help='train in N processes on this machine (gloo on CPU, one '
+                        'thread each; see docs/distributed.md); the batch size is per '
+                        'process')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -79,6 +86,9 @@ def apply_mmpose_options(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.nproc > 1 and args.launcher == 'none':   # start N copies of this tool
+        argv = strip_option(sys.argv[1:] if argv is None else list(argv), '--nproc')
+        raise SystemExit(launch_local(__file__, argv, args.nproc))
     cfg = load_config(args.config, args.cfg_options)
     apply_mmpose_options(cfg, args)
     setup_train_config(cfg, args.config, work_dir=args.work_dir, resume=args.resume,

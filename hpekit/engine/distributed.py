@@ -101,3 +101,53 @@ def _slurm_to_torch_env():
         hosts = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
                                capture_output=True, text=True, check=True).stdout.split()
         os.environ['MASTER_ADDR'] = hosts[0]
+
+
+def strip_option(argv, name):
+    """``argv`` without ``name VALUE`` / ``name=VALUE`` (e.g. '--nproc')."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + '='):
+            out.append(arg)
+    return out
+
+
+def launch_local(script, argv, nproc, threads_per_proc=1):
+    """Run ``script`` in ``nproc`` processes on this machine and wait for them.
+
+    The CPU way to use several cores for one training run (``tools/train.py --nproc
+    N``): torch's own launcher (``python -m torch.distributed.run --standalone``, as
+    ``tools/dist_train.sh`` uses it, with a free port chosen by its rendezvous) starts
+    ``script argv --launcher pytorch`` N times; each process joins the gloo group
+    (``init_distributed``), trains on its share of every epoch (mmengine's
+    distributed sampler, the config's batch size per process) and DDP averages the
+    gradients. Each process gets ``threads_per_proc`` threads (``OMP_NUM_THREADS``):
+    on 2 cores, 2 processes × 1 thread trained hg2 1.28–1.36× faster than 1 process ×
+    2 threads (issue 15), and single-threaded processes do not spin-wait on each
+    other when other jobs share the cores.
+
+    Args:
+        script (str): the tool, e.g. ``tools/train.py``.
+        argv (list[str]): its arguments (without ``--nproc`` or ``--launcher``).
+        nproc (int): processes to start.
+        threads_per_proc (int): torch/OpenMP threads of each.
+
+    Returns:
+        int: the launcher's exit status (non-zero when any process failed).
+    """
+    if nproc < 1 or threads_per_proc < 1:
+        raise ValueError(f'nproc and threads_per_proc must be >= 1, got {nproc}, '
+                         f'{threads_per_proc}')
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(script)))
+    threads = str(threads_per_proc)
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+           f'--nproc-per-node={nproc}', os.path.abspath(script), *argv,
+           '--launcher', 'pytorch']
+    return subprocess.run(cmd, env=env).returncode

@@ -1,0 +1,64 @@
+"""``tools/train.py --nproc N``: N gloo processes of one thread on this machine, started
+by the tool itself (torch.distributed.run --standalone), on a tiny video config."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hpekit.datasets.synthetic import write_h36m_split
+from hpekit.engine.distributed import strip_option
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / 'tests' / 'configs' / 'video_tiny.py'
+
+
+def test_strip_option():
+    assert strip_option(['c.py', '--nproc', '2', '--seed', '1'], '--nproc') == \
+        ['c.py', '--seed', '1']
+    assert strip_option(['c.py', '--nproc=2'], '--nproc') == ['c.py']
+
+
+def test_two_processes_train_a_few_iterations(tmp_path):
+    data = tmp_path / 'data'
+    write_h36m_split(str(data), num_train=8, num_valid=4, size=32, num_frames=4,
+                     progress=False)
+    work = tmp_path / 'work'
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES='')
+    cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(CONFIG), '--nproc', '2',
+           '--work-dir', str(work), '--no-validate', '--cfg-options',
+           f'train_dataloader.dataset.data_root={data}',
+           f'val_dataloader.dataset.data_root={data}',
+           f'test_dataloader.dataset.data_root={data}',
+           'train_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
+           'default_hooks.checkpoint.save_best=None']
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    logs = list(work.glob('*/*.log'))
+    assert len(logs) == 1, logs                 # rank 0 writes the log
+    log = logs[0].read_text()
+    # 8 clips over 2 processes × batch 2: 2 iterations per epoch, world size 2.
+    assert 'Distributed training: True' in log
+    assert 'GPU number: 2' in log               # mmengine's name for the world size
+    assert 'Epoch(train) [1][2/2]' in log
+    assert 'Epoch(train) [1][3/' not in log
+    assert (work / 'epoch_1.pth').is_file()
+
+
+def test_the_launcher_gives_each_process_one_thread(monkeypatch):
+    from hpekit.engine import distributed
+    seen = {}
+
+    def fake_run(cmd, env):
+        seen.update(cmd=cmd, env=env)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(distributed.subprocess, 'run', fake_run)
+    monkeypatch.setenv('OMP_NUM_THREADS', '2')
+    assert distributed.launch_local('tools/train.py', ['cfg.py', '--seed', '1'], 3) == 0
+    assert seen['env']['OMP_NUM_THREADS'] == '1' == seen['env']['MKL_NUM_THREADS']
+    cmd = seen['cmd']
+    assert cmd[1:5] == ['-m', 'torch.distributed.run', '--standalone',
+                        '--nproc-per-node=3']
+    assert cmd[-5:] == ['cfg.py', '--seed', '1', '--launcher', 'pytorch']
