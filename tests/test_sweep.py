@@ -169,8 +169,15 @@ def _clip_files_sample(tmp_path):
                 flip_indices=[1, 0, 3, 2], sample_idx=0)
 
 
+def _lifting_sample(tmp_path):
+    rng = np.random.default_rng(0)
+    return dict(keypoints_norm=rng.uniform(-1, 1, (5, K, 2)).astype(np.float32),
+                joints_3d=rng.normal(size=(3, K, 3)).astype(np.float32),
+                image_size=(64, 48), flip_indices=[1, 0, 3, 2], sample_idx=0)
+
+
 SAMPLES = dict(image=_image_sample, image_file=_image_file_sample, crop=_crop_sample,
-               clip=_clip_sample, clip_files=_clip_files_sample)
+               clip=_clip_sample, clip_files=_clip_files_sample, lifting=_lifting_sample)
 
 
 @pytest.mark.parametrize('name, cls', parts(TRANSFORMS), ids=ids(parts(TRANSFORMS)))

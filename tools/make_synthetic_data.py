@@ -97,7 +97,8 @@ def run_h36m_full(args):
     written = write_h36m_full(args.out, subjects=args.subjects, actions=args.actions,
                               subactions=args.subactions, num_cameras=args.cameras,
                               num_frames=args.frames, fps=args.fps, image_size=args.size,
-                              seed=args.seed, progress=not args.no_progress)
+                              seed=args.seed, progress=not args.no_progress,
+                              images=not args.no_images)
     for split in ('train', 'test'):
         print(f'wrote {written[split]}: {written[f"num_{split}_frames"]} frames')
     print(f'wrote {written["cameras"]} and frames under {os.path.join(args.out, "images")}')
@@ -127,6 +128,8 @@ def add_h36m_full_parser(subparsers):
                         help='frame rate: annotation_body3d/fps<N> (default 50)')
     parser.add_argument('--size', type=_count(16), default=160, help='frame side in px')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--no-images', action='store_true',
+                        help='annotations and cameras only (2D → 3D lifting needs no frames)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--skip-existing', action='store_true',
                         help='do nothing when the annotation files already exist')

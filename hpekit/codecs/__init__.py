@@ -7,6 +7,8 @@ its parameters. One config dict (``codec = dict(type='MSRAHeatmap', input_size=(
 """
 from .base import BaseKeypointCodec, build_codec
 from .msra_heatmap import MSRAHeatmap
+from .pose_lifting import VideoPoseLifting
 from .root_relative_3d import RootRelativeJoints3D
 
 __all__ = ['BaseKeypointCodec', 'build_codec', 'MSRAHeatmap', 'RootRelativeJoints3D']
+__all__ += ['VideoPoseLifting']

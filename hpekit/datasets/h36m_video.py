@@ -21,6 +21,8 @@ numpy arrays, numpy scalars and builtin containers only: a crafted file runs no 
 import os.path as osp
 import pickle
 import re
+from typing import (Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -49,14 +51,14 @@ _IMGNAME = re.compile(r'^(S\d+)_([A-Za-z]+)(?:[_ ](\d+))?\.(\w+?)_(\d+)\.(\w+)$'
 
 
 # ------------------------------------------------------------------ names, actions
-def action_category(action):
+def action_category(action: str) -> str:
     """The reported action of a sequence's action: 'Directions_1' → 'Directions',
     'TakingPhoto 1' → 'Photo', 'WalkingDog' → 'WalkDog' (subactions merged)."""
     name = re.split(r'[_ ]', str(action))[0]
     return ACTION_ALIASES.get(name, name)
 
 
-def parse_h36m_imgname(imgname):
+def parse_h36m_imgname(imgname: str) -> Dict[str, Any]:
     """Sequence and frame of an ``imgname`` of the npz files.
 
     Args:
@@ -102,7 +104,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     nothing in the file can run code. Object arrays are refused too.
     """
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _NUMPY_GLOBALS:
             obj = super().find_class(module, name)
             return _no_object_dtype if obj is np.dtype else obj
@@ -110,7 +112,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
             f'refused to load {module}.{name}: this file may hold numpy arrays and '
             'builtin containers only')
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> NoReturn:
         raise pickle.UnpicklingError('refused a persistent id: numpy arrays and builtin '
                                      'containers only')
 
@@ -124,7 +126,7 @@ def _no_object_dtype(*args, **kwargs):
     return dtype
 
 
-def load_camera_params(path):
+def load_camera_params(path: str) -> Dict[Tuple[str, str], Dict[str, Any]]:
     """Read ``cameras.pkl`` without running code (``NumpyOnlyUnpickler``).
 
     Returns:
@@ -151,7 +153,7 @@ def load_camera_params(path):
 
 
 # ------------------------------------------------------------------- paths, files
-def resolve_in_root(data_root, name, what):
+def resolve_in_root(data_root: Optional[str], name: str, what: str) -> str:
     """``name`` joined to ``data_root``; an absolute name is kept (a config's choice).
 
     Raises:
@@ -166,7 +168,7 @@ def resolve_in_root(data_root, name, what):
     return path
 
 
-def check_imgname(imgname, path):
+def check_imgname(imgname: str, path: str) -> None:
     """Raise ValueError unless an npz ``imgname`` is a relative path inside the image
     folder (no absolute path, drive or '..')."""
     text = str(imgname).replace('\\', '/')
@@ -188,7 +190,8 @@ def _field(data, key, path, shape_text, check):
     return value
 
 
-def load_h36m_annotations(path, num_keypoints, need_part=False):
+def load_h36m_annotations(path: str, num_keypoints: int,
+                          need_part: bool = False) -> Dict[str, Optional[np.ndarray]]:
     """The arrays of one ``h36m_{train,test}.npz`` file, checked.
 
     Returns:
@@ -246,7 +249,8 @@ def load_h36m_annotations(path, num_keypoints, need_part=False):
 
 
 # -------------------------------------------------------------------- clip layout
-def clip_starts(length, seq_len, seq_step, frame_interval=1, pad=False):
+def clip_starts(length: int, seq_len: int, seq_step: int, frame_interval: int = 1,
+                pad: bool = False) -> List[int]:
     """First frames of the clips of a sequence of ``length`` frames.
 
     A clip takes frames ``start + i · frame_interval`` (i < seq_len); starts are
@@ -264,7 +268,8 @@ def clip_starts(length, seq_len, seq_step, frame_interval=1, pad=False):
     return starts
 
 
-def clip_frames(length, start, seq_len, frame_interval=1, context=0):
+def clip_frames(length: int, start: int, seq_len: int, frame_interval: int = 1,
+                context: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Frame positions of one clip in its sequence, edge-padded.
 
     Returns:
@@ -337,11 +342,17 @@ class H36MVideoDataset(BasePoseDataset):
 
     METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
-    def __init__(self, data_root, split='train', ann_file=None, img_prefix='images',
-                 camera_param_file='annotation_body3d/cameras.pkl', subjects=None,
-                 actions=None, cameras=None, seq_len=8, seq_step=8, frame_interval=1,
-                 pad_video_seq=False, bbox_padding=1.0, root_index=0, pipeline=(),
-                 indices=None, test_mode=False, lazy_init=False, metainfo=None):
+    def __init__(self, data_root: str, split: str = 'train', ann_file: Optional[str] = None,
+                 img_prefix: str = 'images',
+                 camera_param_file: Optional[str] = 'annotation_body3d/cameras.pkl',
+                 subjects: Optional[Sequence[str]] = None,
+                 actions: Optional[Sequence[str]] = None,
+                 cameras: Optional[Sequence[str]] = None, seq_len: int = 8, seq_step: int = 8,
+                 frame_interval: int = 1, pad_video_seq: bool = False,
+                 bbox_padding: float = 1.0, root_index: int = 0,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 indices: Optional[Union[int, Sequence[int]]] = None, test_mode: bool = False,
+                 lazy_init: bool = False, metainfo: Optional[dict] = None) -> None:
         if split not in DEFAULT_SUBJECTS:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         _check_count('seq_len', seq_len, 1)
@@ -376,7 +387,7 @@ class H36MVideoDataset(BasePoseDataset):
     need_part = False    # the 2D joints ('part') are required
     need_cameras = False
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """Read and check the npz file, group sequences, list the clips."""
         ann = load_h36m_annotations(self.ann_path, self._num_keypoints, self.need_part)
         if self.root_index >= self._num_keypoints:
@@ -459,7 +470,7 @@ class H36MVideoDataset(BasePoseDataset):
                                        self.frame_interval, self.context)
         return seq, positions, valid
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """The clip at position idx (see class doc)."""
         seq, positions, valid = self._clip(idx)
         c = self.context
@@ -488,7 +499,7 @@ class H36MVideoDataset(BasePoseDataset):
                 info['camera_param'] = params
         return add_metainfo_to_info(info, self._metainfo)
 
-    def clip_joints(self):
+    def clip_joints(self) -> np.ndarray:
         """Root-relative joints of every clip: float32 [n, T, K, 3] metres."""
         if not self._fully_initialized:
             self.full_init()
@@ -501,9 +512,98 @@ class H36MVideoDataset(BasePoseDataset):
         return out
 
     @property
-    def sequences(self):
+    def sequences(self) -> List[Dict[str, Any]]:
         """The kept sequences: list of dicts with 'seq_name', 'subject', 'action',
         'action_name', 'camera' and 'file_rows' (rows of the npz, in frame order)."""
         if not self._fully_initialized:
             self.full_init()
         return self._sequences
+
+
+def load_keypoint_2d_file(path: str, num_keypoints: int) -> Dict[str, np.ndarray]:
+    """A 2D detection file: npz with 'imgname' [N] and 'keypoints' [N, K, 2 or 3] px
+    (x, y[, score]). Returns {imgname: float32 [K, 3]} (score 1 when absent)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'2D keypoint file not found: {path} (an npz with imgname '
+                                '[N] and keypoints [N, K, 2 or 3], image px)')
+    data = dict(np.load(path, allow_pickle=False))
+    names = _field(data, 'imgname', path, 'strings [N]',
+                   lambda v: v.ndim == 1 and v.dtype.kind in 'US')
+    points = _field(data, 'keypoints', path, f'float [{len(names)}, {num_keypoints}, 2 or 3]',
+                    lambda v: v.ndim == 3 and v.shape[:2] == (len(names), num_keypoints)
+                    and v.shape[2] in (2, 3) and v.dtype.kind in 'fiu')
+    if points.shape[2] == 2:
+        points = np.concatenate([points, np.ones((*points.shape[:2], 1))], axis=2)
+    return dict(zip(names.astype(str).tolist(), points.astype(np.float32)))
+
+
+@DATASETS.register_module()
+class H36MLiftingDataset(H36MVideoDataset):
+    """Human3.6M 2D keypoint sequences with 3D targets, for 2D → 3D lifting models.
+
+    The clips of ``H36MVideoDataset`` (``seq_len`` target frames every ``seq_step``)
+    without images: each sample holds the 2D keypoints of the target frames plus
+    ``(receptive_field - 1) / 2`` frames of context on each side (repeating the first
+    or last frame of the sequence where it ends), the 3D targets of the target frames
+    and the camera's frame size for normalising. A temporal-convolution model with
+    that receptive field predicts exactly the ``seq_len`` target frames.
+
+    Args:
+        receptive_field (int): odd input frames per output frame of the model (27,
+            81, 243 …).
+        keypoint_2d_file (str, optional): 2D detections instead of the ground-truth
+            ``part``: an npz under data_root with 'imgname' [N] (as the annotation
+            file's) and 'keypoints' [N, K, 2 or 3] px; every frame must be in it.
+        Other arguments as ``H36MVideoDataset``; ``camera_param_file`` is required
+            (the frame sizes 'w', 'h').
+
+    ``get_data_info(i)``: as ``H36MVideoDataset`` (no frames are read) with
+    'keypoints' float32 [R - 1 + T, K, 2] px, 'keypoints_visible' [R - 1 + T, K],
+    'image_size' (w, h) of the camera, 'joints_3d' [T, K, 3] root-relative metres and
+    'frame_ids' [T].
+    """
+
+    sweep_example = dict(cfg=dict(split='test', seq_len=2, seq_step=2, receptive_field=3,
+                                  pipeline=[dict(type='GenerateTarget', encoder=dict(
+                                      type='VideoPoseLifting', num_frames=3)),
+                                      dict(type='PackLiftingInputs')]),
+                         data='h36m_full')
+
+    need_part = True
+    need_cameras = True
+
+    def __init__(self, data_root: str, receptive_field: int = 27,
+                 keypoint_2d_file: Optional[str] = None, **kwargs: Any) -> None:
+        _check_count('receptive_field', receptive_field, 1)
+        if receptive_field % 2 == 0:
+            raise ValueError(f'receptive_field must be odd, got {receptive_field}')
+        self.receptive_field = int(receptive_field)
+        self.context = (self.receptive_field - 1) // 2 * 1
+        self.keypoint_path = None if keypoint_2d_file is None else resolve_in_root(
+            data_root, keypoint_2d_file, 'keypoint_2d_file')
+        if kwargs.get('camera_param_file', 'set') is None:
+            raise ValueError('H36MLiftingDataset needs camera_param_file (frame sizes)')
+        super().__init__(data_root, **kwargs)
+        if self.frame_interval != 1:
+            raise ValueError('H36MLiftingDataset takes consecutive frames (frame_interval=1)')
+
+    def load_data_list(self) -> List[dict]:
+        data_list = super().load_data_list()
+        if self.keypoint_path is not None:
+            detections = load_keypoint_2d_file(self.keypoint_path, self._num_keypoints)
+            part = np.empty_like(self._part)
+            for i, name in enumerate(self._imgname):
+                found = detections.get(name.decode('utf-8'))
+                if found is None:
+                    raise ValueError(f'{self.keypoint_path}: no keypoints for frame '
+                                     f'{name.decode("utf-8")} of {self.ann_path}')
+                part[i] = found
+            self._part = part
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        params = self._camera(info['subject'], info['camera'])
+        info['image_size'] = (int(params['w']), int(params['h']))
+        del info['img_paths']
+        return info

@@ -193,7 +193,7 @@ def sequence_dir(subject, action, subaction, camera):
 # ------------------------------------------------------------------- writing
 def write_h36m_full(out_dir, subjects=SUBJECTS, actions=H36M_ACTIONS, subactions=2,
                     num_cameras=4, num_frames=40, fps=50, image_size=160, seed=0,
-                    jpeg_quality=90, progress=True):
+                    jpeg_quality=90, progress=True, images=True):
     """Write a synthetic Human3.6M in MMPose's preprocessed layout (see module doc).
 
     Args:
@@ -209,6 +209,8 @@ def write_h36m_full(out_dir, subjects=SUBJECTS, actions=H36M_ACTIONS, subactions
         image_size (int): frame width = height, px.
         seed (int): random seed.
         jpeg_quality (int): JPEG quality of the frames.
+        images (bool): render and write the frames; False writes the annotations and
+            cameras only (enough for 2D → 3D lifting, and much faster).
 
     Returns:
         dict: 'train' / 'test' npz paths, 'cameras' path, 'num_frames' per split.
@@ -228,7 +230,7 @@ def write_h36m_full(out_dir, subjects=SUBJECTS, actions=H36M_ACTIONS, subactions
     os.makedirs(osp.join(ann_dir, f'fps{fps}'), exist_ok=True)
     records = {'train': [], 'test': []}
     total = len(subjects) * len(actions) * subactions
-    bar = _progress(total * num_cameras * num_frames) if progress else None
+    bar = _progress(total * num_cameras * num_frames) if progress and images else None
     cameras = {}
     for s_index, subject in enumerate(subjects):
         rng = np.random.default_rng([seed, SUBJECTS.index(subject)])
@@ -243,7 +245,7 @@ def write_h36m_full(out_dir, subjects=SUBJECTS, actions=H36M_ACTIONS, subactions
                 for cam, background in zip(cams, backgrounds):
                     records[split].append(_write_sequence(
                         out_dir, subject, action, sub, cam, background, motion, step,
-                        rng, jpeg_quality, bar))
+                        rng, jpeg_quality, bar, images))
     for subject in SUBJECTS:      # every subject's cameras, as the real file has
         for i, cam in enumerate(cams):
             cameras.setdefault((subject, cam['id']), camera_params(i, image_size))
@@ -262,21 +264,23 @@ def write_h36m_full(out_dir, subjects=SUBJECTS, actions=H36M_ACTIONS, subactions
 
 
 def _write_sequence(out_dir, subject, action, sub, cam, background, motion, step, rng,
-                    quality, bar):
+                    quality, bar, images=True):
     folder = sequence_dir(subject, action, sub, cam['id'])
-    os.makedirs(osp.join(out_dir, 'images', subject, folder), exist_ok=True)
+    if images:
+        os.makedirs(osp.join(out_dir, 'images', subject, folder), exist_ok=True)
     joints = world_to_camera(motion, cam)
     pix = project(joints, cam)
     shifts = rng.integers(-2, 3, (len(joints), 2))
     names, centers, scales = [], [], []
     for t in range(len(joints)):
         name = f'{subject}/{folder}/{folder}_{t * step + 1:06d}.jpg'
-        frame = render_frame(background, joints[t], cam, shifts[t])
-        ok, data = cv2.imencode('.jpg', np.ascontiguousarray(frame[..., ::-1]),
-                                [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-        if not ok:
-            raise OSError(f'cannot encode frame {name}')
-        data.tofile(osp.join(out_dir, 'images', name))
+        if images:
+            frame = render_frame(background, joints[t], cam, shifts[t])
+            ok, data = cv2.imencode('.jpg', np.ascontiguousarray(frame[..., ::-1]),
+                                    [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+            if not ok:
+                raise OSError(f'cannot encode frame {name}')
+            data.tofile(osp.join(out_dir, 'images', name))
         center, scale = box_of(pix[t])
         names.append(name)
         centers.append(center)

@@ -27,6 +27,9 @@ def input_shape_from_args(model, shape: Optional[Sequence[int]] = None,
     spec = model_spec(model)
     full = list(spec.input_shape(batch))
     if shape is not None:
+        if getattr(spec, 'input_kind', 'pixels') == 'keypoints':
+            raise ValueError('--shape H W is for image inputs; this model takes 2D '
+                             'keypoints (change the frames with --frames)')
         if len(shape) != 2 or min(shape) <= 0:
             raise ValueError(f'--shape expects two positive sizes H W, got {shape}')
         full[-2:] = shape

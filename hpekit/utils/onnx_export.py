@@ -11,6 +11,9 @@ built-in estimators:
   Keypoints: the codec's decoding, then the crop's inverse affine (``hpekit.core``).
 - video 3D: input ``clip`` float32 [B, T, 3, H, W] (RGB) → output ``joints_3d``
   float32 [B, T, K, 3] in **metres** (hpekit reports millimetres = ×1000).
+- 2D → 3D lifting (spec ``input_kind='keypoints'``): input ``keypoints`` float32
+  [B, T, K, 2], normalised as the spec's ``input_layout`` says (no pixels) → output
+  ``joints_3d`` float32 [B, T - R + 1, K, 3] metres (R: the receptive field).
 
 Export uses torch's TorchScript-based exporter (``dynamo=False``): the dynamo
 exporter, torch's default since 2.9, needs the ``onnxscript`` package, and the
@@ -41,6 +44,15 @@ class ExportModule(nn.Module):
         return self.model.export_forward(pixels)
 
 
+def example_input(spec, shape, generator=None):
+    """A random input of ``shape``: pixels in [0, 255], or keypoints in [-1, 1] for a
+    spec with ``input_kind='keypoints'``."""
+    values = torch.rand(*shape, generator=generator)
+    if getattr(spec, 'input_kind', 'pixels') == 'keypoints':
+        return values * 2 - 1
+    return values * 255
+
+
 def _outputs(value):
     """A tensor or a tuple/list of tensors → a list of tensors."""
     return list(value) if isinstance(value, (tuple, list)) else [value]
@@ -62,7 +74,7 @@ def export_onnx(model, out_file, input_shape, opset=DEFAULT_OPSET):
     """
     spec = model_spec(model)
     module = ExportModule(model).eval()
-    example = torch.rand(*input_shape, device=next(model.parameters()).device) * 255
+    example = example_input(spec, input_shape).to(next(model.parameters()).device)
     with torch.no_grad():
         output_shapes = [list(out.shape) for out in _outputs(module(example))]
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
@@ -114,7 +126,7 @@ def compare_with_onnxruntime(model, onnx_file, input_shape, seed=0):
     import onnxruntime as ort
     spec = model_spec(model)
     generator = torch.Generator().manual_seed(seed)
-    example = torch.rand(*input_shape, generator=generator) * 255
+    example = example_input(spec, input_shape, generator)
     with torch.no_grad():
         expected = [out.cpu().numpy() for out in _outputs(
             ExportModule(model).eval()(example.to(next(model.parameters()).device)))]

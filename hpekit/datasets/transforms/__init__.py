@@ -3,6 +3,7 @@ from .clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResized
                               ClipResize, PackClipInputs, TemporalSubsample)
 from .clip_loading import LoadClipCrops
 from .common_transforms import GenerateTarget
+from .lifting_transforms import LiftingRandomFlip, PackLiftingInputs
 from .topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
                                  TopdownAffine)
 
@@ -10,3 +11,4 @@ __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipRe
            'PackClipInputs', 'TemporalSubsample', 'GenerateTarget', 'LoadImage',
            'PackPoseInputs', 'RandomHalfBody', 'TopdownAffine']
 __all__ += ['LoadClipCrops']
+__all__ += ['LiftingRandomFlip', 'PackLiftingInputs']

@@ -6,3 +6,5 @@ from .hourglass import StackedHourglass
 from .timm_backbone import TimmBackbone  # timm itself is imported when one is built
 
 __all__ = ['ResNet', 'StackedHourglass', 'TimmBackbone']
+from .tcn import TemporalConvNet  # noqa: E402
+__all__ += ['TemporalConvNet']

@@ -16,6 +16,10 @@ from hpekit.registry import MODELS
 
 TASK_TOPDOWN = 'topdown2d'   # person crop [B, 3, H, W] → keypoints [K, 2] per crop
 TASK_VIDEO3D = 'video3d'     # clip [B, T, 3, H, W] → joints [T, K, 3] metres per clip
+TASK_LIFTING = 'lifting'     # 2D keypoints [B, T, K, 2] → joints [T', K, 3] metres
+
+INPUT_PIXELS = 'pixels'      # the input is image pixels (RGB/BGR 0..255)
+INPUT_KEYPOINTS = 'keypoints'  # the input is normalised 2D keypoints
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,9 @@ class EstimatorSpec:
         task: 'topdown2d' (``predict`` sets ``pred_keypoints`` [K, 2] image px and
             ``keypoint_scores`` [K] on data samples with ``center``/``bbox_size``
             metainfo) or 'video3d' (``predict`` sets ``pred_joints_3d`` [T, K, 3]
+            metres) or 'lifting' (2D keypoints → ``pred_joints_3d`` [T', K, 3]
             metres); a plugin may name its own task for its own tools.
-        input_size: (W, H) px of one image or frame.
+        input_size: (W, H) px of one image or frame; None for keypoint inputs.
         num_keypoints: K.
         num_frames: T frames per clip (video tasks), else None.
         channel_order: 'rgb' (hpekit's pipelines) or 'bgr'.
@@ -35,6 +40,11 @@ class EstimatorSpec:
             (its data preprocessor); the exported graph includes it.
         input_name, output_names: names of the exported graph's input and outputs.
         output_layouts: one text per output, e.g. '[B, K, h, w] heatmaps'.
+        input_kind: 'pixels' (images or clips, the default) or 'keypoints': 2D
+            keypoints [B, T, K, 2] normalised as ``input_description`` says (T =
+            ``num_frames``, the receptive field); ``export_forward`` then takes them
+            instead of pixels and mean/std do not apply.
+        input_description: for keypoint inputs, how they are normalised.
     """
 
     task: str
@@ -47,15 +57,21 @@ class EstimatorSpec:
     input_name: str = 'image'
     output_names: Tuple[str, ...] = ('output',)
     output_layouts: Tuple[str, ...] = ('',)
+    input_kind: str = INPUT_PIXELS
+    input_description: str = ''
 
     def input_shape(self, batch: int = 1) -> Tuple[int, ...]:
-        """(B, 3, H, W), or (B, T, 3, H, W) for clips."""
+        """(B, 3, H, W), or (B, T, 3, H, W) for clips, or (B, T, K, 2) for keypoints."""
+        if self.input_kind == INPUT_KEYPOINTS:
+            return (batch, self.num_frames or 1, self.num_keypoints, 2)
         width, height = self.input_size
         frames = () if self.num_frames is None else (self.num_frames,)
         return (batch, *frames, 3, height, width)
 
     @property
     def input_layout(self) -> str:
+        if self.input_kind == INPUT_KEYPOINTS:
+            return f'[B, T, K, 2] 2D keypoints, {self.input_description or "normalised"}'
         frames = '' if self.num_frames is None else 'T, '
         return f'[B, {frames}3, H, W] {self.channel_order.upper()} 0..255'
 
@@ -89,7 +105,8 @@ class BasePoseEstimator(BaseModel):
       from normalised inputs.
 
     ``export_forward`` (unnormalised pixels in, ``forward_tensor`` out) is what ONNX
-    export, FLOPs and benchmarks run.
+    export, FLOPs and benchmarks run; an estimator whose spec takes keypoints
+    (``input_kind='keypoints'``) overrides it to take them.
     """
 
     @property

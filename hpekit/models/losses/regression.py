@@ -68,3 +68,30 @@ class L1Loss(_CoordinateLoss):
     @staticmethod
     def _elementwise(pred, target):
         return (pred - target).abs()
+
+
+@MODELS.register_module()
+class MPJPELoss(nn.Module):
+    """Mean per-joint position error: the Euclidean distance of each joint, averaged
+    over (frames, joints) — VideoPose3D's training loss.
+
+    forward(pred, target, target_weight=None): [..., K, 3] each (metres), optional
+    [..., K] joint weights (the mean still divides by the number of joints). Returns
+    a scalar tensor times ``loss_weight``.
+
+    Args:
+        loss_weight (float): factor applied to the loss. Default 1.0.
+    """
+
+    sweep_example = dict(cfg=dict(), inputs=[(2, 4, 3), (2, 4, 3)])
+
+    def __init__(self, loss_weight=1.0):
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, pred, target, target_weight=None):
+        _check_shapes(pred, target, target_weight)
+        errors = (pred - target).norm(dim=-1)
+        if target_weight is not None:
+            errors = errors * target_weight.to(errors.dtype)
+        return self.loss_weight * errors.mean()
