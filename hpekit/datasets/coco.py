@@ -29,7 +29,7 @@ import contextlib
 import io
 import json
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -169,8 +169,10 @@ def _check_annotations(path, annotations, images, num_keypoints, for_eval):
             _number(path, where, ann, 'area')
 
 
-def load_coco(path: str, num_keypoints: int, for_eval: bool = False, data_root=None):
-    """A pycocotools ``COCO`` of a person-keypoints JSON file, checked first.
+def load_coco(path: str, num_keypoints: int, for_eval: bool = False,
+              data_root: Optional[str] = None) -> Any:
+    """A pycocotools ``COCO`` of a person-keypoints JSON file, checked first (typed
+    ``Any``: pycocotools is optional).
 
     Args:
         path: the JSON file.
@@ -212,7 +214,7 @@ def load_coco(path: str, num_keypoints: int, for_eval: bool = False, data_root=N
     return coco
 
 
-def load_detections(path: str, coco, categories: Sequence[int]) -> List[dict]:
+def load_detections(path: str, coco: Any, categories: Optional[Sequence[int]]) -> List[dict]:
     """The person detections of a COCO results file, checked, in file order.
 
     Args:
@@ -225,7 +227,9 @@ def load_detections(path: str, coco, categories: Sequence[int]) -> List[dict]:
         list of dict(index, image_id, category_id, bbox float64 [4] xywh, score).
 
     Raises:
-        FileNotFoundError, CocoAnnotationError (file, record and field named).
+        FileNotFoundError: no such file.
+        CocoAnnotationError: invalid JSON or a malformed record (file, record and field
+            named).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'detection results file (bbox_file) not found: {path}')
@@ -259,14 +263,15 @@ def load_detections(path: str, coco, categories: Sequence[int]) -> List[dict]:
 
 
 # --------------------------------------------------------------------- samples
-def xywh_to_xyxy(box) -> np.ndarray:
+def xywh_to_xyxy(box: Sequence[float]) -> np.ndarray:
     """[x, y, w, h] → [x1, y1, x2, y2] (float64)."""
     x, y, w, h = (float(v) for v in box)
     return np.array([x, y, x + w, y + h])
 
 
-def crop_boxes(bboxes, input_size: Optional[Tuple[int, int]] = None,
-               padding: float = BBOX_PADDING):
+def crop_boxes(bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
+               input_size: Optional[Tuple[int, int]] = None,
+               padding: float = BBOX_PADDING) -> Tuple[np.ndarray, np.ndarray]:
     """xyxy boxes [N, 4] → (center float32 [N, 2], bbox_size float32 [N, 2]).
 
     With ``input_size`` (W, H): ``hpekit.apis.inference.boxes_to_center_size`` (fit to
@@ -403,7 +408,8 @@ class CocoDataset(BasePoseDataset):
                  bbox_padding: float = BBOX_PADDING,
                  input_size: Optional[Tuple[int, int]] = None,
                  pipeline: Sequence = (), test_mode: bool = False,
-                 indices=None, lazy_init: bool = False) -> None:
+                 indices: Optional[Union[int, Sequence[int]]] = None,
+                 lazy_init: bool = False) -> None:
         if not np.isfinite(bbox_padding) or bbox_padding <= 0:
             raise ValueError(f'bbox_padding must be a positive number, got {bbox_padding!r}')
         self.bbox_file = bbox_file
