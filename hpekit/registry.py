@@ -9,6 +9,7 @@ Looking up an unknown name raises a ``KeyError`` that names the registry and the
 closest registered names, instead of mmengine's generic message.
 """
 import difflib
+from typing import Optional, Type
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -53,7 +54,7 @@ class Registry(MMEngineRegistry):
     close matches (mmengine would return ``None`` and later fail with a generic text).
     """
 
-    def get(self, key):
+    def get(self, key: str) -> Optional[Type]:
         obj = super().get(key)
         if obj is None and isinstance(key, str):
             names = _all_names(self)

@@ -14,7 +14,11 @@ MODULES = ['hpekit.registry', 'hpekit.apis.inference', 'hpekit.apis.inferencer',
            'hpekit.evaluation.metrics.mpjpe_metric', 'hpekit.evaluation.metrics.coco_metric',
            'hpekit.evaluation.metrics.pck_accuracy', 'hpekit.utils.config_files',
            'hpekit.utils.setup_env', 'hpekit.utils.model_inputs', 'hpekit.engine.cli_options',
-           'hpekit.engine.codec_config', 'hpekit.models.estimators.base']
+           'hpekit.engine.codec_config', 'hpekit.models.estimators.base',
+           'hpekit.datasets.h36m_video', 'hpekit.evaluation.metrics.h36m_metric',
+           'hpekit.converters.checkpoints', 'hpekit.converters.yacs_config',
+           'hpekit.converters.yacs2py', 'hpekit.visualization.local_visualizer',
+           'hpekit.utils.checkpoint', 'hpekit.utils.onnx_export']
 SKIP_PARAMS = {'self', 'cls'}
 
 

@@ -9,7 +9,7 @@ dict(type='YourDetector', ...))``.
 """
 import json
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from hpekit.registry import PERSON_DETECTORS
 class WholeImageDetector:
     """One person filling the whole image: box [0, 0, W, H], score 1."""
 
-    def __call__(self, image, name=None) -> Tuple[np.ndarray, np.ndarray]:
+    def __call__(self, image: np.ndarray,
+                 name: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
         height, width = image.shape[:2]
         return np.array([[0.0, 0.0, width, height]]), np.ones(1)
 
@@ -33,11 +34,13 @@ class GivenBoxesDetector:
         bboxes: [N, 4] boxes in ``bbox_format`` ('xyxy' or 'xywh').
     """
 
-    def __init__(self, bboxes, bbox_format='xyxy'):
+    def __init__(self, bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
+                 bbox_format: str = 'xyxy') -> None:
         from .inference import to_xyxy
         self.boxes = to_xyxy(bboxes, bbox_format)
 
-    def __call__(self, image, name=None):
+    def __call__(self, image: np.ndarray,
+                 name: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
         return self.boxes.copy(), np.ones(len(self.boxes))
 
 
@@ -57,7 +60,7 @@ class DetectionsFileDetector:
     """
 
     def __init__(self, det_file: str, score_thr: float = 0.0, category_id: int = 1,
-                 ann_file: Optional[str] = None):
+                 ann_file: Optional[str] = None) -> None:
         records = _read_json_list(det_file)
         names = _image_names(ann_file) if ann_file else {}
         self.boxes = {}
@@ -75,7 +78,8 @@ class DetectionsFileDetector:
             self.boxes.setdefault(osp.basename(str(key)), []).append((x, y, x + w, y + h,
                                                                       score))
 
-    def __call__(self, image, name=None):
+    def __call__(self, image: np.ndarray,
+                 name: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
         found = np.array(self.boxes.get(osp.basename(str(name)), []), np.float64)
         if found.size == 0:
             return np.zeros((0, 4)), np.zeros(0)
@@ -102,7 +106,10 @@ def _image_names(ann_file):
     return {img['id']: img['file_name'] for img in images}
 
 
-def build_detector(cfg):
+Detector = Callable[[np.ndarray, Optional[str]], Tuple[np.ndarray, np.ndarray]]
+
+
+def build_detector(cfg: Union[None, Dict[str, Any], Detector]) -> Detector:
     """A detector from a PERSON_DETECTORS config, a callable as it is, or None →
     ``WholeImageDetector``."""
     if cfg is None:

@@ -7,6 +7,7 @@ as RGB unless ``channel_order='bgr'`` says they come straight from ``cv2.imread`
 """
 import os
 import os.path as osp
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -17,13 +18,18 @@ from hpekit.datasets.transforms.topdown_transforms import LoadImage
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 _READ_IMAGE = LoadImage(to_rgb=True, reduce_decode=False)
 
+PathLike = Union[str, os.PathLike]
+#: A frame source of ``iter_frames``: a path, an array [T, H, W, 3] or a sequence of
+#: image paths and/or [H, W, 3] arrays.
+FrameSource = Union[PathLike, np.ndarray, Sequence[Union[PathLike, np.ndarray]]]
 
-def is_image_file(path):
+
+def is_image_file(path: PathLike) -> bool:
     """True when ``path`` names a file with an image extension (see IMAGE_EXTENSIONS)."""
     return osp.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_images(folder):
+def list_images(folder: PathLike) -> List[str]:
     """Sorted paths of the image files directly inside ``folder``.
 
     Raises:
@@ -40,7 +46,7 @@ def list_images(folder):
     return paths
 
 
-def read_image(path):
+def read_image(path: PathLike) -> np.ndarray:
     """An image file → uint8 [H, W, 3] RGB (through the pipelines' ``LoadImage``).
 
     Raises:
@@ -49,7 +55,7 @@ def read_image(path):
     return _READ_IMAGE({'img_path': os.fspath(path)})['img']
 
 
-def as_rgb(image, channel_order='rgb', name='image'):
+def as_rgb(image: np.ndarray, channel_order: str = 'rgb', name: str = 'image') -> np.ndarray:
     """Check an array is uint8 [H, W, 3] and return it in RGB order.
 
     Args:
@@ -67,14 +73,14 @@ def as_rgb(image, channel_order='rgb', name='image'):
     return np.ascontiguousarray(image[..., ::-1]) if channel_order == 'bgr' else image
 
 
-def load_image(image, channel_order='rgb'):
+def load_image(image: Union[PathLike, np.ndarray], channel_order: str = 'rgb') -> np.ndarray:
     """A path or an array → uint8 [H, W, 3] RGB (``channel_order`` applies to arrays)."""
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     return as_rgb(image, channel_order)
 
 
-def open_video(path):
+def open_video(path: PathLike) -> cv2.VideoCapture:
     """``cv2.VideoCapture`` of a video file; FileNotFoundError / OSError when unusable."""
     path = os.fspath(path)
     if not osp.isfile(path):
@@ -85,7 +91,7 @@ def open_video(path):
     return capture
 
 
-def video_info(path):
+def video_info(path: PathLike) -> Tuple[float, int]:
     """(frames per second, number of frames) as the video file's header states them.
 
     The count can be approximate for some containers; 0 when unknown. The rate is
@@ -98,7 +104,7 @@ def video_info(path):
     return float(fps), max(count, 0)
 
 
-def iter_video(path):
+def iter_video(path: PathLike) -> Iterator[np.ndarray]:
     """Yield the frames of a video file one by one as uint8 [H, W, 3] RGB."""
     capture = open_video(path)
     try:
@@ -111,7 +117,7 @@ def iter_video(path):
         capture.release()
 
 
-def iter_frames(source, channel_order='rgb'):
+def iter_frames(source: FrameSource, channel_order: str = 'rgb') -> Iterator[np.ndarray]:
     """Yield uint8 [H, W, 3] RGB frames from any frame source.
 
     Args:
@@ -145,7 +151,8 @@ def iter_frames(source, channel_order='rgb'):
             yield as_rgb(item, channel_order, f'frames[{index}]')
 
 
-def load_frames(source, size=None, channel_order='rgb'):
+def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
+                channel_order: str = 'rgb') -> np.ndarray:
     """All frames of a source (see ``iter_frames``) as one array, optionally resized.
 
     Args:

@@ -18,23 +18,25 @@ validation compute the same numbers for the same box.
 """
 import os
 import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.structures import InstanceData
+from numpy.typing import ArrayLike
 
 from hpekit.datasets.metainfo import add_metainfo_to_info
-from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
+from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D, BasePoseEstimator
 from hpekit.registry import DATASETS, MODELS, TRANSFORMS
 from hpekit.structures import PoseDataSample
 from hpekit.utils.checkpoint import CheckpointError, load_checkpoint_file
 from hpekit.utils.model_inputs import model_spec
 from hpekit.utils.setup_env import register_all_modules
 
-from .frames import load_frames, load_image
-from .onnxruntime_backend import BACKENDS, onnxruntime_model
+from .frames import FrameSource, load_frames, load_image
+from .onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
 
 BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
 # Person crops per forward pass when the caller gives none: the batch size that was
@@ -42,16 +44,21 @@ BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' ma
 # backend", measured interleaved with flip test).
 DEFAULT_BATCH_SIZE = {'pytorch': 16, 'onnxruntime': 16}
 
+#: What ``init_model`` returns and the inference functions take.
+PoseModel = Union[BasePoseEstimator, OnnxRuntimeEstimator]
 
-def default_batch_size(model):
+
+def default_batch_size(model: PoseModel) -> int:
     """Crops per forward pass for ``model`` when none is given: ``DEFAULT_BATCH_SIZE``
     of its backend (``model.backend``; PyTorch models have none)."""
     return DEFAULT_BATCH_SIZE.get(getattr(model, 'backend', 'pytorch'), 16)
 
 
 # --------------------------------------------------------------------- init_model
-def init_model(config, checkpoint=None, device='cpu', cfg_options=None, strict=True,
-               backend='pytorch', onnx_cache_dir=None):
+def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               cfg_options: Optional[Dict[str, Any]] = None, strict: bool = True,
+               backend: str = 'pytorch', onnx_cache_dir: Optional[str] = None) -> PoseModel:
     """Build a config's model, load weights, and prepare it for inference.
 
     The one way hpekit builds a model outside training: the tools (test, demo,
@@ -123,7 +130,8 @@ def _load_config(config, cfg_options):
     return apply_codec(cfg)
 
 
-def load_weights(model, checkpoint, strict=True):
+def load_weights(model: torch.nn.Module, checkpoint: Union[str, os.PathLike],
+                 strict: bool = True) -> Dict[str, List[str]]:
     """Load a local checkpoint's weights into ``model`` ('module.' prefixes dropped).
 
     Args:
@@ -159,7 +167,7 @@ def load_weights(model, checkpoint, strict=True):
 
 
 # ------------------------------------------------------------------ dataset meta
-def dataset_metainfo(cfg):
+def dataset_metainfo(cfg: Config) -> dict:
     """The parsed metainfo of the config's test (else val) dataset, without loading
     any data: the dataset's ``metainfo`` argument, else its class's ``METAINFO``."""
     dataset_cfg = _dataset_cfg(cfg)
@@ -202,7 +210,7 @@ def _predict(model, items):
 
 
 # ------------------------------------------------------------- top-down 2D poses
-def check_bboxes(bboxes):
+def check_bboxes(bboxes: ArrayLike) -> np.ndarray:
     """Person boxes → float64 [N, 4] xyxy; ValueError unless finite with x2>x1, y2>y1."""
     boxes = np.asarray(bboxes, dtype=np.float64)
     if boxes.ndim == 1:
@@ -218,7 +226,8 @@ def check_bboxes(bboxes):
     return boxes
 
 
-def boxes_to_center_size(boxes, input_size, padding=BOX_PADDING):
+def boxes_to_center_size(boxes: ArrayLike, input_size: Sequence[float],
+                         padding: float = BOX_PADDING) -> Tuple[np.ndarray, np.ndarray]:
     """xyxy boxes → the crop boxes ``TopdownAffine`` takes.
 
     Args:
@@ -254,7 +263,7 @@ def _topdown_pipeline(model, spec):
     return [TRANSFORMS.build(dict(step)) for step in steps]
 
 
-def to_xyxy(bboxes, bbox_format='xyxy'):
+def to_xyxy(bboxes: ArrayLike, bbox_format: str = 'xyxy') -> np.ndarray:
     """Boxes [N, 4] in 'xyxy' or 'xywh' (COCO) → checked float64 xyxy [N, 4]."""
     if bbox_format not in ('xyxy', 'xywh'):
         raise ValueError(f"bbox_format must be 'xyxy' or 'xywh', got {bbox_format!r}")
@@ -271,8 +280,10 @@ def _data_info(image, path, center, size, box, index, meta):
     return add_metainfo_to_info(info, meta)
 
 
-def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=None,
-                      channel_order='rgb', padding=BOX_PADDING):
+def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray],
+                      bboxes: Optional[ArrayLike] = None, bbox_format: str = 'xyxy',
+                      batch_size: Optional[int] = None, channel_order: str = 'rgb',
+                      padding: float = BOX_PADDING) -> List[PoseDataSample]:
     """2D keypoints of the people in one image, as MMPose's ``inference_topdown``.
 
     Each person goes through the config's test pipeline — the one validation runs, so
@@ -332,7 +343,7 @@ def inference_topdown(model, img, bboxes=None, bbox_format='xyxy', batch_size=No
     return samples
 
 
-def merge_data_samples(samples):
+def merge_data_samples(samples: Sequence[PoseDataSample]) -> PoseDataSample:
     """N one-person ``PoseDataSample`` → one sample whose ``pred_instances`` hold all
     N people (``keypoints`` [N, K, 2], ``keypoint_scores`` [N, K], ``bboxes``
     [N, 4]); an empty list gives N = 0 (MMPose's function of the same name)."""
@@ -347,7 +358,7 @@ def merge_data_samples(samples):
 
 
 # --------------------------------------------------------------- video → 3D poses
-def window_starts(num_frames, clip_len):
+def window_starts(num_frames: int, clip_len: int) -> List[int]:
     """First frames of the windows covering ``num_frames`` frames with ``clip_len``.
 
     Windows of ``clip_len`` frames start at 0, clip_len, 2·clip_len, …; when the
@@ -372,7 +383,8 @@ def _window(frames, start, clip_len):
     return torch.from_numpy(np.ascontiguousarray(window.transpose(0, 3, 1, 2)))
 
 
-def inference_video3d(model, frames, batch_size=4, clip_len=None, channel_order='rgb'):
+def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4,
+                      clip_len: Optional[int] = None, channel_order: str = 'rgb') -> np.ndarray:
     """3D joints of the person in every frame of a clip.
 
     Frames are resized to the model's input size (``model.spec.input_size``,

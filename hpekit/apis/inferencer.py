@@ -2,15 +2,17 @@
 import json
 import os
 import os.path as osp
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from mmengine.config import Config
 
 from hpekit.models.estimators import TASK_TOPDOWN
+from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
 
-from .detectors import build_detector
+from .detectors import Detector, build_detector
 from .frames import as_rgb, is_image_file, iter_video, list_images, read_image
 from .inference import inference_topdown, init_model, merge_data_samples
 
@@ -32,7 +34,13 @@ def _webcam_frames(index, max_frames=None):
         capture.release()
 
 
-def iter_inputs(inputs, max_frames=None):
+#: What ``PoseInferencer`` and ``iter_inputs`` take: a path (image, folder, video), a
+#: webcam index, an RGB array [H, W, 3] or a sequence of any of these but webcams.
+Inputs = Union[str, os.PathLike, int, np.ndarray, Sequence[Union[str, os.PathLike, np.ndarray]]]
+
+
+def iter_inputs(inputs: Inputs, max_frames: Optional[int] = None
+                ) -> Iterator[Tuple[str, Optional[str], np.ndarray]]:
     """(name, path or None, RGB frame) for every picture an input stands for.
 
     ``inputs``: an image file, a folder of images, a video file, a webcam index (int),
@@ -67,7 +75,7 @@ def iter_inputs(inputs, max_frames=None):
                         f'{type(inputs).__name__}')
 
 
-def instances_to_json(merged):
+def instances_to_json(merged: PoseDataSample) -> List[Dict[str, Any]]:
     """A merged sample's instances as MMPose's prediction records (lists, JSON-ready)."""
     inst = merged.pred_instances
     if 'keypoints' not in inst:
@@ -102,8 +110,9 @@ class PoseInferencer:
     ``predictions/<name>.json`` (MMPose's record layout) there.
     """
 
-    def __init__(self, config, checkpoint: Optional[str] = None, device: str = 'cpu',
-                 detector=None, cfg_options: Optional[dict] = None, kpt_thr: float = 0.3,
+    def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None,
+                 device: str = 'cpu', detector: Union[None, dict, Detector] = None,
+                 cfg_options: Optional[dict] = None, kpt_thr: float = 0.3,
                  batch_size: Optional[int] = None, backend: str = 'pytorch'):
         self.model = init_model(config, checkpoint, device, cfg_options, backend=backend)
         if self.model.spec.task != TASK_TOPDOWN:
@@ -115,7 +124,8 @@ class PoseInferencer:
                                               kpt_thr=kpt_thr)
         self.visualizer.set_dataset_meta(self.model.dataset_meta)
 
-    def predict(self, image, path=None, name=None, bbox_thr=0.0):
+    def predict(self, image: np.ndarray, path: Optional[str] = None, name: Optional[str] = None,
+                bbox_thr: float = 0.0) -> List[PoseDataSample]:
         """One picture → one ``PoseDataSample`` per detected person."""
         boxes, scores = self.detector(image, name or path)
         boxes, scores = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores)
@@ -126,7 +136,7 @@ class PoseInferencer:
             sample.pred_instances.bbox_scores = np.array([score], np.float32)
         return samples
 
-    def __call__(self, inputs, out_dir: Optional[str] = None, bbox_thr: float = 0.0,
+    def __call__(self, inputs: Inputs, out_dir: Optional[str] = None, bbox_thr: float = 0.0,
                  max_frames: Optional[int] = None, return_vis: bool = False) -> Iterator[dict]:
         for name, path, frame in iter_inputs(inputs, max_frames):
             samples = self.predict(frame, path, name, bbox_thr)

@@ -1,12 +1,12 @@
 """The codec contract every keypoint codec follows."""
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from hpekit.registry import KEYPOINT_CODECS
 
 
-def to_size(value, name: str) -> Tuple[int, int]:
+def to_size(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     """(W, H) ints from an int or a pair; ValueError naming ``name`` unless positive."""
     w, h = (value, value) if np.isscalar(value) else tuple(value)
     if int(w) != w or int(h) != h or int(w) <= 0 or int(h) <= 0:
@@ -48,7 +48,7 @@ class BaseKeypointCodec:
         return results
 
 
-def build_codec(cfg) -> BaseKeypointCodec:
+def build_codec(cfg: Union[Dict[str, Any], BaseKeypointCodec]) -> BaseKeypointCodec:
     """A codec from its config dict (KEYPOINT_CODECS), or a built codec as it is."""
     if isinstance(cfg, BaseKeypointCodec):
         return cfg

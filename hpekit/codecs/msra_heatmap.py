@@ -1,7 +1,8 @@
 """MSRA-style Gaussian heatmaps (SimpleBaseline, stacked hourglass, HRNet)."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hpekit.core import decode_heatmaps, gaussian_heatmaps
 from hpekit.registry import KEYPOINT_CODECS
@@ -9,13 +10,15 @@ from hpekit.registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec, to_size
 
 
-def input_to_heatmap(points, input_size, heatmap_size):
+def input_to_heatmap(points: ArrayLike, input_size: Sequence[float],
+                     heatmap_size: Sequence[float]) -> np.ndarray:
     """Input px [..., 2] → heatmap px: ``x_hm = (x_in + 0.5) · W_hm / W_in - 0.5``."""
     ratio = np.asarray(heatmap_size, np.float64) / np.asarray(input_size, np.float64)
     return (np.asarray(points, np.float64) + 0.5) * ratio - 0.5
 
 
-def heatmap_to_input(points, input_size, heatmap_size):
+def heatmap_to_input(points: ArrayLike, input_size: Sequence[float],
+                     heatmap_size: Sequence[float]) -> np.ndarray:
     """Heatmap px [..., 2] → input px (the inverse of ``input_to_heatmap``)."""
     ratio = np.asarray(input_size, np.float64) / np.asarray(heatmap_size, np.float64)
     return (np.asarray(points, np.float64) + 0.5) * ratio - 0.5
@@ -46,14 +49,17 @@ class MSRAHeatmap(BaseKeypointCodec):
                                      keypoints_visible=[1, 1]),
                          decode='heatmaps', expect=[[10.0, 6.0], [21.5, 30.0]], atol=2.0)
 
-    def __init__(self, input_size=(256, 256), heatmap_size=(64, 64), sigma=2.0):
+    def __init__(self, input_size: Union[int, Sequence[int]] = (256, 256),
+                 heatmap_size: Union[int, Sequence[int]] = (64, 64),
+                 sigma: float = 2.0) -> None:
         self.input_size = to_size(input_size, 'input_size')
         self.heatmap_size = to_size(heatmap_size, 'heatmap_size')
         if not np.isfinite(sigma) or sigma <= 0:
             raise ValueError(f'sigma must be positive, got {sigma!r}')
         self.sigma = float(sigma)
 
-    def encode(self, keypoints, keypoints_visible=None) -> Dict[str, np.ndarray]:
+    def encode(self, keypoints: ArrayLike,
+               keypoints_visible: Optional[ArrayLike] = None) -> Dict[str, np.ndarray]:
         points = np.asarray(keypoints, np.float64).reshape(-1, 2)
         visible = np.ones(len(points)) if keypoints_visible is None else \
             np.asarray(keypoints_visible, np.float64).reshape(-1)
@@ -62,7 +68,7 @@ class MSRAHeatmap(BaseKeypointCodec):
             self.heatmap_size, self.sigma)
         return dict(heatmaps=heatmaps, target_weight=weight, heatmap_size=self.heatmap_size)
 
-    def decode(self, heatmaps) -> Tuple[np.ndarray, np.ndarray]:
+    def decode(self, heatmaps: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
         maps = np.asarray(heatmaps)
         maps = maps[None] if maps.ndim == 3 else maps
         if maps.shape[-2:] != (self.heatmap_size[1], self.heatmap_size[0]):
@@ -73,6 +79,6 @@ class MSRAHeatmap(BaseKeypointCodec):
         return heatmap_to_input(coords, self.input_size, self.heatmap_size).astype(
             np.float32), scores
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f'{type(self).__name__}(input_size={self.input_size}, heatmap_size='
                 f'{self.heatmap_size}, sigma={self.sigma:g})')

@@ -1,7 +1,8 @@
 """3D joints relative to a root joint: the target of the video → 3D regressor."""
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hpekit.registry import KEYPOINT_CODECS
 
@@ -28,7 +29,8 @@ class RootRelativeJoints3D(BaseKeypointCodec):
                          decode='joints_3d', expect=[[[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]],
                          atol=1e-6)
 
-    def __init__(self, input_size=(224, 224), num_frames=8, root_index=0):
+    def __init__(self, input_size: Union[int, Sequence[int]] = (224, 224), num_frames: int = 8,
+                 root_index: int = 0) -> None:
         self.input_size = to_size(input_size, 'input_size')
         if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f'num_frames must be a positive int, got {num_frames!r}')
@@ -36,7 +38,7 @@ class RootRelativeJoints3D(BaseKeypointCodec):
             raise ValueError(f'root_index must be a non-negative int, got {root_index!r}')
         self.num_frames, self.root_index = num_frames, root_index
 
-    def encode(self, joints_3d) -> Dict[str, np.ndarray]:
+    def encode(self, joints_3d: ArrayLike) -> Dict[str, np.ndarray]:
         joints = np.asarray(joints_3d, np.float32)
         if joints.ndim < 2 or joints.shape[-1] != 3 or joints.shape[-2] <= self.root_index:
             raise ValueError(f'{type(self).__name__}: joints_3d must be [..., K, 3] with '
@@ -44,9 +46,9 @@ class RootRelativeJoints3D(BaseKeypointCodec):
         root = joints[..., self.root_index:self.root_index + 1, :]
         return dict(joints_3d=np.ascontiguousarray(joints - root))
 
-    def decode(self, outputs) -> Tuple[np.ndarray, None]:
+    def decode(self, outputs: ArrayLike) -> Tuple[np.ndarray, None]:
         return np.asarray(outputs, np.float32), None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f'{type(self).__name__}(input_size={self.input_size}, num_frames='
                 f'{self.num_frames}, root_index={self.root_index})')

@@ -31,7 +31,7 @@ import argparse
 import re
 import sys
 from collections import OrderedDict
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -248,7 +248,7 @@ def convert_checkpoint(kind: str, src: str, dst: str) -> dict:
     return info
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Convert a checkpoint of another code base into hpekit\'s layout.')
     parser.add_argument('kind', choices=sorted(CONVERTERS))

@@ -10,11 +10,12 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import Optional, Sequence
 
 from hpekit.converters.yacs_config import YacsImportError, yacs_to_config_text
 
 
-def parse_args(argv=None):
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Convert an HRNet / SimpleBaseline YAML experiment into an hpekit '
         'Python config (written once; train from the .py).')
@@ -26,7 +27,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Write the config; print where, the ignored keys and, on failure, every
     rejected key. Returns the exit status (0 written, 1 not)."""
     args = parse_args(argv)

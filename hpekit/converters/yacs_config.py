@@ -49,6 +49,7 @@ import logging
 import os.path as osp
 import tempfile
 import textwrap
+from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -75,39 +76,43 @@ class Map:
     """Rule outcome: hpekit settings (see :data:`TARGETS`) for one key; no settings
     when the value is what hpekit does anyway."""
 
-    def __init__(self, **settings):
+    def __init__(self, **settings: Any) -> None:
         self.settings = settings
 
 
 class Ignore:
     """Rule outcome: the key is not used; ``reason`` says why (reported as a warning)."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         self.reason = reason
 
 
 class Reject:
     """Rule outcome: the key asks for something hpekit cannot do (reported as an error)."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+#: A rule: (the key's value, the whole flat experiment) → its outcome.
+Rule = Callable[[Any, Dict[str, Any]], Union[Map, Ignore, Reject]]
 
 
 class ImportReport:
     """What happened to every key: ``mapped``, ``ignored`` and ``rejected`` dicts of
     dotted key → description (mapped: the settings; others: the reason)."""
 
-    def __init__(self, source):
+    def __init__(self, source: str) -> None:
         self.source = source
         self.mapped, self.ignored, self.rejected = {}, {}, {}
 
-    def warning_text(self):
+    def warning_text(self) -> str:
         """One line per ignored key, or '' when none."""
         lines = [f'  {key}: {reason}' for key, reason in sorted(self.ignored.items())]
         return (f'{self.source}: {len(lines)} key(s) not mapped onto hpekit (no effect on '
                 'what is trained or evaluated):\n' + '\n'.join(lines)) if lines else ''
 
-    def error_text(self):
+    def error_text(self) -> str:
         """One line per rejected key, under a line naming the file."""
         lines = [f'  {key}: {reason}' for key, reason in sorted(self.rejected.items())]
         return (f'{self.source}: {len(lines)} key(s) cannot be mapped onto an hpekit '
@@ -153,17 +158,18 @@ def _str(value):
 
 
 # ------------------------------------------------------------------------ rules
-def to(setting, check=None):
+def to(setting: str, check: Optional[Callable[[Any], Any]] = None) -> Rule:
     """Rule: the value (checked/converted by ``check``) becomes hpekit ``setting``."""
     return lambda value, exp: Map(**{setting: check(value) if check else value})
 
 
-def ignore(reason):
+def ignore(reason: str) -> Rule:
     """Rule: ignored whatever the value, with ``reason``."""
     return lambda value, exp: Ignore(reason)
 
 
-def only(expected, reason, *, otherwise=Reject):
+def only(expected: Any, reason: str, *,
+         otherwise: Union[Type[Reject], Type[Ignore]] = Reject) -> Rule:
     """Rule: fine (hpekit's fixed behaviour) when the value is ``expected``; any other
     value is ``otherwise`` (Reject or Ignore) with ``reason``."""
     def rule(value, exp):
@@ -387,7 +393,7 @@ def _rule_for(key, exp):
 
 
 # ------------------------------------------------------------------ read + map
-def read_yaml(path):
+def read_yaml(path: str) -> Dict[str, Any]:
     """A YAML experiment file → flat dict of dotted key → value (read by yacs)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'experiment file {path} does not exist')
@@ -409,7 +415,8 @@ def _flatten(node, prefix=''):
     return flat
 
 
-def map_experiment(exp, source='<yaml>'):
+def map_experiment(exp: Dict[str, Any],
+                   source: str = '<yaml>') -> Tuple[Dict[str, Any], ImportReport]:
     """Flat dotted keys → (settings dict, :class:`ImportReport`). Raises
     :class:`YacsImportError` listing every rejected key (and every bad value)."""
     report, settings = ImportReport(source), {}
@@ -463,7 +470,7 @@ def _check_deconvs(settings, report):
 
 
 # ------------------------------------------------------------------ base config
-def base_config_path(model_name):
+def base_config_path(model_name: str) -> str:
     """Absolute path of hpekit's shipped config for ``MODEL.NAME`` ``model_name``.
 
     Looked up in :func:`hpekit.utils.config_files.config_roots` (the installed
@@ -754,7 +761,7 @@ def _body(overrides, sources):
     return lines
 
 
-def yacs_to_config_text(path):
+def yacs_to_config_text(path: str) -> Tuple[str, ImportReport]:
     """Convert the YAML experiment ``path`` into the text of an hpekit Python config.
 
     Returns:
@@ -776,7 +783,7 @@ def yacs_to_config_text(path):
     return '\n'.join(lines) + '\n', report
 
 
-def load_yacs_experiment(path):
+def load_yacs_experiment(path: str) -> Tuple[Config, ImportReport]:
     """Convert ``path`` in memory and load it: (mmengine ``Config``, report).
 
     The config is the one :func:`yacs_to_config_text` writes, loaded from a
@@ -792,14 +799,14 @@ def load_yacs_experiment(path):
     return cfg, report
 
 
-def warn_ignored(report):
+def warn_ignored(report: ImportReport) -> None:
     """Print the report's ignored keys as one warning (mmengine's current logger)."""
     text = report.warning_text()
     if text:
         print_log(text, logger='current', level=logging.WARNING)
 
 
-def convert_hint(path):
+def convert_hint(path: str) -> str:
     """The one-line hint printed when a YAML experiment is loaded directly."""
     out = osp.splitext(osp.basename(path))[0] + '.py'
     return (f'{path}: YAML experiment converted in memory; convert it once into an '

@@ -1,6 +1,6 @@
 """The base of hpekit's pose datasets: metainfo parsed once, handed to every sample."""
 import copy
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
@@ -8,7 +8,7 @@ from ..registry import TRANSFORMS
 from .metainfo import MetainfoError, add_metainfo_to_info, parse_pose_metainfo
 
 
-def build_pipeline(pipeline):
+def build_pipeline(pipeline: Optional[Sequence[Union[dict, Callable]]]) -> List[Callable]:
     """Transforms from configs (built in hpekit's TRANSFORMS) or callables, as a list."""
     return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in (pipeline or ())]
 

@@ -12,6 +12,7 @@ video file is ~7.2 GB); each process opens them itself on first use.
 """
 import mmap
 import os.path as osp
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from ..registry import DATASETS
@@ -100,7 +101,8 @@ class _ClipFiles:
 MAX_ABS_METRES = 20.0
 
 
-def find_invalid_clips(joints, chunk=1024, joint_names=None):
+def find_invalid_clips(joints: np.ndarray, chunk: int = 1024,
+                       joint_names: Optional[Sequence[str]] = None) -> List[Tuple[int, str]]:
     """Clips whose joints are not finite metres: list of (clip index, problem text).
 
     Args:
@@ -132,7 +134,7 @@ def _resolve(data_root, name):
     return name if osp.isabs(name) or not data_root else osp.join(data_root, name)
 
 
-def release_pages(array, index):
+def release_pages(array: np.ndarray, index: int) -> None:
     """Drop the pages of ``array[index]`` from this process's resident memory.
 
     For a read-only ``np.memmap`` (as ``np.load(mmap_mode='r')`` returns): the pages
@@ -194,9 +196,12 @@ class H36MClipDataset(BasePoseDataset):
 
     METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
-    def __init__(self, data_root, split='train', pipeline=(), indices=None, test_mode=False,
-                 lazy_init=False, video_file=None, joint_file=None, skip_invalid=False,
-                 metainfo=None):
+    def __init__(self, data_root: str, split: str = 'train',
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 indices: Optional[Union[int, Sequence[int]]] = None, test_mode: bool = False,
+                 lazy_init: bool = False, video_file: Optional[str] = None,
+                 joint_file: Optional[str] = None, skip_invalid: bool = False,
+                 metainfo: Optional[dict] = None) -> None:
         if split not in ('train', 'valid'):
             raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
         self.split, self.skip_invalid = split, skip_invalid
@@ -210,23 +215,23 @@ class H36MClipDataset(BasePoseDataset):
                          lazy_init=lazy_init, metainfo=metainfo)
 
     @property
-    def videos(self):
+    def videos(self) -> np.ndarray:
         """The memory-mapped video array, uint8 [N, T, H, W, 3] (np.memmap)."""
         return self.files.open()[0]
 
     @property
-    def joints(self):
+    def joints(self) -> np.ndarray:
         """The memory-mapped joint array, float [N, T, 17, 3] metres (np.memmap)."""
         return self.files.open()[1]
 
-    def clip_joints(self):
+    def clip_joints(self) -> np.ndarray:
         """Joints of this dataset's clips (subset order): float32 [n, T, 17, 3] metres."""
         if not self._fully_initialized:
             self.full_init()
         rows = [info['sample_idx'] for info in self.data_list]
         return np.asarray(self.joints[rows], dtype=np.float32)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """Validate the files and joint values; list the clips: [{'sample_idx': i}]."""
         path = self.files.joint_path
         problems = find_invalid_clips(self.joints,
@@ -241,7 +246,7 @@ class H36MClipDataset(BasePoseDataset):
         bad = {clip for clip, _ in problems}
         return [{'sample_idx': i} for i in range(len(self.videos)) if i not in bad]
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """The clip at position idx of this (possibly subset) dataset; see class doc."""
         if not self._fully_initialized:
             self.full_init()
@@ -274,14 +279,15 @@ class SyntheticH36MClips(BasePoseDataset):
 
     METAINFO = dict(from_file=H36M_METAINFO_FILE)
 
-    def __init__(self, num_samples, num_frames=8, image_size=224, seed=0, pipeline=(),
-                 test_mode=False, metainfo=None):
+    def __init__(self, num_samples: int, num_frames: int = 8, image_size: int = 224,
+                 seed: int = 0, pipeline: Sequence[Union[dict, Callable]] = (),
+                 test_mode: bool = False, metainfo: Optional[dict] = None) -> None:
         self.num_samples, self.num_frames = num_samples, num_frames
         self.image_size, self.seed = image_size, seed
         super().__init__(pipeline=build_pipeline(pipeline), serialize_data=False,
                          test_mode=test_mode, metainfo=metainfo)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """Render all clips into ``self.frames`` / ``self.joints_3d``; list them."""
         from .synthetic import render_h36m_clip, sample_h36m_poses
         rng = np.random.default_rng(self.seed)
@@ -291,14 +297,14 @@ class SyntheticH36MClips(BasePoseDataset):
             np.zeros((0, self.num_frames, self.image_size, self.image_size, 3), np.uint8)
         return [{'sample_idx': i} for i in range(self.num_samples)]
 
-    def clip_joints(self):
+    def clip_joints(self) -> np.ndarray:
         """Joints of this dataset's clips: float32 [n, T, 17, 3] metres."""
         if not self._fully_initialized:
             self.full_init()
         rows = [info['sample_idx'] for info in self.data_list]
         return self.joints_3d[rows].astype(np.float32)
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """The clip at position idx; same dict as ``H36MClipDataset.get_data_info``."""
         if not self._fully_initialized:
             self.full_init()

@@ -18,6 +18,7 @@ code). Joint order and flip pairs: the metainfo file
 """
 import json
 import os.path as osp
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from ..registry import DATASETS
@@ -84,7 +85,8 @@ def _check_record(path, index, record):
         _fail(path, index, 'image', f'expected a file name, found {record["image"]!r}')
 
 
-def parse_mpii_record(path, index, record, img_dir, num_keypoints):
+def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: str,
+                      num_keypoints: int) -> Dict[str, Any]:
     """One JSON record → the data info of one person (hpekit's 0-based convention).
 
     Args:
@@ -120,7 +122,7 @@ def parse_mpii_record(path, index, record, img_dir, num_keypoints):
             'keypoints_visible': (visible > 0).astype(np.float32)}
 
 
-def load_mpii_json(path, data_root=None):
+def load_mpii_json(path: str, data_root: Optional[str] = None) -> List[Dict[str, Any]]:
     """The list of records of an MPII JSON file, or a clear error.
 
     Raises:
@@ -190,9 +192,12 @@ class MPIIDataset(BasePoseDataset):
 
     METAINFO = dict(from_file=MPII_METAINFO_FILE)
 
-    def __init__(self, data_root, ann_file='annotations/mpii_train.json',
-                 data_prefix=dict(img='images/'), pipeline=(), test_mode=False,
-                 indices=None, lazy_init=False, metainfo=None, skip_invalid=False):
+    def __init__(self, data_root: str, ann_file: str = 'annotations/mpii_train.json',
+                 data_prefix: dict = dict(img='images/'),
+                 pipeline: Sequence[Union[dict, Callable]] = (), test_mode: bool = False,
+                 indices: Optional[Union[int, Sequence[int]]] = None,
+                 lazy_init: bool = False, metainfo: Optional[dict] = None,
+                 skip_invalid: bool = False) -> None:
         self.skip_invalid = skip_invalid
         self.skipped_images = 0
         super().__init__(ann_file=ann_file, data_root=data_root,
@@ -203,7 +208,7 @@ class MPIIDataset(BasePoseDataset):
         # those of the evaluation .mat).
         self._metainfo['ann_file'] = self.ann_file
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """Read and validate the JSON; one data info per record (see class doc)."""
         records = load_mpii_json(self.ann_file, self.data_root)
         img_dir = self.data_prefix.get('img', '')
@@ -238,7 +243,7 @@ class MPIIDataset(BasePoseDataset):
     def _num_keypoints(self):
         return self._metainfo['num_keypoints']
 
-    def prepare_data(self, idx):
+    def prepare_data(self, idx: int) -> Optional[Any]:
         """The pipeline's output for sample idx; None (re-fetch) for an image that
         cannot be loaded when ``skip_invalid`` is set in training (see class doc)."""
         if not self.skip_invalid or self.test_mode:
@@ -250,7 +255,7 @@ class MPIIDataset(BasePoseDataset):
             report_undecodable(err, self.skipped_images)
             return None
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """The person at position idx of this (possibly subset) dataset; see class doc."""
         info = super().get_data_info(idx)
         info['sample_idx'] = info.pop(_RECORD_INDEX)

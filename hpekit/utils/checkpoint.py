@@ -18,6 +18,8 @@ loading fail with ``UnsafeCheckpointError``; nothing from the file is executed.
 import pickle
 import re
 import zipfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -56,7 +58,7 @@ def _bytes(*args):
                                  f'globals (only bytes() and copies of bytes are)')
 
 
-def allowed_globals():
+def allowed_globals() -> List[Any]:
     """The globals a checkpoint may reference, in the form ``torch.serialization`` takes."""
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
@@ -69,7 +71,10 @@ def allowed_globals():
     ]
 
 
-def load_checkpoint_file(filename, map_location=None):
+MapLocation = Optional[Union[str, torch.device, Dict[str, str], Callable]]
+
+
+def load_checkpoint_file(filename: str, map_location: MapLocation = None) -> Any:
     """Load a local checkpoint with ``weights_only=True`` and hpekit's allow-list.
 
     Args:
@@ -137,7 +142,7 @@ def _load_from_local(filename, map_location):
     return load_checkpoint_file(filename, map_location)
 
 
-def install_safe_checkpoint_loader():
+def install_safe_checkpoint_loader() -> None:
     """Make mmengine load every local checkpoint through ``load_checkpoint_file``."""
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
 
@@ -152,23 +157,24 @@ class AtomicLocalBackend(LocalBackend):
     same folder, is flushed and fsync'ed, then renamed over the old file.
     """
 
-    def put(self, obj, filepath):
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
         """Write bytes ``obj`` to ``filepath`` atomically."""
         with atomic_open(str(filepath), 'wb') as f:
             f.write(obj)
 
-    def put_text(self, obj, filepath, encoding='utf-8'):
+    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
         """Write the string ``obj`` to ``filepath`` atomically."""
         with atomic_open(str(filepath), 'w', encoding=encoding) as f:
             f.write(obj)
 
 
-def install_atomic_local_backend():
+def install_atomic_local_backend() -> None:
     """Make mmengine's file I/O use ``AtomicLocalBackend`` for local paths."""
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 
 
-def compare_state_dicts(model_state, checkpoint_state):
+def compare_state_dicts(model_state: Dict[str, Any],
+                        checkpoint_state: Dict[str, Any]) -> Dict[str, list]:
     """Which keys of a checkpoint do not fit a model.
 
     Args:

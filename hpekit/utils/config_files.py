@@ -9,7 +9,10 @@ shipped folder is ``hpekit/.mim/configs`` in a packaged install and the reposito
 import glob
 import os
 import os.path as osp
-from typing import List
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:
+    from mmengine.config import Config
 
 
 def config_roots() -> List[str]:
@@ -59,7 +62,7 @@ def find_config_file(path: str) -> str:
                             f'{", ".join(tried)}')
 
 
-def get_config(name: str, cfg_options=None):
+def get_config(name: str, cfg_options: Optional[Dict[str, Any]] = None) -> 'Config':
     """The loaded config of a shipped experiment (or of any config file), as the tools
     load it: ``hpekit.get_config('hg2-bottleneck_b24-20e_mpii-256')``.
 

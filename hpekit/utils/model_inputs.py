@@ -3,10 +3,15 @@
 The shape comes from the estimator's spec (``model.spec.input_shape``), so any
 estimator that declares a spec works, the built-in ones and a user's plugin alike.
 """
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from hpekit.models.estimators.base import EstimatorSpec
 
 
-def model_spec(model):
+def model_spec(model: 'nn.Module') -> 'EstimatorSpec':
     """``model.spec`` of an estimator, or a TypeError saying what a model must define."""
     spec = getattr(model, 'spec', None)
     if spec is None:
@@ -16,7 +21,7 @@ def model_spec(model):
     return spec
 
 
-def input_shape_from_args(model, shape: Optional[Sequence[int]] = None,
+def input_shape_from_args(model: 'nn.Module', shape: Optional[Sequence[int]] = None,
                           frames: Optional[int] = None, batch: int = 1) -> Tuple[int, ...]:
     """The spec's input shape with a batch axis, overridden by ``--shape H W`` and
     ``--frames T``.

@@ -23,6 +23,7 @@ axis (and T for clips) are dynamic.
 import os
 import os.path as osp
 import warnings
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -30,21 +31,26 @@ import torch.nn as nn
 
 from .model_inputs import model_spec
 
+if TYPE_CHECKING:
+    from hpekit.models.estimators.base import EstimatorSpec
+
 DEFAULT_OPSET = 17
 
 
 class ExportModule(nn.Module):
     """The module that is exported: pixels → ``model.export_forward(pixels)``."""
 
-    def __init__(self, model):
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, pixels):
+    def forward(self, pixels: torch.Tensor
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         return self.model.export_forward(pixels)
 
 
-def example_input(spec, shape, generator=None):
+def example_input(spec: 'EstimatorSpec', shape: Sequence[int],
+                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """A random input of ``shape``: pixels in [0, 255], or keypoints in [-1, 1] for a
     spec with ``input_kind='keypoints'``."""
     values = torch.rand(*shape, generator=generator)
@@ -58,7 +64,8 @@ def _outputs(value):
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
 
-def export_onnx(model, out_file, input_shape, opset=DEFAULT_OPSET):
+def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int],
+                opset: int = DEFAULT_OPSET) -> Dict[str, Any]:
     """Export ``model`` to ``out_file``.
 
     Args:
@@ -95,7 +102,7 @@ def export_onnx(model, out_file, input_shape, opset=DEFAULT_OPSET):
                 opset=opset)
 
 
-def onnxruntime_available():
+def onnxruntime_available() -> bool:
     """True when onnxruntime can be imported."""
     try:
         import onnxruntime  # noqa: F401
@@ -104,7 +111,8 @@ def onnxruntime_available():
     return True
 
 
-def compare_with_onnxruntime(model, onnx_file, input_shape, seed=0):
+def compare_with_onnxruntime(model: nn.Module, onnx_file: str, input_shape: Sequence[int],
+                             seed: int = 0) -> Dict[str, Any]:
     """Run the PyTorch model and the ONNX file on one random input; compare.
 
     Args:

@@ -1,8 +1,9 @@
 """``PoseLocalVisualizer``: MMPose's visualiser interface, drawing with hpekit's skeletons."""
-from typing import Optional
+from typing import List, Optional, Union
 
 import cv2
 import numpy as np
+from mmengine.structures import BaseDataElement
 from mmengine.visualization import Visualizer
 
 from hpekit.registry import VISUALIZERS
@@ -55,7 +56,8 @@ class PoseLocalVisualizer(Visualizer):
     """
 
     def __init__(self, name: str = 'visualizer', image: Optional[np.ndarray] = None,
-                 vis_backends=None, save_dir: Optional[str] = None, kpt_thr: float = 0.3):
+                 vis_backends: Optional[List[dict]] = None, save_dir: Optional[str] = None,
+                 kpt_thr: float = 0.3) -> None:
         super().__init__(name=name, image=image, vis_backends=vis_backends,
                          save_dir=save_dir)
         self.kpt_thr = kpt_thr
@@ -88,7 +90,8 @@ class PoseLocalVisualizer(Visualizer):
                 out = cv2.rectangle(out.copy(), (x1, y1), (x2, y2), BOX_COLOR, 1)
         return out
 
-    def add_datasample(self, name: str, image: np.ndarray, data_sample,
+    def add_datasample(self, name: str, image: np.ndarray,
+                       data_sample: Union[BaseDataElement, dict],
                        draw_gt: bool = True, draw_pred: bool = True, show: bool = False,
                        wait_time: float = 0, out_file: Optional[str] = None,
                        kpt_thr: Optional[float] = None, step: int = 0) -> np.ndarray:

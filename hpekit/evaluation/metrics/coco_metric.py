@@ -6,11 +6,12 @@ import os
 import os.path as osp
 import tempfile
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
+from numpy.typing import ArrayLike
 
 from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
 from hpekit.datasets.metainfo import parse_pose_metainfo
@@ -42,7 +43,7 @@ def instance_score(bbox_score: float, keypoint_scores: np.ndarray, score_mode: s
     return float(bbox_score) * (float(np.mean(above)) if above.size else 0.0)
 
 
-def exact_sigmas(sigmas) -> np.ndarray:
+def exact_sigmas(sigmas: ArrayLike) -> np.ndarray:
     """float64 OKS sigmas equal to the metainfo file's decimals.
 
     ``parse_pose_metainfo`` stores sigmas as float32; widening 0.026 in float32 gives
@@ -200,7 +201,7 @@ class CocoMetric(BaseMetric):
                     f'{table}')
         return dict(zip(STATS_NAMES, stats))
 
-    def evaluate_file(self, res_file: str):
+    def evaluate_file(self, res_file: str) -> Tuple[List[float], str]:
         """(COCOeval's ten stats as floats, its printed summary) for a results file."""
         from pycocotools.cocoeval import COCOeval
         meta = self._meta

@@ -1,6 +1,6 @@
 """Human3.6M protocols per action: MPJPE (protocol 1) and PA-MPJPE (protocol 2)."""
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import MMLogger
@@ -20,7 +20,7 @@ def _meta(sample, key):
     return value
 
 
-def merge_frames(results):
+def merge_frames(results: List[dict]) -> Tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One prediction per frame from the clips' results.
 
     Args:
@@ -92,7 +92,7 @@ class H36MPerActionMPJPE(MPJPE):
                          prefix=prefix, per_joint=per_joint)
         self.actions = None if actions is None else list(actions)
 
-    def process(self, data_batch, data_samples) -> None:
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Store pred and gt (float32 [T, K, 3], file units), frame ids and action."""
         for sample in data_samples:
             pred = _frames(sample, 'pred_joints_3d')

@@ -1,7 +1,7 @@
 """PCKh on MPII, computed as the official MPII evaluation does, as an mmengine metric."""
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -13,7 +13,8 @@ from hpekit.evaluation.functional import load_mpii_gt, pckh_counts, save_mpii_pr
 from hpekit.registry import METRICS
 
 
-def pckh_table(meta):
+def pckh_table(meta: Mapping[str, Any]
+               ) -> Tuple[List[Tuple[str, Tuple[int, ...]]], Tuple[int, ...]]:
     """(parts [(name, joint ids)], ids left out of the Mean) from parsed metainfo.
 
     The metainfo's ``pckh_table`` (``parts``: {column: [keypoint names]},

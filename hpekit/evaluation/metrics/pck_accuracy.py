@@ -1,5 +1,5 @@
 """PCK (percentage of correct keypoints) of any keypoint set, as MMPose's PCKAccuracy."""
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -14,7 +14,7 @@ NORM_KEYS = dict(bbox='PCK', head='PCKh')
 
 
 def pck_per_keypoint(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
-                     norm: np.ndarray, thr: float):
+                     norm: np.ndarray, thr: float) -> Tuple[np.ndarray, np.ndarray]:
     """Per-keypoint PCK: (accuracy float64 [K] (NaN where no instance counts), counts [K]).
 
     Args:

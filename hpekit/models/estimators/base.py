@@ -6,13 +6,17 @@ FLOPs, benchmarks — reads ``model.spec`` (an ``EstimatorSpec``) and calls
 subclasses ``BasePoseEstimator``, builds its spec and works with all of them.
 """
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
 from hpekit.registry import MODELS
+from hpekit.structures import PoseDataSample
+
+#: The exported graph's output: one tensor, or several in ``spec.output_names`` order.
+TensorOutputs = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
 
 TASK_TOPDOWN = 'topdown2d'   # person crop [B, 3, H, W] → keypoints [K, 2] per crop
 TASK_VIDEO3D = 'video3d'     # clip [B, T, 3, H, W] → joints [T, K, 3] metres per clip
@@ -81,7 +85,7 @@ class EstimatorSpec:
         return {0: 'batch'} if self.num_frames is None else {0: 'batch', 1: 'frames'}
 
 
-def build_part(cfg):
+def build_part(cfg: Union[None, dict, nn.Module]) -> Optional[nn.Module]:
     """Build a part config with hpekit's MODELS; pass built modules and None through."""
     if cfg is None or isinstance(cfg, nn.Module):
         return cfg
@@ -113,15 +117,17 @@ class BasePoseEstimator(BaseModel):
     def spec(self) -> EstimatorSpec:
         raise NotImplementedError(f'{type(self).__name__} must define spec')
 
-    def forward_tensor(self, inputs: torch.Tensor):
+    def forward_tensor(self, inputs: torch.Tensor) -> TensorOutputs:
         raise NotImplementedError(f'{type(self).__name__} must define forward_tensor')
 
-    def export_forward(self, pixels: torch.Tensor):
+    def export_forward(self, pixels: torch.Tensor) -> TensorOutputs:
         """RGB pixels (float, 0..255; the spec's input shape) → ``forward_tensor``."""
         pre = self.data_preprocessor
         return self.forward_tensor((pixels - pre.mean) / pre.std)
 
-    def predict_exported(self, run, inputs: torch.Tensor, data_samples):
+    def predict_exported(self, run: Callable[[torch.Tensor], List[torch.Tensor]],
+                         inputs: torch.Tensor, data_samples: List[PoseDataSample]
+                         ) -> List[PoseDataSample]:
         """``predict`` through the exported graph (the ONNX Runtime backend).
 
         Args:
