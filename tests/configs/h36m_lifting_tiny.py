@@ -1,5 +1,5 @@
 # A tiny 2D → 3D lifting experiment for the tests: the synthetic twin of Human3.6M
-# (data_root set by the test), receptive field 9, 64 channels.
+# (data_root set by the test), receptive field 9, 128 channels.
 _base_ = ['../../configs/_base_/default_runtime.py',
           '../../configs/_base_/data/h36m_lifting.py']
 
@@ -9,13 +9,13 @@ codec = dict(type='VideoPoseLifting', num_frames=receptive_field, root_index=0)
 model = dict(
     type='PoseLifter',
     data_preprocessor=dict(type='KeypointDataPreprocessor'),
-    backbone=dict(type='TemporalConvNet', num_keypoints=17, channels=64,
+    backbone=dict(type='TemporalConvNet', num_keypoints=17, channels=128,
                   kernel_sizes=(3, 3), dropout=0.0),
-    head=dict(type='JointRegressionHead', in_channels=64, num_joints=17, hidden_dims=(),
+    head=dict(type='JointRegressionHead', in_channels=128, num_joints=17, hidden_dims=(),
               loss=dict(type='MPJPELoss')))
 
 train_dataloader = dict(batch_size=32, num_workers=0, dataset=dict(
-    receptive_field=receptive_field, seq_len=8, seq_step=4))
+    receptive_field=receptive_field, seq_len=8, seq_step=2))
 val_dataloader = dict(batch_size=32, num_workers=0, dataset=dict(
     receptive_field=receptive_field, seq_len=8, seq_step=8))
 test_dataloader = val_dataloader
