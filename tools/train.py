@@ -24,8 +24,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
-                        metavar='auto|PATH', help='resume from the latest checkpoint '
-                        'in the work dir (no value or "auto") or from PATH')
+                        metavar='auto|PATH', help='resume from the newest checkpoint '
+                        'in the work dir that loads (no value or "auto"; damaged ones are '
+                        'skipped, and with none it warns and starts from scratch) or '
+                        'from PATH; refused if the batch size or dataset changed')
     parser.add_argument('--amp', nargs='?', const=True, default=False,
                         choices=[True, 'float16', 'bfloat16'], metavar='DTYPE',
                         help='mixed precision: float16 (GPU, loss scaling) or bfloat16 '

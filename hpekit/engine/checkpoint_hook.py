@@ -326,21 +326,40 @@ class SafeCheckpointHook(CheckpointHook):
 
     def before_train(self, runner):
         super().before_train(runner)
-        if is_main_process() and self.max_keep_ckpts > 0 and self.keep_ckpt_ids:
+        if self.last_ckpt is None and runner.iter > 0:
+            # resumed: a new best is then saved into the latest checkpoint too, as in
+            # the uninterrupted run (mmengine only does that after a save of its own)
+            self.last_ckpt = runner.message_hub.get_info('last_ckpt')
+        if is_main_process() and runner.iter > 0:   # resumed: leftovers of a kill
             self._remove_unkept(runner)
 
     def _remove_unkept(self, runner):
-        """Interval checkpoints older than the kept ones: left by a run killed between
-        saving a checkpoint and deleting the one it replaced."""
-        pattern = re.compile(re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)') + '$')
-        oldest = min(self.keep_ckpt_ids)
-        for name in os.listdir(self.out_dir):
-            match = pattern.fullmatch(name)
-            if match and int(match.group(1)) < oldest:
+        """Files a run killed between writing a checkpoint and deleting the one it
+        replaced leaves behind: interval checkpoints older than the kept ones, and best
+        checkpoints other than the current best."""
+        step = re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)')
+        if self.max_keep_ckpts > 0 and self.keep_ckpt_ids:
+            oldest = min(self.keep_ckpt_ids)
+            for name in sorted(os.listdir(self.out_dir)):
+                match = re.fullmatch(step, name)
+                if match and int(match.group(1)) < oldest:
+                    self._remove(runner, osp.join(self.out_dir, name),
+                                 f'beyond max_keep_ckpts={self.max_keep_ckpts}, left by an '
+                                 f'interrupted run')
+        for key in (self.key_indicators if self.save_best else []):
+            if key == 'auto':
+                continue
+            current = (self.best_ckpt_path if len(self.key_indicators) == 1
+                       else self.best_ckpt_path_dict.get(key))
+            if current is None:
+                continue
+            prefix = re.escape(f'best_{key}_'.replace('/', '_'))
+            for name in sorted(os.listdir(self.out_dir)):
                 path = osp.join(self.out_dir, name)
-                os.remove(path)
-                runner.logger.info(f'Removed {path}: beyond max_keep_ckpts='
-                                   f'{self.max_keep_ckpts} (left by an interrupted run)')
+                if re.fullmatch(prefix + step, name) and osp.abspath(path) != \
+                        osp.abspath(current):
+                    self._remove(runner, path, f'a previous best checkpoint, left by an '
+                                               f'interrupted run; the best is {current}')
 
     def after_load_checkpoint(self, runner, checkpoint):
         """Refuse to resume a checkpoint saved under another data plan."""

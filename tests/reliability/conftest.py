@@ -60,7 +60,10 @@ class ForkServer:
         self.proc = subprocess.Popen([sys.executable, str(HERE / 'fork_server.py')],
                                      cwd=ROOT, env=env(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
-        assert json.loads(self.proc.stdout.readline()) == {'ready': True}
+        line = self.proc.stdout.readline()
+        if line.strip() != '{"ready": true}':
+            self.proc.kill()
+            raise RuntimeError(f'the fork server did not start (its error is above): {line!r}')
 
     def start(self, argv, log, fault=None):
         self.proc.stdin.write(json.dumps({'argv': [str(a) for a in argv], 'log': str(log),
@@ -71,22 +74,28 @@ class ForkServer:
     def wait(self):
         return json.loads(self.proc.stdout.readline())['exit']
 
-    def run(self, argv, log, fault=None, marker=None, kill_after=None, timeout=120):
-        """Run one training; kill it when ``marker`` appears or after ``kill_after`` s.
+    def run(self, argv, log, fault=None, marker=None, delay=0.0, limit_marker=None,
+            timeout=120):
+        """Run one training; kill it ``delay`` s after ``marker`` appears (at the latest
+        when ``limit_marker`` appears).
 
-        Returns 'killed' or the exit code.
+        Returns 'killed' or the exit code (the run ended first).
         """
         pid = self.start(argv, log, fault)
-        deadline = time.time() + (kill_after if kill_after is not None else timeout)
+        deadline = time.time() + timeout
         killed = False
         while time.time() < deadline:
             if marker is not None and Path(marker).exists():
                 break
             if self._exited(pid):
                 return self.wait()
-            time.sleep(0.02)
+            time.sleep(0.01)
         else:
-            assert kill_after is not None, f'run timed out; log: {Path(log).read_text()[-3000:]}'
+            raise AssertionError(f'run timed out; log: {Path(log).read_text()[-3000:]}')
+        end = time.time() + delay
+        while time.time() < end and not self._exited(pid) and \
+                not (limit_marker is not None and Path(limit_marker).exists()):
+            time.sleep(0.002)
         try:
             os.killpg(pid, signal.SIGKILL)
             killed = True
@@ -119,9 +128,11 @@ def fork_server():
 def straight(tmp_path_factory, fork_server, fault_config, data_root):
     """The uninterrupted run (keep all checkpoints): the reference of every resume."""
     work = tmp_path_factory.mktemp('straight')
+    start = time.time()
     code = fork_server.run(train_argv(fault_config, work, data_root, resume=False),
-                           work / 'train.out')
-    assert code == 0, (work / 'train.out').read_text()[-3000:]
+                           work.parent / 'straight.out')
+    assert code == 0, (work.parent / 'straight.out').read_text()[-3000:]
+    (work.parent / 'straight.seconds').write_text(f'{time.time() - start:.3f}')
     return work
 
 

@@ -16,7 +16,10 @@ point of one checkpoint save, where the test kills it:
   ``file`` (half of the text written);
 - ``after_pointer``: once ``last_checkpoint`` names ``file``;
 - ``after_delete``: right after an old checkpoint was deleted while
-  ``last_checkpoint`` names ``file``.
+  ``last_checkpoint`` names ``file``;
+- ``random_time``: touch ``marker`` (without stalling) when training iteration
+  ``iteration`` starts, and ``limit_marker`` when the next one starts; the test kills
+  the run a random moment after the first, at the latest at the second.
 """
 import builtins
 import importlib.util
@@ -70,8 +73,8 @@ def install_fault(fault):
     if not fault:
         return
     import hpekit.utils.io as hio
-    phase, name, marker = fault['phase'], fault['file'], fault['marker']
-    work_dir = fault['work_dir']
+    phase, name, marker = fault['phase'], fault.get('file'), fault['marker']
+    work_dir = fault.get('work_dir')
     real_open, real_replace, real_remove = builtins.open, os.replace, os.remove
 
     if phase in ('write', 'pointer_write'):
@@ -103,6 +106,17 @@ def install_fault(fault):
             if str(path).endswith('.pth') and _pointer_names(work_dir, name):
                 _stall(marker)
         os.remove = fault_remove
+    elif phase == 'random_time':
+        from hpekit.engine.loops import ExactResumeTrainLoop
+        run_iter = ExactResumeTrainLoop.run_iter
+
+        def marking_run_iter(loop, idx, data_batch):
+            if loop.runner.iter + 1 == fault['iteration']:
+                Path(marker).write_text(str(os.getpid()))
+            if loop.runner.iter + 1 == fault['iteration'] + 1:   # the latest kill moment
+                Path(fault['limit_marker']).write_text(str(os.getpid()))
+            return run_iter(loop, idx, data_batch)
+        ExactResumeTrainLoop.run_iter = marking_run_iter
     else:
         raise ValueError(f'unknown fault phase {phase!r}')
 

@@ -21,7 +21,7 @@ from tool_loader import load_tool  # noqa: E402
 
 
 # ----------------------------------------------------------------------- configs
-@pytest.mark.parametrize('options, expected', [
+CONFIG_CASES = [
     ({'train_cfgg.max_epochs': 50},
      r"--cfg-options train_cfgg.max_epochs: the config has no top-level key 'train_cfgg'\. "
      r'Did you mean: train_cfg'),
@@ -64,7 +64,11 @@ from tool_loader import load_tool  # noqa: E402
     ({'randomness.sed': 1}, r"randomness: unknown key 'sed'\. Did you mean: seed"),
     ({'train_cfg.max_epochs.x': 1},
      r'train_cfg\.max_epochs is 2, not a dict or list'),
-])
+]
+
+
+@pytest.mark.parametrize('options, expected', CONFIG_CASES,
+                         ids=[next(iter(options)) for options, _ in CONFIG_CASES])
 def test_bad_config_values_fail_before_anything_is_built(options, expected, monkeypatch,
                                                          tmp_path):
     train = load_tool('train')
