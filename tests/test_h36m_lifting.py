@@ -144,3 +144,34 @@ def test_lifting_trains_well_under_the_baseline_and_exports(tmp_path):
     assert info['input_layout'].startswith('[B, T, K, 2] 2D keypoints')
     if isinstance(info['check'], dict):   # onnxruntime installed
         assert info['check']['passed']
+
+
+def test_inference_lifting_predicts_every_frame():
+    from hpekit.apis import inference_lifting, init_model
+    model = init_model(str(CONFIG), cfg_options={'test_dataloader.dataset.data_root': '.'})
+    rng = np.random.default_rng(0)
+    keypoints = rng.uniform(0, 64, (5, 17, 2)).astype(np.float32)
+    joints = inference_lifting(model, keypoints, (64, 48))
+    assert joints.shape == (5, 17, 3) and joints.dtype == np.float32
+    padded = np.concatenate([keypoints[[0] * 4], keypoints, keypoints[[-1] * 4]])
+    with torch.no_grad():
+        want = model.forward_tensor(torch.from_numpy(
+            normalize_screen_coordinates(padded, (64, 48)))[None])[0].numpy() * 1000
+    np.testing.assert_allclose(joints, want, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match=r'\[T, 17, 2\]'):
+        inference_lifting(model, keypoints[:, :16], (64, 48))
+
+
+def test_two_stage_inference_from_frames():
+    from hpekit.apis import inference_two_stage, init_model
+    lifter = init_model(str(CONFIG), cfg_options={'test_dataloader.dataset.data_root': '.'})
+    h36m = 'configs/_base_/datasets/h36m.py'
+    pose2d = init_model(str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py'), cfg_options={
+        'model.backbone.num_joints': 17, 'model.head.num_joints': 17,
+        'test_dataloader.dataset.metainfo': dict(from_file=h36m)})
+    frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64, 3), dtype=np.uint8)
+    out = inference_two_stage(pose2d, lifter, frames, bboxes=[[8, 4, 56, 44]])
+    assert out['keypoints_2d'].shape == (4, 17, 2) and out['joints_3d'].shape == (4, 17, 3)
+    mpii = init_model(str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py'))
+    with pytest.raises(ValueError, match='the 2D model predicts 16 keypoints'):
+        inference_two_stage(mpii, lifter, frames)

@@ -6,8 +6,10 @@ from .detectors import (DetectionsFileDetector, GivenBoxesDetector, WholeImageDe
 from .inference import (inference_topdown, inference_video3d, init_model,
                         merge_data_samples, window_starts)
 from .inferencer import PoseInferencer
+from .lifting import inference_lifting, inference_two_stage
 from .onnxruntime_backend import OnnxRuntimeEstimator
 
 __all__ = ['init_model', 'inference_topdown', 'inference_video3d', 'merge_data_samples',
            'window_starts', 'PoseInferencer', 'WholeImageDetector', 'GivenBoxesDetector',
            'DetectionsFileDetector', 'build_detector', 'OnnxRuntimeEstimator']
+__all__ += ['inference_lifting', 'inference_two_stage']

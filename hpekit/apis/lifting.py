@@ -1,0 +1,94 @@
+"""2D → 3D lifting at inference: a keypoint sequence → 3D joints per frame, and the
+two-stage path (hpekit's 2D model on the frames, then the lifting network)."""
+import numpy as np
+import torch
+
+from hpekit.codecs.pose_lifting import normalize_screen_coordinates
+from hpekit.datasets.metainfo import keypoint_names
+from hpekit.models.estimators import TASK_LIFTING
+from hpekit.utils.model_inputs import model_spec
+
+from .frames import load_frames
+
+
+def inference_lifting(model, keypoints_2d, image_size):
+    """3D joints of every frame of a 2D keypoint sequence, with a lifting model.
+
+    The sequence is padded by repeating its first and last frames (R − 1) / 2 times
+    (R: the model's receptive field, ``model.spec.num_frames``), as in training, and
+    lifted in one pass through ``model.export_forward`` (the spec's contract), so every
+    frame gets a prediction.
+
+    Args:
+        model: a lifting model from ``init_model`` (spec task 'lifting').
+        keypoints_2d: [T, K, 2] (or [T, K, 3] with scores, ignored) image px, in the
+            keypoint order of the model's metainfo.
+        image_size: (w, h) of the frames the keypoints are in (the normalisation).
+
+    Returns:
+        float32 [T, K, 3]: joints in millimetres, camera frame, root-relative.
+    """
+    spec = model_spec(model)
+    if spec.task != TASK_LIFTING:
+        raise ValueError(f'inference_lifting needs a lifting model, got task {spec.task!r}')
+    points = np.asarray(keypoints_2d, np.float32)
+    if points.ndim != 3 or points.shape[1] != spec.num_keypoints or \
+            points.shape[2] not in (2, 3) or not len(points):
+        raise ValueError(f'keypoints_2d must be [T, {spec.num_keypoints}, 2] px, got '
+                         f'{list(points.shape)}')
+    pad = (spec.num_frames - 1) // 2
+    padded = np.concatenate([np.repeat(points[:1, :, :2], pad, axis=0), points[:, :, :2],
+                             np.repeat(points[-1:, :, :2], pad, axis=0)])
+    inputs = torch.from_numpy(normalize_screen_coordinates(padded, image_size))[None]
+    with torch.no_grad():
+        joints = model.export_forward(inputs.to(next(model.parameters()).device))
+    return (joints[0].float().cpu().numpy() * 1000.0).astype(np.float32)
+
+
+def inference_two_stage(pose2d_model, lifting_model, frames, bboxes=None,
+                        channel_order='rgb'):
+    """3D joints of the person in every frame: hpekit's 2D model, then lifting.
+
+    The top-down 2D model (``inference_topdown``) finds the keypoints in each frame
+    (in the person box of that frame, or the whole frame); the lifting model turns the
+    sequence into 3D (``inference_lifting``). One call, frames in, 3D out.
+
+    Args:
+        pose2d_model: a top-down model from ``init_model`` whose keypoints are the
+            lifting model's (same metainfo names, e.g. both Human3.6M's 17).
+        lifting_model: a lifting model from ``init_model``.
+        frames: a video file, a folder of images, an array [T, H, W, 3] or a list
+            (see ``hpekit.apis.frames``).
+        bboxes: None (whole frames), one [x1, y1, x2, y2] box for every frame, or
+            [T, 4] boxes.
+        channel_order (str): 'rgb' or 'bgr', for arrays.
+
+    Returns:
+        dict: 'keypoints_2d' float32 [T, K, 2] px, 'keypoint_scores' [T, K],
+        'joints_3d' float32 [T, K, 3] mm (root-relative camera frame).
+
+    Raises:
+        ValueError: the two models' keypoints differ (names listed).
+    """
+    from .inference import inference_topdown
+    names_2d = keypoint_names(pose2d_model.dataset_meta)
+    names_3d = keypoint_names(lifting_model.dataset_meta)
+    if names_2d != names_3d:
+        raise ValueError(f'the 2D model predicts {len(names_2d)} keypoints {names_2d[:4]}… '
+                         f'but the lifting model takes {len(names_3d)} keypoints '
+                         f'{names_3d[:4]}…: train the 2D model on the lifting model\'s '
+                         'keypoints (the same metainfo)')
+    video = load_frames(frames, channel_order=channel_order)
+    height, width = video.shape[1:3]
+    boxes = None if bboxes is None else np.asarray(bboxes, np.float32).reshape(-1, 4)
+    if boxes is not None and len(boxes) not in (1, len(video)):
+        raise ValueError(f'bboxes: one box or one per frame ({len(video)}), got {len(boxes)}')
+    points, scores = [], []
+    for t, frame in enumerate(video):
+        box = None if boxes is None else boxes[min(t, len(boxes) - 1)][None]
+        sample = inference_topdown(pose2d_model, frame, box)[0]
+        points.append(np.asarray(sample.pred_keypoints, np.float32))
+        scores.append(np.asarray(sample.keypoint_scores, np.float32))
+    keypoints = np.stack(points)
+    return dict(keypoints_2d=keypoints, keypoint_scores=np.stack(scores),
+                joints_3d=inference_lifting(lifting_model, keypoints, (width, height)))
