@@ -2,6 +2,7 @@
 (no timing thresholds: speed targets are measured by the tool, not asserted here)."""
 import json
 import os.path as osp
+import time
 import types
 
 import numpy as np
@@ -159,3 +160,80 @@ def test_channels_last_hook_keeps_outputs():
     assert not convs[1].weight.is_contiguous() or convs[1].weight.shape[-1] == 1
     for a, b in zip(before, after):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_sampler_mode_times_with_and_without_the_sampler(capsys, tmp_path, mpii_root):
+    result = _run(capsys, tmp_path, 'sampler', MPII_TINY, '--iters', '2', '--warmup', '0',
+                  '--batch-size', '2',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
+    compared = result['interleaved']
+    assert compared['order'] == ['off', 'sampler', 'legacy'] and compared['rounds'] == 2
+    assert set(compared['ratios']) == {'sampler', 'legacy'}
+    assert result['overhead'] == compared['ratios']['sampler']['wall_paired'] > 0
+    assert result['peak_rss_mb'] > 10 and result['peak_pss_mb'] > 10
+    # The new sampler reads smaps_rollup on entry and exit (and rarely between);
+    # the legacy one at every sample.
+    assert result['reads']['sampler']['smaps_rollup'] <= \
+        result['reads']['sampler']['statm']
+    assert result['reads']['legacy']['smaps_rollup'] == result['reads']['legacy']['statm']
+    assert len(result['loadavg']) == 3 and len(result['loadavg_start']) == 3
+
+
+def test_peak_memory_reads_pss_rarely():
+    with PeakMemory(interval_s=0.005, pss_interval_s=60) as memory:
+        time.sleep(0.2)
+    assert memory.samples > 10
+    assert memory.pss_samples <= 3      # entry, exit, at most one RSS growth
+    assert memory.peak_pss_mb > 10
+
+
+def test_inference_mode_compares_backends_and_batch_sizes(capsys, tmp_path, mpii_root):
+    pytest.importorskip('onnxruntime')
+    result = _run(capsys, tmp_path, 'inference', MPII_TINY, '--iters', '1', '--warmup', '0',
+                  '--batch-size', '1,2', '--backend', 'pytorch,onnxruntime',
+                  '--cfg-options', f'val_dataloader.dataset.data_root={mpii_root}')
+    arms = ['pytorch@1', 'pytorch@2', 'onnxruntime@1', 'onnxruntime@2']
+    assert list(result['per_sample_ms']) == arms
+    assert list(result['per_sample_ratio']) == arms[1:]
+    assert result['backend'] == ['pytorch', 'onnxruntime'] and result['flip_test'] is True
+    assert all(v > 0 for v in result['per_sample_ms'].values())
+
+
+def test_allocator_mode_steps_one_worker_per_allocator(capsys, tmp_path, mpii_root):
+    result = _run(capsys, tmp_path, 'allocator', MPII_TINY, '--iters', '2', '--warmup', '0',
+                  '--batch-size', '2', '--allocators', 'glibc,glibc-tuned',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
+    assert list(result['allocators']) == ['glibc', 'glibc-tuned']
+    tuned = result['allocators']['glibc-tuned']
+    assert tuned['env']['glibc_tunables'] and not tuned['env']['ld_preload']
+    assert result['allocators']['glibc']['env'] == {'ld_preload': None, 'malloc_conf': None,
+                                                    'glibc_tunables': None}
+    for stats in result['allocators'].values():
+        assert stats['wall_ms']['median'] > 0 and stats['minflt']['median'] >= 0
+    assert set(result['ratios']['glibc-tuned']) == {'wall_paired', 'cpu_paired',
+                                                    'sys_ms_median', 'minflt_median'}
+
+
+def test_gpu_suite_runs_on_cpu_with_tiny_sizes(capsys, tmp_path):
+    report = tool.main(['suite', '--device', 'cpu', '--tiny', '--out', str(tmp_path)])
+    saved = json.loads((tmp_path / 'suite.json').read_text())
+    assert saved['tiny'] is True and saved['machine']['device'] == 'cpu'
+    results = report['results']
+    sections = [(r['section'], r['model']) for r in results]
+    for key in ('hg2', 'simplebaseline', 'video'):
+        assert ('train', key) in sections
+    assert ('loader', 'hg2') in sections and ('loader', 'video') in sections
+    assert sections[-1] == ('inference', 'hg2')
+    errors = [(r['model'], r['variant'], r['error']) for r in results if 'error' in r]
+    assert not errors, errors
+    for r in results:
+        if 'compile' in r['variant']:
+            assert 'skipped' in r
+        elif r['section'] == 'train':
+            assert r['samples_per_s'] > 0 and r['plain']['samples_per_s'] > 0
+    assert any('course_epoch_s' in r for r in results)
+    assert all('feeds' in r for r in results if r['section'] == 'loader')
+    assert set(results[-1]['per_sample_ms']) >= {'pytorch@1', 'pytorch@16'}
+    table = (tmp_path / 'suite.md').read_text()
+    assert table.count('\n| train |') == sum(r['section'] == 'train' for r in results)
+    assert 'tiny sizes' in table

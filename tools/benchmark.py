@@ -9,7 +9,20 @@ Modes (see ``hpekit.utils.benchmark`` for exactly what each one times):
   process, samples/s and the time of each transform;
 - ``loader``: the config's whole training DataLoader (workers as configured or
   ``--num-workers``), samples/s and peak RSS of the process and its workers;
-- ``inference``: ``model.val_step`` in eval mode (flip test where the config has it).
+- ``inference``: ``model.val_step`` in eval mode (flip test where the config has it),
+  ``--backend pytorch|onnxruntime`` (both, comma-separated, and several batch sizes,
+  ``--batch-size 1,16``: every pair timed interleaved, per-crop ratios reported);
+- ``sampler``: the plain training step timed with the memory sampler off, on, and as
+  it was before (PSS every 50 ms), interleaved step by step in one process: proves
+  that the sampler does not slow down what the other modes time;
+- ``allocator``: the plain training step (``--workload train``) or ``val_step``
+  (``eval``) in one worker process per allocator (``--allocators glibc,jemalloc-retain``),
+  stepped alternately; time, kernel time and page faults per step;
+- ``suite`` (no config): ``--device cuda --out DIR`` measures everything a GPU run
+  should report (training of hg2, SimpleBaseline and ResNet-50 + LSTM in fp32, bf16,
+  channels_last, torch.compile; loaders with N workers; inference latency) and writes
+  DIR/suite.json and DIR/suite.md (``hpekit.utils.benchmark_suite``); ``--tiny`` runs
+  it on the test configs in seconds.
 
 Each run prints one JSON object on stdout (samples/s, median and spread of the step
 times, peak RSS, peak GPU memory on CUDA) and ``--json OUT`` writes it to a file.
@@ -23,14 +36,19 @@ Examples::
         --cfg-options train_dataloader.dataset.data_root=data/mpii_synthetic/
     python tools/benchmark.py train-step configs/mpii_hourglass/hg2_synthetic-quick.py \\
         --batch-size 4 --iters 10
+    python tools/benchmark.py suite --device cuda --out work_dirs/gpu_suite
 """
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
+    from hpekit.allocator import tune_allocator
+    tune_allocator()
+
 import argparse
 import json
 import os
 import sys
 import tempfile
 
-MODES = ('train-step', 'pipeline', 'loader', 'inference')
+MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite')
 
 
 def _positive(text):
@@ -40,15 +58,43 @@ def _positive(text):
     return value
 
 
+def _positive_list(text):
+    """'4' or '1,16' → [4] / [1, 16] (each >= 1)."""
+    try:
+        values = [int(v) for v in text.split(',') if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected N or N,M,..., got {text!r}') from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f'batch sizes must be >= 1, got {text!r}')
+    return values
+
+
+BACKENDS = ('pytorch', 'onnxruntime')
+
+
+def _backends(text):
+    values = [v.strip() for v in text.split(',') if v.strip()]
+    bad = [v for v in values if v not in BACKENDS]
+    if not values or bad:
+        raise argparse.ArgumentTypeError(f'backends are {", ".join(BACKENDS)} (comma-'
+                                         f'separated), got {text!r}')
+    return values
+
+
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Benchmark an hpekit config.')
     parser.add_argument('mode', choices=MODES)
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('--batch-size', type=_positive, default=None,
-                        help='batch size (default: the config\'s; inference: 4)')
+    parser.add_argument('config', nargs='?', help='config file path (not for suite)')
+    parser.add_argument('--batch-size', type=_positive_list, default=None,
+                        help='batch size (default: the config\'s; inference: 4); '
+                        'inference takes several, e.g. 1,16, timed interleaved')
+    parser.add_argument('--backend', type=_backends, default=['pytorch'],
+                        help='inference: pytorch, onnxruntime, or both '
+                        '(pytorch,onnxruntime: timed interleaved, step by step)')
     parser.add_argument('--iters', type=_positive, default=None,
-                        help='timed steps (default: pipeline 200, loader 50, others 20)')
+                        help='timed steps (default: pipeline 200, loader 50, sampler 10 '
+                        'rounds of its 3 arms, others 20)')
     parser.add_argument('--warmup', type=int, default=None,
                         help='untimed steps first (default: pipeline 10, others 3)')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda when '
@@ -63,6 +109,12 @@ def parse_args(argv=None):
                         help='channels_last memory format for the model (ChannelsLastHook)')
     parser.add_argument('--cudnn-benchmark', action='store_true',
                         help='env_cfg.cudnn_benchmark=True (GPU)')
+    parser.add_argument('--allocators', type=lambda t: [v for v in t.split(',') if v],
+                        default=None, help='allocator mode: comma-separated names of '
+                        'glibc, glibc-tuned, jemalloc, jemalloc-retain (default: all '
+                        'available here; the first is the reference)')
+    parser.add_argument('--workload', choices=['train', 'eval'], default='train',
+                        help='allocator mode: the plain training step or val_step')
     parser.add_argument('--synthetic-gb', type=float, default=None,
                         help='loader: write a synthetic course-format clip file of this '
                         'size to a temp dir and benchmark the loader on it')
@@ -70,11 +122,16 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_dataloader.dataset.data_root=X')
     parser.add_argument('--json', dest='json_out', help='also write the JSON object here')
+    parser.add_argument('--out', help='suite: the folder for data, suite.json and suite.md')
+    parser.add_argument('--tiny', action='store_true',
+                        help='suite: test configs, 1-2 steps each, no torch.compile')
+    parser.add_argument('--budget-s', type=float, default=280.0,
+                        help='suite: entries left after this many seconds are skipped')
     return parser.parse_args(argv)
 
 
 DEFAULT_ITERS = {'pipeline': (200, 10), 'loader': (50, 3), 'train-step': (20, 3),
-                 'inference': (20, 3)}
+                 'inference': (20, 3), 'sampler': (10, 1), 'allocator': (10, 1)}
 
 
 def prepare_config(args):
@@ -91,6 +148,19 @@ def prepare_config(args):
     return cfg
 
 
+def run_suite(args):
+    """The GPU suite (``hpekit.utils.benchmark_suite``): writes suite.json/suite.md."""
+    import torch
+
+    from hpekit.utils.benchmark_suite import markdown, run_suite as suite
+    if not args.out:
+        sys.exit('suite: --out DIR is required')
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    report = suite(args.out, device=device, tiny=args.tiny, budget_s=args.budget_s)
+    print(markdown(report))
+    return report
+
+
 def run(args):
     """Run one benchmark; returns the result dict."""
     import torch
@@ -103,16 +173,27 @@ def run(args):
         torch.backends.cudnn.benchmark = True
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     iters, warmup = DEFAULT_ITERS[args.mode]
+    sizes = args.batch_size or [None]
+    if len(sizes) > 1 and args.mode != 'inference':
+        raise SystemExit(f'{args.mode}: one --batch-size only (several: inference mode)')
     kwargs = dict(iters=args.iters or iters,
                   warmup=warmup if args.warmup is None else args.warmup,
-                  batch_size=args.batch_size, device=device)
+                  batch_size=sizes[0], device=device)
     if args.mode == 'train-step':
         return bench.bench_train_step(cfg, compile_model=args.compile, **kwargs)
     if args.mode == 'pipeline':
         return bench.bench_pipeline(cfg, **kwargs)
+    if args.mode == 'sampler':
+        return bench.bench_sampler(cfg, **kwargs)
+    if args.mode == 'allocator':
+        return bench.bench_allocator(cfg, args.config, args.cfg_options,
+                                     allocators=args.allocators, workload=args.workload,
+                                     threads=torch.get_num_threads(), **kwargs)
     if args.mode == 'inference':
-        kwargs['batch_size'] = args.batch_size or 4
-        return bench.bench_inference(cfg, channels_last=args.channels_last, **kwargs)
+        kwargs['batch_size'] = sizes[0] or 4
+        return bench.bench_inference(cfg, channels_last=args.channels_last,
+                                     backends=args.backend,
+                                     batch_sizes=args.batch_size, **kwargs)
     if args.synthetic_gb:
         kwargs['iters'] = args.iters   # default: one full epoch over the file
         return bench.bench_loader_synthetic(cfg, args.synthetic_gb, tmp_dir=args.tmp_dir,
@@ -122,9 +203,16 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.mode == 'suite':
+        return run_suite(args)
+    if not args.config:
+        sys.exit(f'{args.mode}: a config is required')
     if args.synthetic_gb is not None and args.mode != 'loader':
         sys.exit('--synthetic-gb works with the loader mode only')
+    from hpekit.utils.benchmark import load_average
+    loadavg_start = load_average()
     result = run(args)
+    result['loadavg_start'] = loadavg_start
     text = json.dumps(result, indent=None, sort_keys=False)
     print(text)
     if args.json_out:

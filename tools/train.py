@@ -4,6 +4,10 @@ Runs on one CPU or GPU as is; ``--nproc N`` trains in N processes on this machin
 CPU: gloo, one thread each); ``--launcher pytorch`` (torchrun) or ``slurm`` for
 distributed runs. Logs, checkpoints, metrics.json and curves.png go to the work dir.
 """
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
+    from hpekit.allocator import tune_allocator
+    tune_allocator()
+
 import argparse
 import sys
 

@@ -4,7 +4,8 @@ Every mode returns a JSON-ready dict with at least ``mode``, ``config``, ``devic
 ``batch_size``, ``iters``, ``warmup``, ``samples_per_s``, ``step_ms`` (``median``,
 ``p10``, ``p90``, ``min``, ``max`` of the timed steps, milliseconds), ``peak_rss_mb``
 (peak resident memory of this process and its children, MiB) and ``peak_gpu_mb``
-(``torch.cuda.max_memory_allocated``, MiB; None on CPU). Mode-specific fields are
+(``torch.cuda.max_memory_allocated``, MiB; None on CPU) and ``loadavg`` (the machine's
+1/5/15-minute load averages when the measurement ended). Mode-specific fields are
 described by each ``bench_*`` function.
 """
 import os
@@ -73,31 +74,67 @@ def _descendants(pid):
 
 
 class PeakMemory:
-    """Sample the RSS of this process plus its children (DataLoader workers) in a thread.
+    """Sample the memory of this process plus its children (DataLoader workers) from a
+    thread, cheaply enough not to disturb what is being timed.
 
-    Use as a context manager; ``peak_mb`` is the largest sampled sum of RSS (MiB;
-    without /proc: this process's lifetime peak ``ru_maxrss``): pages shared by the processes
+    Use as a context manager. ``peak_mb``: the largest sampled sum of RSS (MiB; without
+    /proc: this process's lifetime peak ``ru_maxrss``): pages shared by the processes
     (forked workers, a memory-mapped file) count once per process, as the kernel
     reports RSS. ``peak_pss_mb`` sums the proportional set sizes instead (shared pages
     split between their users): the memory the process tree really occupies.
+
+    Two rates, because the two reads cost very different amounts: RSS comes from
+    ``/proc/PID/statm`` (a few counters, ~20 µs) every ``interval_s``; PSS needs
+    ``/proc/PID/smaps_rollup``, a walk of every page table of the process (~10 ms in a
+    2.5 GB process, holding the process's memory-map lock, so an allocation that maps
+    or unmaps memory in the timed thread waits for it). PSS is therefore read on entry,
+    on exit, whenever the RSS sum exceeds by more than 2 % the largest RSS sum seen at
+    a PSS read (at most once per ``pss_min_gap_s``: a new peak is followed while memory
+    grows; an RSS that falls and rises again each step, as glibc's malloc makes it,
+    does not trigger) and otherwise every ``pss_interval_s`` — not every 50 ms, which slowed timed training
+    steps by 1.35–1.46× (docs/benchmarks.md). ``pss_interval_s=0`` restores that old
+    behaviour (PSS at every sample; ``tools/benchmark.py sampler`` compares them).
+
+    ``paused`` (a ``threading.Event``): while set, the thread samples nothing; the
+    sampler-overhead benchmark uses it to time steps with and without sampling in one
+    process. ``samples`` / ``pss_samples`` count the reads.
     """
 
-    def __init__(self, interval_s=0.05):
+    def __init__(self, interval_s=0.05, pss_interval_s=5.0, pss_min_gap_s=1.0):
         self.interval_s, self.peak, self.peak_pss = interval_s, 0, 0
+        self.pss_interval_s, self.pss_min_gap_s = pss_interval_s, pss_min_gap_s
+        self.samples = self.pss_samples = 0
+        self.paused = threading.Event()
+        self._last_pss_time, self._pss_rss_peak = -float('inf'), 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self):
+    def _want_pss(self, rss, now):
+        since = now - self._last_pss_time
+        if since >= self.pss_interval_s:
+            return True
+        return rss > 1.02 * self._pss_rss_peak and since >= self.pss_min_gap_s
+
+    def _sample(self, force_pss=False):
         pids = [os.getpid()] + _descendants(os.getpid())
-        self.peak = max(self.peak, sum(_rss_bytes(p) for p in pids))
-        self.peak_pss = max(self.peak_pss, sum(_pss_bytes(p) for p in pids))
+        rss = sum(_rss_bytes(p) for p in pids)
+        self.peak = max(self.peak, rss)
+        self.samples += 1
+        now = time.monotonic()
+        if force_pss or self._want_pss(rss, now):
+            self.peak_pss = max(self.peak_pss, sum(_pss_bytes(p) for p in pids))
+            self._last_pss_time = now
+            self._pss_rss_peak = max(self._pss_rss_peak, rss)
+            self.pss_samples += 1
 
     def _run(self):
         while not self._stop.wait(self.interval_s):
-            self._sample()
+            if not self.paused.is_set():
+                self._sample()
 
     def __enter__(self):
         if os.path.isdir('/proc/self'):
+            self._sample(force_pss=True)
             self._thread.start()
         return self
 
@@ -105,7 +142,7 @@ class PeakMemory:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-            self._sample()
+            self._sample(force_pss=True)
         else:   # no /proc: the process's lifetime peak (KiB on Linux)
             self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -116,6 +153,92 @@ class PeakMemory:
     @property
     def peak_pss_mb(self):
         return self.peak_pss / 2**20
+
+
+def load_average():
+    """``os.getloadavg()`` rounded (1, 5, 15 min), or None where unavailable: recorded
+    beside every figure, because on a shared machine a figure means little without it."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _thread_minflt():
+    """Minor page faults of the calling thread so far (RUSAGE_THREAD where available)."""
+    who = getattr(resource, 'RUSAGE_THREAD', resource.RUSAGE_SELF)
+    return resource.getrusage(who).ru_minflt
+
+
+def _stats(values):
+    values = np.asarray(values, np.float64)
+    return {'median': float(np.median(values)), 'p10': float(np.percentile(values, 10)),
+            'p90': float(np.percentile(values, 90)), 'min': float(values.min()),
+            'max': float(values.max())}
+
+
+def interleaved(arms, rounds, warmup=1, device='cpu', samples=None):
+    """Time several ways of doing one step against each other in one process, step by
+    step: round r runs every arm once, in an order rotated by r, so a change of the
+    machine's load hits all arms alike (the only fair comparison on a shared machine).
+
+    Args:
+        arms (dict): name → callable running one step (the first arm is the reference).
+        rounds (int): timed rounds; ``warmup`` untimed rounds come first.
+        samples (dict, optional): name → samples per step, for arms of different
+            batch sizes: adds per-sample statistics (``wall_ms_per_sample``,
+            ``cpu_ms_per_sample``) and ratios (``wall_paired_per_sample``).
+
+    Returns:
+        dict: ``arms`` (per arm: ``wall_ms`` and ``cpu_ms`` statistics — cpu is the
+        calling thread's CPU time, which waiting for a busy core does not inflate —
+        and ``minflt`` median minor page faults of the thread per step), ``ratios``
+        (per arm against the reference: ``wall`` = ratio of the median wall times,
+        ``wall_paired`` = median over rounds of the per-round ratio, ``cpu_paired``
+        the same for CPU time), ``rounds``, ``order``, ``loadavg`` (before, after)
+        and ``raw_wall_ms`` (name → every timed step, ms).
+    """
+    names = list(arms)
+    if not names or rounds < 1:
+        raise ValueError('interleaved: needs at least one arm and one round')
+    wall = {n: [] for n in names}
+    cpu = {n: [] for n in names}
+    faults = {n: [] for n in names}
+    load_before = load_average()
+    for r in range(warmup + rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            flt, c0, t0 = _thread_minflt(), time.thread_time(), time.perf_counter()
+            arms[name]()
+            sync(device)
+            t1, c1, flt1 = time.perf_counter(), time.thread_time(), _thread_minflt()
+            if r >= warmup:
+                wall[name].append(1e3 * (t1 - t0))
+                cpu[name].append(1e3 * (c1 - c0))
+                faults[name].append(flt1 - flt)
+    ref = names[0]
+    out = {'arms': {n: {'wall_ms': _stats(wall[n]), 'cpu_ms': _stats(cpu[n]),
+                        'minflt': float(np.median(faults[n]))} for n in names},
+           'ratios': {}, 'rounds': rounds, 'warmup': warmup, 'order': names,
+           'loadavg': [load_before, load_average()]}
+    for n in names[1:]:
+        out['ratios'][n] = {
+            'wall': float(np.median(wall[n]) / np.median(wall[ref])),
+            'wall_paired': float(np.median(np.divide(wall[n], wall[ref]))),
+            'cpu_paired': float(np.median(np.divide(cpu[n], np.maximum(cpu[ref], 1e-9))))}
+    if samples:
+        for n in names:
+            arm = out['arms'][n]
+            arm['samples_per_step'] = samples[n]
+            arm['wall_ms_per_sample'] = _stats(np.divide(wall[n], samples[n]))
+            arm['cpu_ms_per_sample'] = _stats(np.divide(cpu[n], samples[n]))
+        for n in names[1:]:
+            scale = samples[ref] / samples[n]
+            ratio = out['ratios'][n]
+            ratio['wall_paired_per_sample'] = ratio['wall_paired'] * scale
+            ratio['cpu_paired_per_sample'] = ratio['cpu_paired'] * scale
+    out['raw_wall_ms'] = wall
+    return out
 
 
 def sync(device):
@@ -195,7 +318,21 @@ def timed_steps(step, warmup, iters, device):
 def _base(mode, cfg, device, batch_size, iters, warmup):
     return {'mode': mode, 'config': cfg.filename, 'device': str(device),
             'batch_size': batch_size, 'iters': iters, 'warmup': warmup,
-            'torch_threads': torch.get_num_threads()}
+            'torch_threads': torch.get_num_threads(), 'loadavg': load_average(),
+            'allocator': current_allocator()}
+
+
+def current_allocator():
+    """The allocator this process runs under: ``hpekit.allocator``'s name when a tool
+    applied it, else a description of ``LD_PRELOAD`` / ``GLIBC_TUNABLES``, else 'glibc'."""
+    from hpekit.allocator import APPLIED
+    if os.environ.get(APPLIED):
+        return os.environ[APPLIED]
+    if os.environ.get('LD_PRELOAD'):
+        return f"LD_PRELOAD={os.environ['LD_PRELOAD']} MALLOC_CONF={os.environ.get('MALLOC_CONF', '')}"
+    if os.environ.get('GLIBC_TUNABLES'):
+        return f"GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}"
+    return 'glibc'
 
 
 # ----------------------------------------------------------------------- pipeline
@@ -309,21 +446,63 @@ def _forever(loader):
 
 
 def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
-                    channels_last=False, **_):
+                    channels_last=False, backends=('pytorch',), batch_sizes=None, **_):
     """``model.val_step`` (preprocess + predict, with flip test when the config's
     ``model.test_cfg`` has it) in eval mode under ``torch.no_grad`` on a fixed batch of
-    the validation dataset. Extra field: ``flip_test`` (bool or None)."""
+    the validation dataset.
+
+    ``backends``: 'pytorch' and/or 'onnxruntime' (the same weights exported once to a
+    temporary folder, run by ``hpekit.apis.OnnxRuntimeEstimator``: graph on the crops
+    and their mirrors, the PyTorch head's decoding). ``batch_sizes``: several batch
+    sizes. With one backend and one batch size the steps run one after the other;
+    with more, every (backend, batch size) pair is an arm of ``interleaved`` (one
+    step of each per round, rotated order), and ``per_sample_ms`` (median ms per
+    crop or clip of each arm) and ``per_sample_ratio`` (each arm's per-sample time /
+    the first arm's, from the paired per-round ratios) compare them.
+
+    Extra fields: ``flip_test`` (bool or None), ``backend``.
+    """
     from hpekit.apis import init_model
+    from hpekit.apis.onnxruntime_backend import onnxruntime_model
+    backends = list(backends)
+    batch_sizes = list(batch_sizes or [batch_size])
     model = init_model(cfg, device=device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    batch = pseudo_collate(take_samples(build_dataset(cfg.val_dataloader.dataset),
-                                        batch_size))
-    with measured(device) as memory, torch.no_grad():
-        times = timed_steps(lambda: model.val_step(batch), warmup, iters, device)
-    out = _base('inference', cfg, device, batch_size, iters, warmup)
-    out.update(summarize(times, batch_size), **memory)
+    dataset = build_dataset(cfg.val_dataloader.dataset)
+    batches = {size: pseudo_collate(take_samples(dataset, size)) for size in batch_sizes}
+    with tempfile.TemporaryDirectory() as onnx_dir, measured(device) as memory, \
+            torch.no_grad():
+        models = {'pytorch': model}
+        if 'onnxruntime' in backends:
+            models['onnxruntime'] = onnxruntime_model(model, device=device,
+                                                      cache_dir=onnx_dir)
+        if len(backends) == 1 and len(batch_sizes) == 1:
+            runner, batch = models[backends[0]], batches[batch_sizes[0]]
+            times = timed_steps(lambda: runner.val_step(batch), warmup, iters, device)
+            compared = None
+        else:
+            arms = {f'{b}@{s}': (lambda m=models[b], x=batches[s]: m.val_step(x))
+                    for b in backends for s in batch_sizes}
+            sizes = {f'{b}@{s}': s for b in backends for s in batch_sizes}
+            compared = interleaved(arms, rounds=iters, warmup=warmup, device=device,
+                                   samples=sizes)
+            first = next(iter(arms))
+            times = np.asarray(compared['raw_wall_ms'][first]) / 1e3
+    out = _base('inference', cfg, device, batch_sizes[0], iters, warmup)
+    out.update(summarize(times, batch_sizes[0]), **memory)
     out['flip_test'] = getattr(model, 'test_cfg', {}).get('flip_test')
+    out['backend'] = backends[0] if len(backends) == 1 else backends
+    if compared is not None:
+        compared.pop('raw_wall_ms')
+        out['batch_sizes'] = batch_sizes
+        out['interleaved'] = compared
+        out['per_sample_ms'] = {name: arm['wall_ms_per_sample']['median']
+                                for name, arm in compared['arms'].items()}
+        out['per_sample_cpu_ms'] = {name: arm['cpu_ms_per_sample']['median']
+                                    for name, arm in compared['arms'].items()}
+        out['per_sample_ratio'] = {name: r['wall_paired_per_sample']
+                                   for name, r in compared['ratios'].items()}
     return out
 
 
@@ -488,6 +667,170 @@ def _build_runner(cfg, loader):
     kwargs = {k: cfg.get(k) for k in keys if cfg.get(k) is not None}
     return Runner(train_dataloader=loader, val_dataloader=None, test_dataloader=None,
                   cfg=cfg, **kwargs)
+
+
+# ------------------------------------------------------------------ sampler check
+
+
+def bench_sampler(cfg, iters=10, warmup=1, batch_size=None, device='cpu', **_):
+    """Does the memory sampler slow down what it measures? The plain PyTorch training
+    step (``plain_step``: the config's model, its optimizer, a fixed batch) timed in one
+    process with three arms interleaved step by step (``interleaved``):
+
+    - ``off``: no sampling during the step (the sampler threads are paused);
+    - ``sampler``: ``PeakMemory`` as every mode uses it (statm every 50 ms, PSS rarely);
+    - ``legacy``: the sampler before this check existed (smaps_rollup every 50 ms).
+
+    ``iters`` rounds of the three. Extra fields: ``interleaved`` (see there),
+    ``overhead`` = the sampler arm's paired wall ratio to ``off`` (target ≤ 1.02),
+    ``legacy_overhead``, and the samplers' read counts.
+    """
+    from mmengine.optim import build_optim_wrapper
+
+    from hpekit.registry import MODELS
+    batch_size = batch_size or cfg.train_dataloader.batch_size
+    batch = pseudo_collate(take_samples(build_dataset(cfg.train_dataloader.dataset),
+                                        batch_size))
+    model = MODELS.build(cfg.model).to(device).train()
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    samplers = {'sampler': PeakMemory(), 'legacy': PeakMemory(pss_interval_s=0)}
+    for sampler in samplers.values():
+        sampler.paused.set()
+
+    def step():
+        plain_step(model, optimizer, batch, device)
+
+    def sampled(sampler):
+        def run():
+            sampler.paused.clear()
+            try:
+                step()
+            finally:
+                sampler.paused.set()
+        return run
+
+    with samplers['sampler'], samplers['legacy']:
+        result = interleaved({'off': step, 'sampler': sampled(samplers['sampler']),
+                              'legacy': sampled(samplers['legacy'])},
+                             rounds=iters, warmup=warmup, device=device)
+    result.pop('raw_wall_ms')
+    out = _base('sampler', cfg, device, batch_size, iters, warmup)
+    off = result['arms']['off']['wall_ms']
+    out.update(summarize(np.asarray([off['median']]) / 1e3, batch_size))
+    out.update(peak_rss_mb=samplers['sampler'].peak_mb,
+               peak_pss_mb=samplers['sampler'].peak_pss_mb, peak_gpu_mb=peak_gpu_mb(device))
+    out['step_ms'] = off
+    out['interleaved'] = result
+    out['overhead'] = result['ratios']['sampler']['wall_paired']
+    out['legacy_overhead'] = result['ratios']['legacy']['wall_paired']
+    out['reads'] = {name: {'statm': s.samples, 'smaps_rollup': s.pss_samples}
+                    for name, s in samplers.items()}
+    return out
+
+
+# ---------------------------------------------------------------------- allocator
+
+
+def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workload='train',
+                    iters=10, warmup=1, batch_size=None, threads=1, **_):
+    """Allocators against each other on one workload: one worker process per allocator
+    (``hpekit.utils.benchmark_worker``, started with ``hpekit.allocator.allocator_env``),
+    stepped alternately — round r runs one step in each worker, in an order rotated
+    by r, one worker at a time — so changes of the machine's load hit all alike.
+
+    Per step each worker reports wall and thread-CPU time, the process's user and
+    system (kernel) time and its minor/major page faults. Extra fields: ``allocators``
+    (per name: the statistics and the worker's allocator variables), ``ratios`` (each
+    against the first: ``wall_paired``, ``cpu_paired`` — medians of per-round
+    ratios —, ``sys_ms_median``, ``minflt_median`` — ratios of the medians, kernel time
+    being counted in scheduler ticks), ``workload``, ``unavailable`` (names skipped:
+    no jemalloc).
+    """
+    import json
+    import subprocess
+
+    from hpekit.allocator import allocator_env, allocator_names, available
+    names = list(allocators or allocator_names())
+    unavailable = [n for n in names if not available(n)]
+    names = [n for n in names if n not in unavailable]
+    if not names:
+        raise ValueError(f'no allocator available of {allocators}')
+    spec = json.dumps({'config': config_path, 'cfg_options': dict(cfg_options or {}),
+                       'workload': workload, 'batch_size': batch_size, 'threads': threads})
+    workers, info = {}, {}
+    try:
+        for name in names:
+            env = allocator_env(name)
+            env.update(OMP_NUM_THREADS=str(threads), HPEKIT_NO_ALLOCATOR_TUNING='1')
+            workers[name] = subprocess.Popen(
+                [sys.executable, '-m', 'hpekit.utils.benchmark_worker', spec], env=env,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        for name, proc in workers.items():
+            info[name] = _worker_line(proc, name)
+        records = {n: [] for n in names}
+        load_before = load_average()
+        for r in range(warmup + iters):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                workers[name].stdin.write('step\n')
+                workers[name].stdin.flush()
+                record = _worker_line(workers[name], name)
+                if r >= warmup:
+                    records[name].append(record)
+        load_after = load_average()
+    finally:
+        for proc in workers.values():
+            try:
+                proc.stdin.write('quit\n')
+                proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+        for proc in workers.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    size = batch_size or (cfg.train_dataloader.batch_size if workload == 'train' else 1)
+    out = _base('allocator', cfg, 'cpu', size, iters, warmup)
+    out['workload'], out['unavailable'] = workload, unavailable
+    out['loadavg_during'] = [load_before, load_after]
+    keys = ('wall_ms', 'cpu_ms', 'user_ms', 'sys_ms', 'minflt', 'majflt', 'rss_mb')
+    out['allocators'] = {}
+    for name in names:
+        stats = {k: _stats([rec[k] for rec in records[name]]) for k in keys}
+        stats['env'] = {k: info[name][k] for k in ('ld_preload', 'malloc_conf',
+                                                   'glibc_tunables')}
+        stats['samples_per_s'] = size * 1e3 / stats['wall_ms']['median']
+        out['allocators'][name] = stats
+    ref = names[0]
+    out['ratios'] = {}
+    for name in names[1:]:
+        out['ratios'][name] = {
+            f'{k}_paired': float(np.median([a[f'{k}_ms'] / max(b[f'{k}_ms'], 1e-9)
+                                            for a, b in zip(records[name], records[ref])]))
+            for k in ('wall', 'cpu')}
+        # Kernel time is counted in scheduler ticks: compare medians, not step pairs.
+        for key in ('sys_ms', 'minflt'):
+            out['ratios'][name][f'{key}_median'] = float(
+                out['allocators'][name][key]['median'] /
+                max(out['allocators'][ref][key]['median'], 1.0))
+    first = out['allocators'][ref]
+    out.update(summarize(np.asarray([first['wall_ms']['median']]) / 1e3, size))
+    out['step_ms'] = first['wall_ms']
+    out.update(peak_rss_mb=max(a['rss_mb']['max'] for a in out['allocators'].values()),
+               peak_pss_mb=None, peak_gpu_mb=None)
+    return out
+
+
+def _worker_line(proc, name):
+    """The next JSON line of a benchmark worker; RuntimeError if it died."""
+    import json
+    line = proc.stdout.readline()
+    if not line:
+        code = proc.wait(timeout=60)
+        raise RuntimeError(f'allocator benchmark: the {name} worker exited ({code}) '
+                           'without an answer; see its messages above')
+    return json.loads(line)
 
 
 # ---------------------------------------------------------- large synthetic memmap
