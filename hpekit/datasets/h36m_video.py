@@ -135,8 +135,9 @@ def load_camera_params(path: str) -> Dict[Tuple[str, str], Dict[str, Any]]:
         converter writes it.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: the file is not a dict of that
-        kind or holds anything but numpy arrays and builtin values (the file named).
+        FileNotFoundError: no such file.
+        ValueError: the file is not a dict of that kind, or it holds anything but
+            numpy arrays and builtin values (the file is named).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'Human3.6M camera file not found: {path}')
@@ -554,8 +555,8 @@ class H36MLiftingDataset(H36MVideoDataset):
         keypoint_2d_file (str, optional): 2D detections instead of the ground-truth
             ``part``: an npz under data_root with 'imgname' [N] (as the annotation
             file's) and 'keypoints' [N, K, 2 or 3] px; every frame must be in it.
-        Other arguments as ``H36MVideoDataset``; ``camera_param_file`` is required
-            (the frame sizes 'w', 'h').
+        **kwargs: the other arguments of ``H36MVideoDataset``; its
+            ``camera_param_file`` is required (the frame sizes 'w', 'h').
 
     ``get_data_info(i)``: as ``H36MVideoDataset`` (no frames are read) with
     'keypoints' float32 [R - 1 + T, K, 2] px, 'keypoints_visible' [R - 1 + T, K],
