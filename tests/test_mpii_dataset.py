@@ -94,9 +94,12 @@ def test_metainfo_argument_sets_the_keypoints(tmp_path):
 
 def test_visibility_is_binary_float(tmp_path):
     record = _record()
-    record['joints_vis'] = [2, 0, 1, 0.0] * 4
+    record['joints_vis'] = [1, 0, 1.0, 0.0] * 4
     info = _dataset(tmp_path, [record]).get_data_info(0)
     assert info['keypoints_visible'].tolist() == [1.0, 0.0, 1.0, 0.0] * 4
+    record['joints_vis'] = [2, 0, 1, 0] * 4     # MPII flags are 0/1: 2 is an error
+    with pytest.raises(MPIIAnnotationError, match='expected 0 or 1'):
+        _dataset(tmp_path, [record])
 
 
 def test_subset_keeps_json_position(tmp_path):

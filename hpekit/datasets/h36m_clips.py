@@ -75,7 +75,19 @@ class _ClipFiles:
                 f'videoframes_clips_{{train,valid}}.npy and joint_3d_clips_{{train,valid}}'
                 f'.npy there; make a small synthetic stand-in with: '
                 f'{MAKE_SYNTHETIC_CMD.format(root=self.data_root or osp.dirname(path))}')
-        return np.load(path, mmap_mode='r')
+        try:
+            array = np.load(path, mmap_mode='r', allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            # numpy's own text may suggest allow_pickle, which must not be followed
+            reason = '' if 'pickle' in str(err) else f': {err}'
+            raise ValueError(f'{path}: not a readable .npy array file (empty, truncated, '
+                             f'pickled objects or another format){reason}') from None
+        if not isinstance(array, np.ndarray):
+            raise ValueError(f'{path}: expected one .npy array, found an archive '
+                             f'({type(array).__name__})')
+        if len(array) == 0:
+            raise ValueError(f'{path}: holds 0 clips (shape {array.shape})')
+        return array
 
     def open(self):
         """Map and validate both files (cheap: only the headers are read)."""

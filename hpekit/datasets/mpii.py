@@ -61,15 +61,52 @@ def _array(path, index, record, field, shape):
     return value
 
 
+# Plausible values: a person box of scale·200 px between 2 px and 40 000 px, and
+# coordinates within 100 000 px of the image origin (1-based MATLAB px).
+MIN_SCALE, MAX_SCALE = 0.01, 200.0
+MAX_ABS_COORD = 1e5
+
+
 def _scale(path, index, record):
-    """record['scale'] as a positive finite float, or a named error."""
+    """record['scale'] as a plausible positive float, or a named error."""
+    value = record['scale']
+    if isinstance(value, bool):
+        _fail(path, index, 'scale', f'expected a positive number, found {value!r}')
     try:
-        scale = float(record['scale'])
+        scale = float(value)
     except (TypeError, ValueError):
-        _fail(path, index, 'scale', f'expected a positive number, found {record["scale"]!r}')
-    if not np.isfinite(scale) or scale <= 0:
-        _fail(path, index, 'scale', f'must be positive and finite, found {scale}')
+        _fail(path, index, 'scale', f'expected a positive number, found {value!r}')
+    if not np.isfinite(scale) or not MIN_SCALE <= scale <= MAX_SCALE:
+        _fail(path, index, 'scale', f'expected a positive, finite number in '
+              f'[{MIN_SCALE}, {MAX_SCALE}] '
+              f'(the person box is scale × 200 px), found {scale}')
     return scale
+
+
+def _check_values(path, index, center, joints, visible):
+    """Coordinates within ``MAX_ABS_COORD`` px and visibility flags 0/1."""
+    for field, value in (('center', center), ('joints', joints)):
+        if np.abs(value).max(initial=0.0) > MAX_ABS_COORD:
+            _fail(path, index, field, f'coordinates beyond {MAX_ABS_COORD:g} px: '
+                  f'{value.tolist()}')
+    bad = ~np.isin(visible, (0.0, 1.0))
+    if bad.any():
+        _fail(path, index, 'joints_vis', f'expected 0 or 1 per joint, found '
+              f'{visible[bad].tolist()} (joints {np.flatnonzero(bad).tolist()})')
+
+
+def image_path(path: str, index: int, img_dir: str, name: str,
+               allow_outside: bool = False) -> str:
+    """``img_dir/name``, refusing names that leave ``img_dir`` ('..', absolute paths)
+    unless ``allow_outside``."""
+    full = osp.normpath(osp.join(img_dir, name))
+    root = osp.normpath(img_dir)
+    if not allow_outside and (osp.isabs(name) or
+                              osp.commonpath([osp.abspath(full), osp.abspath(root)])
+                              != osp.abspath(root)):
+        _fail(path, index, 'image', f'{name!r} leaves the image folder {img_dir}; set '
+              'allow_outside_paths=True in the dataset config to read such files')
+    return full
 
 
 def _check_record(path, index, record):
@@ -86,7 +123,7 @@ def _check_record(path, index, record):
 
 
 def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: str,
-                      num_keypoints: int) -> Dict[str, Any]:
+                      num_keypoints: int, allow_outside: bool = False) -> Dict[str, Any]:
     """One JSON record → the data info of one person (hpekit's 0-based convention).
 
     Args:
@@ -96,6 +133,7 @@ def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: st
             [K]}, 1-based MATLAB pixels.
         img_dir (str): folder the image names are relative to.
         num_keypoints (int): K, from the dataset's metainfo.
+        allow_outside (bool): accept image names that leave ``img_dir``.
 
     Returns:
         dict: 'sample_idx' int, 'img_path' str, 'image_id' str (the file name),
@@ -111,10 +149,12 @@ def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: st
     scale = _scale(path, index, record)
     joints = _array(path, index, record, 'joints', (num_keypoints, 2))
     visible = _array(path, index, record, 'joints_vis', (num_keypoints,))
+    _check_values(path, index, center, joints, visible)
+    img_path = image_path(path, index, img_dir, record['image'], allow_outside)
     center = center - 1.0 + np.array([0.0, CENTER_SHIFT * scale])
     side = scale * PIXELS_PER_SCALE * BOX_PADDING
     return {'sample_idx': index,
-            'img_path': osp.join(img_dir, record['image']),
+            'img_path': img_path,
             'image_id': record['image'],
             'center': center.astype(np.float32),
             'bbox_size': np.array([side, side], np.float32),
@@ -144,6 +184,9 @@ def load_mpii_json(path: str, data_root: Optional[str] = None) -> List[Dict[str,
     if not isinstance(records, list):
         raise MPIIAnnotationError(f'{path}: expected a JSON list of person records, found '
                                   f'a {type(records).__name__}')
+    if not records:
+        raise MPIIAnnotationError(f'{path}: the file lists no person records (an empty '
+                                  'JSON list)')
     return records
 
 
@@ -161,6 +204,8 @@ class MPIIDataset(BasePoseDataset):
         lazy_init (bool): defer reading the JSON to first use.
         metainfo (dict, optional): replaces the class's
             ``dict(from_file='configs/_base_/datasets/mpii.py')``.
+        allow_outside_paths (bool): accept image names that leave the image folder
+            ('..', absolute paths); by default such a record is an error.
         skip_invalid (bool): drop malformed records and records whose image file is
             missing, each logged as a warning, with the count at the end, instead of
             raising. Corrupt images are only found when decoded: in training such a
@@ -197,7 +242,8 @@ class MPIIDataset(BasePoseDataset):
                  pipeline: Sequence[Union[dict, Callable]] = (), test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  lazy_init: bool = False, metainfo: Optional[dict] = None,
-                 skip_invalid: bool = False) -> None:
+                 skip_invalid: bool = False, allow_outside_paths: bool = False) -> None:
+        self.allow_outside_paths = allow_outside_paths
         self.skip_invalid = skip_invalid
         self.skipped_images = 0
         super().__init__(ann_file=ann_file, data_root=data_root,
@@ -215,7 +261,8 @@ class MPIIDataset(BasePoseDataset):
         if self.skip_invalid:
             infos = self._parse_skipping_invalid(records, img_dir)
         else:
-            infos = [parse_mpii_record(self.ann_file, i, r, img_dir, self._num_keypoints)
+            infos = [parse_mpii_record(self.ann_file, i, r, img_dir, self._num_keypoints,
+                                       self.allow_outside_paths)
                      for i, r in enumerate(records)]
         for info in infos:   # mmengine rewrites 'sample_idx' to the subset position
             info[_RECORD_INDEX] = info.pop('sample_idx')
@@ -227,7 +274,7 @@ class MPIIDataset(BasePoseDataset):
         for i, record in enumerate(records):
             try:
                 info = parse_mpii_record(self.ann_file, i, record, img_dir,
-                                         self._num_keypoints)
+                                         self._num_keypoints, self.allow_outside_paths)
             except MPIIAnnotationError as err:
                 problems.append(str(err))
                 continue

@@ -179,7 +179,11 @@ def load_mpii_gt(mat_path):
     path = os.fspath(mat_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'MPII evaluation GT file not found: {path!r}')
-    gt_dict = scipy.io.loadmat(path)
+    try:
+        gt_dict = scipy.io.loadmat(path)
+    except (ValueError, TypeError, OSError, NotImplementedError, IndexError) as err:
+        raise ValueError(f'{path}: not a readable MATLAB .mat file (empty, truncated, or '
+                         f'saved as v7.3/HDF5?): {err}') from None
     pos = _mat_array(gt_dict, 'pos_gt_src', ('K', 2, None), path)
     k, n = pos.shape[0], pos.shape[2]
     visible = _visible_from_mat(gt_dict, k, n, path)
