@@ -1,21 +1,23 @@
 # Quick start on COCO-format data: a small 2-stack hourglass on synthetic COCO
 # (tools/make_synthetic_data.py coco --out data/coco_synthetic --train 400 --val 100),
 # sized to train on 2 CPU cores in minutes. Differences from
-# hg2-bottleneck_b32-210e_coco-256x256.py (same blocks, stem, depth and loss):
-# - 128×128 input and 32×32 heatmaps (σ 1) instead of 256×256 / 64×64 (σ 2);
-# - 64 hourglass channels instead of 256;
+# hg2-bottleneck_b32-210e_coco-256x256.py (same blocks, stem and loss):
+# - 96×128 (W×H) input, the 3:4 of MMPose's 192×256 COCO crops, and 24×32 heatmaps
+#   (σ 1) instead of 256×256 / 64×64 (σ 2);
+# - hourglass depth 3 (24 px halve three times) and 64 channels instead of 4 and 256
+#   (0.65 M parameters);
 # - milder augmentation (scale ±20 %, rotation ±20° with probability 0.4, flip), no
 #   half-body crops;
-# - Adam lr 2e-3, batch 16, 8 epochs, ×0.1 after epoch 6, no warm-up;
+# - Adam lr 2e-3, batch 8, 8 epochs, ×0.1 after epoch 6, no warm-up;
 # - validation on the ground-truth boxes (bbox_file=None) every 2 epochs.
-# Measured AP (coco/AP) and the mean-pose baseline: see docs/data_preparation.md
-# (python tools/mean_pose_baseline_2d.py configs/coco/hg2_synthetic-quick.py).
+# Reaches 0.95 AP on the synthetic val set (mean-pose baseline 0.06; see
+# docs/data_preparation.md and tools/mean_pose_baseline_2d.py).
 _base_ = ['./hg2-bottleneck_b32-210e_coco-256x256.py']
 
 data_root = 'data/coco_synthetic/'
-codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=1)
+codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
 
-model = dict(backbone=dict(channels=64))
+model = dict(backbone=dict(channels=64, depth=3))
 
 train_pipeline = [
     dict(type='LoadImage', min_box_scale=0.8),
@@ -27,7 +29,7 @@ train_pipeline = [
 # Data loading in the main process: on 2 cores a worker process competes with
 # torch's compute threads.
 train_dataloader = dict(
-    batch_size=16, num_workers=0,
+    batch_size=8, num_workers=0,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32, num_workers=0,
@@ -39,5 +41,5 @@ test_evaluator = val_evaluator
 train_cfg = dict(by_epoch=True, max_epochs=8, val_interval=2)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[6], gamma=0.1)]
-auto_scale_lr = dict(base_batch_size=16)
+auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(logger=dict(interval=20))
