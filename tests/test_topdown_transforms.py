@@ -320,3 +320,16 @@ def test_bad_arguments():
         GenerateTarget(encoder=None)
     with pytest.raises(ValueError):
         RandomHalfBody(prob=-0.1)
+
+
+def test_half_body_box_takes_the_input_aspect_ratio():
+    from hpekit.datasets.transforms.topdown_transforms import half_body_box
+    tall = np.array([[0.0, 0.0], [10.0, 40.0]])
+    center, size = half_body_box(tall, padding=1.5, aspect=192 / 256)
+    np.testing.assert_allclose(center, [5, 20])
+    np.testing.assert_allclose(size, [45, 60])          # widened to 3:4, then × 1.5
+    _, wide = half_body_box(np.array([[0.0, 0.0], [40.0, 10.0]]), padding=1.5,
+                            aspect=192 / 256)
+    np.testing.assert_allclose(wide, [60, 80])          # heightened to 3:4
+    _, square = half_body_box(tall, padding=1.5)
+    np.testing.assert_allclose(square, [60, 60])

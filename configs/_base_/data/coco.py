@@ -16,9 +16,8 @@ codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), s
 # 0.3, at least 9 labelled keypoints), flip (0.5), box scale ±35 %, rotation ±45°
 # (probability 0.6). RandomHalfBody only replaces the box, so it comes first and
 # LoadImage decodes at reduced size for the final box.
-# Note: RandomHalfBody's box is square; TopdownAffine warps it to the input without
-# refitting the aspect ratio (MMPose refits every box), so half-body crops of a
-# non-square input are stretched.
+# RandomHalfBody fits its box to the codec's input aspect ratio (as MMPose refits every
+# box), so half-body crops of the 192×256 input are not stretched.
 train_pipeline = [
     dict(type='RandomHalfBody', prob=0.3, min_visible=9),
     dict(type='LoadImage', min_box_scale=0.65),

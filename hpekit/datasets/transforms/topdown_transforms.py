@@ -309,15 +309,18 @@ class TopdownAffine(BaseTransform):
 
 
 # ------------------------------------------------------------------- RandomHalfBody
-def half_body_box(points, padding=1.5):
-    """Square box around points [N, 2]: (center float32 [2], size float32 [2]).
+def half_body_box(points, padding=1.5, aspect=1.0):
+    """Box around points [N, 2] of width/height ``aspect``: (center float32 [2],
+    size float32 [2]).
 
-    The side is the larger extent of the points times ``padding``; the centre is the
-    middle of their extent.
+    The points' extent is widened (or heightened) about its middle to ``aspect``, then
+    scaled by ``padding``; ``aspect=1`` gives a square of the larger extent × padding.
     """
     low, high = points.min(axis=0), points.max(axis=0)
-    side = float(np.max(high - low)) * padding
-    return ((low + high) / 2).astype(np.float32), np.array([side, side], np.float32)
+    width, height = (high - low).astype(np.float64)
+    width, height = max(width, height * aspect), max(height, width / aspect)
+    size = np.array([width, height], np.float32) * padding
+    return ((low + high) / 2).astype(np.float32), size
 
 
 @TRANSFORMS.register_module()
@@ -327,18 +330,21 @@ class RandomHalfBody(BaseTransform):
     The halves are the dataset metainfo's ``upper_body_ids`` / ``lower_body_ids``,
     which every data info carries (``BasePoseDataset``). Applies only when at least ``min_visible`` joints are visible. The upper or the
     lower body is picked at random (each needs >= 2 visible joints, else the other
-    half is used); the new box is ``half_body_box`` of that half's visible joints
-    (square, ×``padding``). Replaces 'center' and 'bbox_size' (image px); sets
+    half is used); the new box is ``half_body_box`` of that half's visible joints,
+    fitted to the aspect ratio of ``input_size`` (W, H; a config's codec fills it, as
+    MMPose refits every box; square when None) and scaled by ``padding``. Replaces 'center' and 'bbox_size' (image px); sets
     'half_body' to 'upper', 'lower' or None. Keypoints are unchanged (joints outside
     the new box are dropped later by ``TopdownAffine``). Runs before TopdownAffine.
     """
 
     sweep_example = dict(cfg=dict(prob=1.0, min_visible=2), results='image')
 
-    def __init__(self, prob=0.3, min_visible=8, padding=1.5):
+    def __init__(self, prob=0.3, min_visible=8, padding=1.5, input_size=None):
         if not 0.0 <= prob <= 1.0 or padding <= 0:
             raise ValueError(f'need prob in [0, 1] and padding > 0, got {prob}, {padding}')
         self.prob, self.min_visible, self.padding = prob, min_visible, padding
+        width, height = (1, 1) if input_size is None else _pair(input_size, 'input_size')
+        self.aspect = width / height
 
     @staticmethod
     def _choose(visible, results):
@@ -363,7 +369,8 @@ class RandomHalfBody(BaseTransform):
         name, ids = self._choose(visible, results)
         if name is None:
             return results
-        center, size = half_body_box(np.asarray(results['keypoints'])[ids], self.padding)
+        center, size = half_body_box(np.asarray(results['keypoints'])[ids], self.padding,
+                                     self.aspect)
         if size[0] > 0:
             results.update(center=center, bbox_size=size, half_body=name)
         return results
