@@ -3,8 +3,8 @@
 #   python tools/train.py configs/h36m_lifting/tcn-rf27_synthetic-full-quick.py
 #   python tools/export_onnx.py configs/h36m_lifting/tcn-rf27_synthetic-full-quick.py \
 #       work_dirs/tcn-rf27_synthetic-full-quick/epoch_10.pth --out tcn27.onnx
-# Receptive field 27, 128 channels, 10 epochs of 3000 samples of 8 target frames: a
-# minute or two on a CPU.
+# Receptive field 27, 128 channels, 10 epochs of 3000 samples of 8 target frames
+# (figures measured with it in docs/h36m.md: 62.5 mm, 0.29x the mean-pose baseline).
 _base_ = ['./tcn-rf27_b1024-80e_h36m-gt2d.py']
 
 data_root = 'data/h36m_full_synthetic/'

@@ -5,9 +5,9 @@
 #       work_dirs/r18-lstm_synthetic-full-quick/epoch_3.pth      # per-action table
 #   python tools/mean_pose_baseline.py configs/h36m_video/r18-lstm_synthetic-full-quick.py
 # 7 subjects × 15 actions × 2 subactions × 4 cameras × 40 frames (160 px frames);
-# train S1, S5, S6, S7, S8 (1800 clips of 8 frames: one every 12 frames), test S9,
+# train S1, S5, S6, S7, S8 (1200 clips of 8 frames: one every 20 frames), test S9,
 # S11 (every frame).
-# Sized for a CPU: 64×64 person crops and a half-width ResNet-18 (docs/h36m.md has
+# Sized for a CPU: 48×48 person crops and a half-width ResNet-18 (docs/h36m.md has
 # the figures measured with it).
 #
 # No ClipRandomFlip: the synthetic bodies colour left limbs warm and right limbs
@@ -15,14 +15,14 @@
 _base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_video.py']
 
 data_root = 'data/h36m_full_synthetic/'
-codec = dict(type='RootRelativeJoints3D', input_size=(64, 64), num_frames=8,
+codec = dict(type='RootRelativeJoints3D', input_size=(48, 48), num_frames=8,
              root_index=0)
 
 model = dict(
     type='VideoPoseRegressor',
     data_preprocessor=dict(type='ClipDataPreprocessor'),
     backbone=dict(type='ResNet', depth=18, base_channels=32, out_indices=(3, )),
-    # 64 px input → 2×2 map: keep the layout instead of pooling it away.
+    # 48 px input → 2×2 map: keep the layout instead of pooling it away.
     spatial_neck=dict(type='ChannelReduction', in_channels=256, out_channels=32),
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=32 * 2 * 2,
                        hidden_size=256),
@@ -38,7 +38,7 @@ train_pipeline = [
 
 train_dataloader = dict(
     batch_size=16, num_workers=1,
-    dataset=dict(data_root=data_root, seq_step=12, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, seq_step=20, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16, num_workers=1,
     dataset=dict(data_root=data_root))
