@@ -33,9 +33,12 @@ def test_jemalloc_missing_is_a_clear_error_and_not_preferred(monkeypatch, tmp_pa
     assert allocator.find_jemalloc(env) is None and not allocator.available('jemalloc', env)
     with pytest.raises(FileNotFoundError, match='libjemalloc2'):
         allocator.allocator_env('jemalloc-retain', env)
-    assert allocator.preferred(env) == 'glibc'
-    assert allocator.tune_allocator(env, ['tools/train.py'],
-                                    execute=pytest.fail) is None   # nothing to apply
+    assert allocator.preferred(env) == 'glibc-tuned'      # the fallback
+    calls = []
+    allocator.tune_allocator(env, ['tools/train.py'],
+                             execute=lambda path, argv, new_env: calls.append(new_env))
+    assert calls[0]['GLIBC_TUNABLES'] == allocator.GLIBC_TUNED
+    assert 'LD_PRELOAD' not in calls[0]
 
 
 @pytest.mark.skipif(not HAS_JEMALLOC, reason='libjemalloc not installed here')
@@ -62,7 +65,9 @@ def test_tune_allocator_re_executes_once_with_the_preferred_settings(monkeypatch
     # Not again in the re-executed process, not with the opt-out, not over a foreign
     # preload, not without a script.
     for environ, argv in [(env, ['t.py']), ({allocator.OPT_OUT: '1'}, ['t.py']),
-                          ({'LD_PRELOAD': '/usr/lib/libtcmalloc.so'}, ['t.py']), ({}, [])]:
+                          ({'LD_PRELOAD': '/usr/lib/libtcmalloc.so'}, ['t.py']),
+                          ({'GLIBC_TUNABLES': 'glibc.malloc.arena_max=1'}, ['t.py']),
+                          ({'MALLOC_CONF': 'narenas:1'}, ['t.py']), ({}, [])]:
         assert allocator.tune_allocator(environ, argv, execute=pytest.fail) is None
 
 
@@ -75,8 +80,10 @@ print(os.environ.get('HPEKIT_ALLOCATOR', 'none'), 'jemalloc' in maps, sys.argv[1
 '''
 
 
-@pytest.mark.parametrize('opt_out', [False, True])
-def test_a_script_runs_under_the_tuned_allocator_unless_opted_out(tmp_path, opt_out):
+@pytest.mark.parametrize('opt_out, without_jemalloc', [(False, False), (True, False),
+                                                       (False, True)])
+def test_a_script_runs_under_the_tuned_allocator_unless_opted_out(tmp_path, opt_out,
+                                                                  without_jemalloc):
     script = tmp_path / 'tool.py'
     script.write_text(SCRIPT)
     env = {k: v for k, v in os.environ.items()
@@ -84,11 +91,23 @@ def test_a_script_runs_under_the_tuned_allocator_unless_opted_out(tmp_path, opt_
                         allocator.OPT_OUT)}
     if opt_out:
         env[allocator.OPT_OUT] = '1'
+    if without_jemalloc:   # a path that does not exist: as on a machine without it
+        env[allocator.JEMALLOC_PATH] = str(tmp_path / 'no-libjemalloc.so.2')
     out = subprocess.run([sys.executable, str(script), 'a', '--b'], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=True).stdout
     name, mapped, args = out.split(' ', 2)
     assert args.strip() == "['a', '--b']"
-    if opt_out or not HAS_JEMALLOC:
+    if opt_out:
         assert (name, mapped) == ('none', 'False')
-    else:
+    elif HAS_JEMALLOC and not without_jemalloc:
         assert (name, mapped) == ('jemalloc-retain', 'True')
+    else:
+        assert (name, mapped) == ('glibc-tuned', 'False')
+
+
+def test_retains_memory():
+    assert allocator.retains_memory({allocator.APPLIED: 'jemalloc-retain'})
+    assert allocator.retains_memory({'LD_PRELOAD': '/x/libjemalloc.so.2',
+                                     'MALLOC_CONF': allocator.RETAIN_CONF})
+    assert not allocator.retains_memory({allocator.APPLIED: 'glibc-tuned'})
+    assert not allocator.retains_memory({})

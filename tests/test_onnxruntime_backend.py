@@ -139,7 +139,14 @@ def test_flip_test_goes_through_the_heads_decoding(topdown_models, monkeypatch):
     assert calls == [((2, 16, 16, 16), True)]
 
 
-def test_default_batch_size_follows_the_backend(topdown_models):
+def test_default_batch_size_follows_the_backend_and_allocator(topdown_models,
+                                                              monkeypatch):
+    from hpekit import allocator
+    for var in ('LD_PRELOAD', 'MALLOC_CONF', allocator.APPLIED):
+        monkeypatch.delenv(var, raising=False)
+    assert default_batch_size(topdown_models['torch']) == \
+        DEFAULT_BATCH_SIZE['pytorch-no-retain']
+    monkeypatch.setenv(allocator.APPLIED, 'jemalloc-retain')
     assert default_batch_size(topdown_models['torch']) == DEFAULT_BATCH_SIZE['pytorch']
     assert default_batch_size(topdown_models['ort']) == DEFAULT_BATCH_SIZE['onnxruntime']
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install hpekit (editable, with the test and docs extras) for the Python given as $1 (default python3).
+# Install hpekit (editable, with the test and docs extras) for the Python given as $1 (default python3),
+# and libjemalloc2 where apt-get may install it (optional, see below).
 #
 # torch: an already installed torch >= 2.1 is kept (GPU users keep their own build).
 # Otherwise torch==$TORCH_VERSION is installed, and on a machine without an NVIDIA GPU
@@ -30,4 +31,21 @@ else
   fi
 fi
 "$PY" -m pip install -e ".[tests,docs]"
+
+# Optional: jemalloc, which hpekit's tools preload with retain settings (hpekit/allocator.py;
+# docs/benchmarks.md, "Allocator"): where it is missing they run on glibc's malloc as is.
+# Installed with apt-get when running as root on Debian/Ubuntu; HPEKIT_INSTALL_JEMALLOC=0 skips.
+if [[ "${HPEKIT_INSTALL_JEMALLOC:-1}" != 0 ]] && ! ldconfig -p 2>/dev/null | grep -q 'libjemalloc\.so\.2'; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    if timeout 300 apt-get install -y -q libjemalloc2 >/dev/null 2>&1 || \
+       { timeout 300 apt-get update -q >/dev/null 2>&1 && \
+         timeout 300 apt-get install -y -q libjemalloc2 >/dev/null 2>&1; }; then
+      echo "install: libjemalloc2 installed (the tools preload it; HPEKIT_NO_ALLOCATOR_TUNING=1 opts out)"
+    else
+      echo "install: libjemalloc2 could not be installed (optional; the tools use glibc's malloc)"
+    fi
+  else
+    echo "install: jemalloc not found (optional: apt-get install libjemalloc2 as root; the tools use glibc's malloc)"
+  fi
+fi
 "$PY" -c "import hpekit, torch; print(f'install: hpekit {hpekit.__version__} with torch {torch.__version__}')"

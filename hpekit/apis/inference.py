@@ -40,18 +40,32 @@ from .onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_mod
 
 BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
 # Person crops per forward pass when the caller gives none: the batch size that was
-# fastest per crop for each backend (docs/benchmarks.md, "Inference: batch size and
-# backend", measured interleaved with flip test).
-DEFAULT_BATCH_SIZE = {'pytorch': 16, 'onnxruntime': 16}
+# fastest per crop (docs/benchmarks.md, "Inference: backend and batch size"; hg2 with
+# flip test, interleaved). PyTorch on a CPU depends on the allocator: with one that
+# retains freed memory (jemalloc retain, as hpekit's tools preload it) batch 16 was
+# fastest (0.66× batch 1's time per crop); under glibc's malloc every large batch
+# re-faults its memory and batch 16 was the slowest (1.29× batch 1), batch 4 the
+# fastest. ONNX Runtime (its own memory arena) was within 10 % at 1, 4 and 16; 4 led.
+DEFAULT_BATCH_SIZE = {'pytorch': 16, 'pytorch-no-retain': 4, 'onnxruntime': 4}
 
 #: What ``init_model`` returns and the inference functions take.
 PoseModel = Union[BasePoseEstimator, OnnxRuntimeEstimator]
 
 
 def default_batch_size(model: PoseModel) -> int:
-    """Crops per forward pass for ``model`` when none is given: ``DEFAULT_BATCH_SIZE``
-    of its backend (``model.backend``; PyTorch models have none)."""
-    return DEFAULT_BATCH_SIZE.get(getattr(model, 'backend', 'pytorch'), 16)
+    """Crops per forward pass for ``model`` when none is given (``DEFAULT_BATCH_SIZE``):
+    by its backend (``model.backend``; PyTorch models have none), and for PyTorch on
+    a CPU by whether the process's allocator retains memory
+    (``hpekit.allocator.retains_memory``)."""
+    from hpekit.allocator import retains_memory
+    backend = getattr(model, 'backend', 'pytorch')
+    if backend != 'pytorch':
+        return DEFAULT_BATCH_SIZE.get(backend, 4)
+    params = next(iter(model.parameters()), None) if hasattr(model, 'parameters') else None
+    on_gpu = params is not None and params.device.type != 'cpu'
+    if on_gpu or retains_memory():
+        return DEFAULT_BATCH_SIZE['pytorch']
+    return DEFAULT_BATCH_SIZE['pytorch-no-retain']
 
 
 # --------------------------------------------------------------------- init_model
