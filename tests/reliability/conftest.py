@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from hpekit.datasets.synthetic import write_h36m_split
 
@@ -171,3 +172,14 @@ def assert_same_weights(a, b):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), f'{key} differs'
+
+
+@pytest.fixture(autouse=True)
+def one_intra_op_thread():
+    """Runs in this process compute with one thread, as the forked runs do: resumed and
+    uninterrupted runs are compared bit for bit, and a multi-threaded CPU reduction
+    may split its work differently between two runs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
