@@ -306,6 +306,10 @@ def test_init_distributed_names_missing_environment(monkeypatch):
     with pytest.raises(RuntimeError, match='RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT'):
         distributed.init_distributed('pytorch')
     with pytest.raises(ValueError, match='launcher'):
+        distributed.init_distributed('gpus')
+    for name in ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match='OMPI_COMM_WORLD_RANK.*mpirun'):
         distributed.init_distributed('mpi')
     distributed.init_distributed('none')   # single process: nothing to start
 
