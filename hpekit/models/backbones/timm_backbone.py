@@ -165,7 +165,8 @@ class TimmBackbone(BaseModule):
         each of the extractor's keys is found under either name.
 
         Raises:
-            FileNotFoundError, hpekit's CheckpointError (unreadable or unsafe file),
+            FileNotFoundError: the file does not exist.
+            CheckpointError: an unreadable or unsafe file (hpekit's safe loader).
             ValueError: keys missing from the file or foreign to the model (named).
         """
         state = _read_weights(os.fspath(path))
