@@ -543,51 +543,53 @@ def _autocast_of(optim_wrapper):
     return dtype, scaler
 
 
-def _step_clock():
-    """A Runner hook recording a time stamp at the start of every training iteration."""
+def _interleaved_hook(loader, device, warmup):
+    """A Runner hook that interleaves the plain loop with the Runner's iterations.
+
+    ``warmup`` plain steps run before training. After every Runner iteration (this
+    hook's ``after_train_iter`` comes last: priority LOWEST) it records the Runner's
+    step time — from the end of the previous plain step (or the start) to now: data
+    fetch, hooks and ``model.train_step`` — and then times one plain step on the
+    Runner's own model, optimizer and the same fixed batch. The first ``warmup``
+    iterations of both are not recorded.
+    """
     from mmengine.hooks import Hook
 
-    class StepClock(Hook):
-        priority = 'HIGHEST'
+    class Interleaved(Hook):
+        priority = 'LOWEST'
 
         def __init__(self):
-            self.stamps, self.device = [], 'cpu'
+            self.hpekit_times, self.plain_times = [], []
+            self.batches, self.iteration, self.mark = iter(loader), 0, None
 
-        def before_train_iter(self, runner, batch_idx, data_batch=None):
-            sync(self.device)
-            self.stamps.append(time.perf_counter())
-
-    return StepClock()
-
-
-def _plain_hook(loader, device, warmup, first, second):
-    """A Runner hook running the plain loop on the Runner's own model and optimizer:
-    warmup + ``first`` steps before the Runner's loop, ``second`` steps after it."""
-    from mmengine.hooks import Hook
-
-    class PlainLoop(Hook):
-        priority = 'VERY_LOW'
-
-        def __init__(self):
-            self.times, self.batches = [], iter(loader)
-
-        def _run(self, runner, warm, n):
+        def _plain(self, runner):
             model = runner.model
             model.train()
             dtype, scaler = _autocast_of(runner.optim_wrapper)
-            optimizer = runner.optim_wrapper.optimizer
-            self.times += timed_steps(
-                lambda: plain_step(model, optimizer, next(self.batches), device, dtype,
-                                   scaler), warm, n, device)
+            plain_step(model, runner.optim_wrapper.optimizer, next(self.batches), device,
+                       dtype, scaler)
+            sync(device)
 
         def before_train(self, runner):
-            self._run(runner, warmup, first)
+            for _ in range(warmup):
+                self._plain(runner)
+            sync(device)
+            self.mark = time.perf_counter()
 
-        def after_train(self, runner):
-            if second:
-                self._run(runner, 0, second)
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            sync(device)
+            now = time.perf_counter()
+            record = self.iteration >= warmup
+            if record:
+                self.hpekit_times.append(now - self.mark)
+                start = time.perf_counter()
+                self._plain(runner)
+                self.plain_times.append(time.perf_counter() - start)
+            self.iteration += 1
+            sync(device)
+            self.mark = time.perf_counter()
 
-    return PlainLoop()
+    return Interleaved()
 
 
 def runner_config(cfg, work_dir, iters, compile_model=False):
@@ -617,14 +619,15 @@ def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
 
     A Runner (mmengine's, built from the config as ``tools/train.py`` builds it, but
     iteration-based with checkpoints, validation and schedulers switched off) trains
-    on a fixed batch of the training dataset; its step time is the time between the
-    starts of consecutive iterations (hooks, data fetch, ``model.train_step`` with the
-    optimizer wrapper). A plain loop (``plain_step``) runs on the Runner's own model
-    and optimizer and the same batch: half of its steps before and half after the
-    Runner's, so slow drifts of the machine's load hit both alike.
+    on a fixed batch of the training dataset; its step time covers data fetch, hooks
+    and ``model.train_step`` with the optimizer wrapper. A plain loop
+    (``plain_step``) on the Runner's own model and optimizer and the same batch is
+    interleaved with it: one plain step after every Runner iteration
+    (``_interleaved_hook``), so a change of the machine's load hits both alike.
 
     Extra fields: ``hpekit`` and ``plain`` (each ``samples_per_s`` and ``step_ms``),
-    ``overhead`` = hpekit median step time / plain median step time.
+    ``overhead`` = hpekit median step time / plain median step time,
+    ``overhead_paired`` = median over iterations of hpekit step / the plain step after.
     """
     from mmengine.device import get_device
     if torch.device(device).type != torch.device(get_device()).type:
@@ -634,19 +637,18 @@ def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
     batch_size = batch_size or cfg.train_dataloader.batch_size
     samples = take_samples(build_dataset(cfg.train_dataloader.dataset), batch_size)
     loader = fixed_batch_loader(samples)
-    clock = _step_clock()
-    clock.device = device
-    plain = _plain_hook(loader, device, warmup, (iters + 1) // 2, iters // 2)
+    steps = _interleaved_hook(loader, device, warmup)
     with tempfile.TemporaryDirectory() as work_dir, measured(device) as memory:
-        run_cfg = runner_config(cfg, work_dir, warmup + iters + 1, compile_model)
+        run_cfg = runner_config(cfg, work_dir, warmup + iters, compile_model)
         runner = _build_runner(run_cfg, loader)
-        runner.register_hook(clock)
-        runner.register_hook(plain)
+        runner.register_hook(steps)
         runner.train()
-    hpekit_times = np.diff(clock.stamps)[warmup:warmup + iters]
+    hpekit_times = steps.hpekit_times
     out = _base('train-step', cfg, device, batch_size, iters, warmup)
     out['hpekit'] = summarize(hpekit_times, batch_size)
-    out['plain'] = summarize(plain.times, batch_size)
+    out['plain'] = summarize(steps.plain_times, batch_size)
+    out['overhead_paired'] = float(np.median(np.divide(steps.hpekit_times,
+                                                       steps.plain_times)))
     out.update(samples_per_s=out['hpekit']['samples_per_s'],
                step_ms=out['hpekit']['step_ms'], **memory)
     out['overhead'] = out['hpekit']['step_ms']['median'] / out['plain']['step_ms']['median']
