@@ -11,8 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from mmengine.fileio import get_file_backend
-from mmengine.fileio.backends import LocalBackend
 from mmengine.logging import MMLogger
 
 from hpekit.engine.checkpoint_hook import CheckpointWriteError, write_checkpoint
@@ -26,11 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _state(value, n=10):
     return {'state_dict': {'w': torch.full((n,), float(value))}, 'meta': {'iter': int(value)}}
-
-
-def test_importing_hpekit_leaves_mmengine_file_io_alone(tmp_path):
-    import hpekit  # noqa: F401
-    assert type(get_file_backend(str(tmp_path / 'a.pth'))) is LocalBackend
 
 
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
