@@ -12,7 +12,6 @@ import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 
@@ -36,46 +35,37 @@ def summarize(step_times, samples_per_step):
                         'max': float(ms.max())}}
 
 
-def _rss_bytes(pid):
-    """Resident set size of a process in bytes from /proc (0 if it is gone)."""
-    try:
-        with open(f'/proc/{pid}/statm') as f:
-            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-    except (OSError, IndexError, ValueError):
-        return 0
+class _PauseSwitch:
+    """``set()`` pauses the sampler process, ``clear()`` resumes it (one byte each on
+    its stdin); ``is_set()`` as a ``threading.Event``."""
 
+    def __init__(self):
+        self._set, self._pipe = False, None
 
-def _pss_bytes(pid):
-    """Proportional set size in bytes (shared pages split between their users), 0 if
-    unknown (/proc/PID/smaps_rollup, Linux >= 4.14)."""
-    try:
-        with open(f'/proc/{pid}/smaps_rollup') as f:
-            for line in f:
-                if line.startswith('Pss:'):
-                    return int(line.split()[1]) * 1024
-    except (OSError, IndexError, ValueError):
-        pass
-    return 0
+    def _send(self, byte):
+        if self._pipe is not None:
+            try:
+                self._pipe.write(byte)
+                self._pipe.flush()
+            except (OSError, ValueError):
+                pass
 
+    def set(self):
+        self._set = True
+        self._send(b'p')
 
-def _descendants(pid):
-    """Ids of all child processes of pid, recursively (Linux /proc)."""
-    found, stack = [], [pid]
-    while stack:
-        parent = stack.pop()
-        try:
-            with open(f'/proc/{parent}/task/{parent}/children') as f:
-                children = [int(c) for c in f.read().split()]
-        except OSError:
-            children = []
-        found += children
-        stack += children
-    return found
+    def clear(self):
+        self._set = False
+        self._send(b'r')
+
+    def is_set(self):
+        return self._set
 
 
 class PeakMemory:
     """Sample the memory of this process plus its children (DataLoader workers) from a
-    thread, cheaply enough not to disturb what is being timed.
+    separate process (``hpekit.memory_sampler``), so that nothing in the timed process
+    is disturbed.
 
     Use as a context manager. ``peak_mb``: the largest sampled sum of RSS (MiB; without
     /proc: this process's lifetime peak ``ru_maxrss``): pages shared by the processes
@@ -91,11 +81,13 @@ class PeakMemory:
     on exit, whenever the RSS sum exceeds by more than 2 % the largest RSS sum seen at
     a PSS read (at most once per ``pss_min_gap_s``: a new peak is followed while memory
     grows; an RSS that falls and rises again each step, as glibc's malloc makes it,
-    does not trigger) and otherwise every ``pss_interval_s`` — not every 50 ms, which slowed timed training
-    steps by 1.35–1.46× (docs/benchmarks.md). ``pss_interval_s=0`` restores that old
-    behaviour (PSS at every sample; ``tools/benchmark.py sampler`` compares them).
+    does not trigger) and otherwise every ``pss_interval_s`` — not every 50 ms, which
+    slowed timed training steps by 1.35–1.46× (docs/benchmarks.md).
+    ``pss_interval_s=0`` restores that old behaviour (PSS at every sample;
+    ``tools/benchmark.py sampler`` compares them). A sampling thread inside the
+    process, as before, still cost the stepping thread 2–5 %: hence the process.
 
-    ``paused`` (a ``threading.Event``): while set, the thread samples nothing; the
+    ``paused``: ``set()`` stops the sampling, ``clear()`` resumes it; the
     sampler-overhead benchmark uses it to time steps with and without sampling in one
     process. ``samples`` / ``pss_samples`` count the reads.
     """
@@ -104,47 +96,40 @@ class PeakMemory:
         self.interval_s, self.peak, self.peak_pss = interval_s, 0, 0
         self.pss_interval_s, self.pss_min_gap_s = pss_interval_s, pss_min_gap_s
         self.samples = self.pss_samples = 0
-        self.paused = threading.Event()
-        self._last_pss_time, self._pss_rss_peak = -float('inf'), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _want_pss(self, rss, now):
-        since = now - self._last_pss_time
-        if since >= self.pss_interval_s:
-            return True
-        return rss > 1.02 * self._pss_rss_peak and since >= self.pss_min_gap_s
-
-    def _sample(self, force_pss=False):
-        pids = [os.getpid()] + _descendants(os.getpid())
-        rss = sum(_rss_bytes(p) for p in pids)
-        self.peak = max(self.peak, rss)
-        self.samples += 1
-        now = time.monotonic()
-        if force_pss or self._want_pss(rss, now):
-            self.peak_pss = max(self.peak_pss, sum(_pss_bytes(p) for p in pids))
-            self._last_pss_time = now
-            self._pss_rss_peak = max(self._pss_rss_peak, rss)
-            self.pss_samples += 1
-
-    def _run(self):
-        while not self._stop.wait(self.interval_s):
-            if not self.paused.is_set():
-                self._sample()
+        self.paused = _PauseSwitch()
+        self._proc = None
 
     def __enter__(self):
-        if os.path.isdir('/proc/self'):
-            self._sample(force_pss=True)
-            self._thread.start()
+        import subprocess
+        if not os.path.isdir('/proc/self'):
+            return self
+        self._proc = subprocess.Popen(
+            [sys.executable, '-m', 'hpekit.memory_sampler', str(os.getpid()),
+             str(self.interval_s), str(self.pss_interval_s), str(self.pss_min_gap_s)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.paused._pipe = self._proc.stdin
+        if self.paused.is_set():
+            self.paused.set()
+        if self._proc.stdout.readline().strip() != b'ready':
+            raise RuntimeError('the memory sampler process did not start')
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-            self._sample(force_pss=True)
-        else:   # no /proc: the process's lifetime peak (KiB on Linux)
+        import json
+        if self._proc is None:   # no /proc: the process's lifetime peak (KiB on Linux)
             self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            return
+        try:
+            self._proc.stdin.write(b'q')
+            self._proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        line = self._proc.stdout.readline()
+        self._proc.wait(timeout=60)
+        self.paused._pipe = None
+        result = json.loads(line)
+        self.peak, self.peak_pss = result['peak'], result['peak_pss']
+        self.samples, self.pss_samples = result['samples'], result['pss_samples']
 
     @property
     def peak_mb(self):
