@@ -200,8 +200,9 @@ def test_inference_mode_compares_backends_and_batch_sizes(capsys, tmp_path, mpii
 
 
 def test_allocator_mode_steps_one_worker_per_allocator(capsys, tmp_path, mpii_root):
-    result = _run(capsys, tmp_path, 'allocator', MPII_TINY, '--iters', '2', '--warmup', '0',
-                  '--batch-size', '2', '--allocators', 'glibc,glibc-tuned',
+    # Two workers (each imports torch and builds the model): the smallest comparison.
+    result = _run(capsys, tmp_path, 'allocator', MPII_TINY, '--iters', '1', '--warmup', '0',
+                  '--batch-size', '1', '--allocators', 'glibc,glibc-tuned',
                   '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
     assert list(result['allocators']) == ['glibc', 'glibc-tuned']
     tuned = result['allocators']['glibc-tuned']
