@@ -7,11 +7,13 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.structures import InstanceData
 
 from hpekit.apis import (inference_topdown, inference_video3d, init_model,
-                         merge_data_samples, window_starts)
+                         merge_data_samples, stack_keypoints, window_starts)
 from hpekit.datasets.transforms.clip_transforms import resize_frames
 from hpekit.models.estimators import EstimatorSpec, TopDownPoseEstimator
+from hpekit.structures import PoseDataSample
 from hpekit.utils.checkpoint import CheckpointError, UnsafeCheckpointError
 from metainfo_values import H36M_META, MPII_META, metainfo
 
@@ -317,21 +319,55 @@ def test_window_starts():
     assert window_starts(11, 4) == [0, 4, 7]
 
 
+def video3d(*args, **kwargs):
+    """inference_video3d's samples stacked: joints [T, K, 3] mm (one person a frame)."""
+    return stack_keypoints(inference_video3d(*args, **kwargs))
+
+
 def test_one_clip_matches_the_model_in_millimetres(video_model):
     frames = np.random.default_rng(0).integers(0, 256, (8, 40, 48, 3), dtype=np.uint8)
-    joints = inference_video3d(video_model, frames)
+    samples = inference_video3d(video_model, frames)
+    assert len(samples) == 8 and all(type(s) is PoseDataSample for s in samples)
+    expected = reference_mm(video_model, frames)
+    for t, sample in enumerate(samples):      # MMPose's lifter layout: [1, K, 3] a frame
+        inst = sample.pred_instances
+        assert inst.keypoints.shape == (1, 17, 3) and inst.keypoints.dtype == np.float32
+        assert inst.keypoint_scores.shape == (1, 17)
+        assert inst.keypoint_scores.dtype == np.float32 and np.all(inst.keypoint_scores == 1)
+        np.testing.assert_allclose(inst.keypoints[0], expected[t], atol=1e-3)   # mm
+        assert sample.frame_idx == t and sample.img_shape == (40, 48)
+        assert sample.input_size == (32, 32) and sample.clip_len == 8
+        assert sample.flip_indices == H36M_META['flip_indices']
+    joints = stack_keypoints(samples)
     assert joints.shape == (8, 17, 3) and joints.dtype == np.float32
-    np.testing.assert_allclose(joints, reference_mm(video_model, frames), atol=1e-3)
+    np.testing.assert_allclose(joints, expected, atol=1e-3)
+
+
+def test_stack_keypoints_needs_one_person_per_frame():
+    one = PoseDataSample()
+    one.pred_instances = InstanceData(keypoints=np.zeros((1, 17, 3), np.float32))
+    two = PoseDataSample()
+    two.pred_instances = InstanceData(keypoints=np.zeros((2, 17, 3), np.float32))
+    assert stack_keypoints([one, one]).shape == (2, 17, 3)
+    with pytest.raises(ValueError, match='sample 1 needs one instance'):
+        stack_keypoints([one, two])
+    with pytest.raises(ValueError, match='pred_instances.keypoints_2d'):
+        stack_keypoints([one], field='keypoints_2d')
+    with pytest.raises(ValueError, match='at least one sample'):
+        stack_keypoints([])
 
 
 def test_long_and_short_clips_use_windows(video_model):
     frames = np.random.default_rng(1).integers(0, 256, (11, 32, 32, 3), dtype=np.uint8)
-    joints = inference_video3d(video_model, frames, clip_len=4, batch_size=2)
+    samples = inference_video3d(video_model, frames, clip_len=4, batch_size=2)
+    assert [s.frame_idx for s in samples] == list(range(11))
+    assert {s.clip_len for s in samples} == {4}
     windows = {s: reference_mm(video_model, frames[s:s + 4]) for s in (0, 4, 7)}
     expected = np.concatenate([windows[0], windows[4][:3],
                                (windows[4][3:] + windows[7][:1]) / 2, windows[7][1:]])
-    np.testing.assert_allclose(joints, expected, atol=1e-3)
-    short = inference_video3d(video_model, frames[:3], clip_len=4)
+    np.testing.assert_allclose(stack_keypoints(samples), expected, atol=1e-3)
+    short = video3d(video_model, frames[:3], clip_len=4)
+    assert short.shape == (3, 17, 3)              # the padding frame is dropped
     padded = np.concatenate([frames[:3], frames[2:3]])
     np.testing.assert_allclose(short, reference_mm(video_model, padded)[:3], atol=1e-3)
 
@@ -342,19 +378,23 @@ def test_frames_from_folders_lists_and_videos(tmp_path, video_model):
     folder.mkdir()
     for t, frame in enumerate(frames):
         cv2.imwrite(str(folder / f'{t:04d}.png'), frame[..., ::-1])
-    expected = inference_video3d(video_model, frames)
-    np.testing.assert_array_equal(inference_video3d(video_model, str(folder)), expected)
+    expected = video3d(video_model, frames)
+    np.testing.assert_array_equal(video3d(video_model, str(folder)), expected)
     paths = sorted(str(p) for p in folder.iterdir())
-    np.testing.assert_array_equal(inference_video3d(video_model, paths), expected)
+    np.testing.assert_array_equal(video3d(video_model, paths), expected)
     np.testing.assert_array_equal(
-        inference_video3d(video_model, frames[..., ::-1], channel_order='bgr'), expected)
+        video3d(video_model, frames[..., ::-1], channel_order='bgr'), expected)
     video = tmp_path / 'clip.mp4'
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'mp4v'), 10, (32, 32))
     for frame in frames:
         writer.write(np.ascontiguousarray(frame[..., ::-1]))
     writer.release()
-    from_video = inference_video3d(video_model, str(video))
+    from_video = video3d(video_model, str(video))
     assert from_video.shape == (5, 17, 3) and np.all(np.isfinite(from_video))
+    # frames of another size are resized to the input; img_shape keeps each one's own
+    mixed = [frames[0], np.zeros((48, 40, 3), np.uint8)]
+    assert [s.img_shape for s in inference_video3d(video_model, mixed)] == [(32, 32),
+                                                                         (48, 40)]
 
 
 def test_video_api_rejects_the_wrong_model_and_bad_frames(video_model, mpii_model):

@@ -147,31 +147,59 @@ def test_lifting_trains_well_under_the_baseline_and_exports(tmp_path):
 
 
 def test_inference_lifting_predicts_every_frame():
-    from hpekit.apis import inference_lifting, init_model
+    from hpekit.apis import inference_lifting, init_model, stack_keypoints
+    from hpekit.structures import PoseDataSample
     model = init_model(str(CONFIG), cfg_options={'test_dataloader.dataset.data_root': '.'})
     rng = np.random.default_rng(0)
     keypoints = rng.uniform(0, 64, (5, 17, 2)).astype(np.float32)
-    joints = inference_lifting(model, keypoints, (64, 48))
-    assert joints.shape == (5, 17, 3) and joints.dtype == np.float32
+    samples = inference_lifting(model, keypoints, (64, 48))
+    assert len(samples) == 5 and all(type(s) is PoseDataSample for s in samples)
     padded = np.concatenate([keypoints[[0] * 4], keypoints, keypoints[[-1] * 4]])
     with torch.no_grad():
         want = model.forward_tensor(torch.from_numpy(
             normalize_screen_coordinates(padded, (64, 48)))[None])[0].numpy() * 1000
-    np.testing.assert_allclose(joints, want, rtol=1e-5, atol=1e-4)
+    for t, sample in enumerate(samples):
+        inst = sample.pred_instances
+        assert inst.keypoints.shape == (1, 17, 3) and inst.keypoints.dtype == np.float32
+        np.testing.assert_allclose(inst.keypoints[0], want[t], rtol=1e-5, atol=1e-4)  # mm
+        np.testing.assert_array_equal(inst.keypoint_scores, np.ones((1, 17)))
+        assert sample.frame_idx == t and sample.img_shape == (48, 64)
+        assert sample.flip_indices == model.dataset_meta['flip_indices']
+    np.testing.assert_allclose(stack_keypoints(samples), want, rtol=1e-5, atol=1e-4)
+    # scores handed in as a third column come back as keypoint_scores, same joints
+    scores = rng.uniform(0, 1, (5, 17)).astype(np.float32)
+    scored = inference_lifting(model, np.concatenate([keypoints, scores[..., None]], -1),
+                               (64, 48))
+    np.testing.assert_array_equal(stack_keypoints(scored, 'keypoint_scores'), scores)
+    np.testing.assert_array_equal(stack_keypoints(scored), stack_keypoints(samples))
     with pytest.raises(ValueError, match=r'\[T, 17, 2\]'):
         inference_lifting(model, keypoints[:, :16], (64, 48))
 
 
 def test_two_stage_inference_from_frames():
-    from hpekit.apis import inference_two_stage, init_model
+    from hpekit.apis import (inference_lifting, inference_topdown, inference_two_stage,
+                             init_model, stack_keypoints)
     lifter = init_model(str(CONFIG), cfg_options={'test_dataloader.dataset.data_root': '.'})
     h36m = 'configs/_base_/datasets/h36m.py'
     pose2d = init_model(str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py'), cfg_options={
         'model.backbone.num_joints': 17, 'model.head.num_joints': 17,
         'test_dataloader.dataset.metainfo': dict(from_file=h36m)})
     frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64, 3), dtype=np.uint8)
-    out = inference_two_stage(pose2d, lifter, frames, bboxes=[[8, 4, 56, 44]])
-    assert out['keypoints_2d'].shape == (4, 17, 2) and out['joints_3d'].shape == (4, 17, 3)
+    box = [8, 4, 56, 44]
+    out = inference_two_stage(pose2d, lifter, frames, bboxes=[box])
+    assert len(out) == 4 and [s.frame_idx for s in out] == [0, 1, 2, 3]
+    assert {s.img_shape for s in out} == {(48, 64)}
+    # the same numbers as the two stages run one after the other
+    found = [inference_topdown(pose2d, frame, [box])[0].pred_instances for frame in frames]
+    points = np.stack([inst.keypoints[0] for inst in found])
+    scores = np.stack([inst.keypoint_scores[0] for inst in found])
+    np.testing.assert_array_equal(stack_keypoints(out, 'keypoints_2d'), points)
+    np.testing.assert_array_equal(stack_keypoints(out, 'keypoint_scores'), scores)
+    np.testing.assert_array_equal(stack_keypoints(out, 'bboxes'), np.tile(box, (4, 1)))
+    lifted = stack_keypoints(inference_lifting(lifter, points, (64, 48)))
+    joints = stack_keypoints(out)
+    assert joints.shape == (4, 17, 3) and joints.dtype == np.float32
+    np.testing.assert_allclose(joints, lifted, rtol=1e-6)
     mpii = init_model(str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py'))
     with pytest.raises(ValueError, match='the 2D model predicts 16 keypoints'):
         inference_two_stage(mpii, lifter, frames)

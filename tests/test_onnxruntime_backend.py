@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hpekit.apis import (OnnxRuntimeEstimator, PoseInferencer, inference_topdown,
-                         inference_video3d, init_model)
+                         inference_video3d, init_model, stack_keypoints)
 from hpekit.apis import onnxruntime_backend as backend
 from hpekit.apis.inference import DEFAULT_BATCH_SIZE, default_batch_size
 from tool_loader import load_tool
@@ -163,8 +163,8 @@ def test_video_predictions_equal_pytorch(tmp_path):
     torch_model = init_model(VIDEO_TINY, checkpoint)
     ort_model = init_model(VIDEO_TINY, checkpoint, backend='onnxruntime')
     frames = (np.random.default_rng(1).random((6, 40, 40, 3)) * 255).astype(np.uint8)
-    expected = inference_video3d(torch_model, frames)
-    actual = inference_video3d(ort_model, frames)
+    expected = stack_keypoints(inference_video3d(torch_model, frames))
+    actual = stack_keypoints(inference_video3d(ort_model, frames))
     assert actual.shape == expected.shape == (6, 17, 3)
     np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm
 

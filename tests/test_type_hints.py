@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 MODULES = ['hpekit.registry', 'hpekit.apis.inference', 'hpekit.apis.inferencer',
-           'hpekit.apis.detectors', 'hpekit.apis.frames', 'hpekit.datasets.metainfo',
-           'hpekit.datasets.base', 'hpekit.datasets.mpii', 'hpekit.datasets.coco',
+           'hpekit.apis.detectors', 'hpekit.apis.frames', 'hpekit.apis.lifting',
+           'hpekit.datasets.metainfo', 'hpekit.datasets.base', 'hpekit.datasets.mpii', 'hpekit.datasets.coco',
            'hpekit.datasets.h36m_clips', 'hpekit.codecs.base', 'hpekit.codecs.msra_heatmap',
            'hpekit.codecs.root_relative_3d', 'hpekit.evaluation.metrics.mpii_pckh',
            'hpekit.evaluation.metrics.mpjpe_metric', 'hpekit.evaluation.metrics.coco_metric',

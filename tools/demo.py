@@ -40,7 +40,7 @@ import numpy as np
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from hpekit.apis import inference_topdown, inference_video3d, init_model
+from hpekit.apis import inference_topdown, inference_video3d, init_model, stack_keypoints
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, read_image,
                                 video_info)
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
@@ -231,7 +231,7 @@ def side_by_side(frame, joints_mm, bounds, meta, panel, title):
 
 def demo_video3d(model, kind, args):
     """Predict 3D joints for every frame, then write frames beside their 3D plots."""
-    joints = inference_video3d(model, args.input)
+    joints = stack_keypoints(inference_video3d(model, args.input))     # [T, K, 3] mm
     fps = args.fps or (video_info(args.input)[0] if kind == 'video' else DEFAULT_FPS)
     writer, bar = Mp4Writer(args.out, fps), progress(len(joints))
     bounds = joints.reshape(-1, 3)

@@ -4,12 +4,12 @@
 from .detectors import (DetectionsFileDetector, GivenBoxesDetector, WholeImageDetector,
                         build_detector)
 from .inference import (inference_topdown, inference_video3d, init_model,
-                        merge_data_samples, window_starts)
+                        merge_data_samples, stack_keypoints, window_starts)
 from .inferencer import PoseInferencer
 from .lifting import inference_lifting, inference_two_stage
 from .onnxruntime_backend import OnnxRuntimeEstimator
 
 __all__ = ['init_model', 'inference_topdown', 'inference_video3d', 'merge_data_samples',
-           'window_starts', 'PoseInferencer', 'WholeImageDetector', 'GivenBoxesDetector',
-           'DetectionsFileDetector', 'build_detector', 'OnnxRuntimeEstimator']
+           'stack_keypoints', 'window_starts', 'PoseInferencer', 'WholeImageDetector',
+           'GivenBoxesDetector', 'DetectionsFileDetector', 'build_detector', 'OnnxRuntimeEstimator']
 __all__ += ['inference_lifting', 'inference_two_stage']

@@ -152,7 +152,8 @@ def iter_frames(source: FrameSource, channel_order: str = 'rgb') -> Iterator[np.
 
 
 def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
-                channel_order: str = 'rgb') -> np.ndarray:
+                channel_order: str = 'rgb', return_shapes: bool = False
+                ) -> Union[np.ndarray, Tuple[np.ndarray, List[Tuple[int, int]]]]:
     """All frames of a source (see ``iter_frames``) as one array, optionally resized.
 
     Args:
@@ -161,15 +162,18 @@ def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
             (INTER_AREA when shrinking, as ``ClipResize``), so a long video costs
             T × H × W × 3 bytes at the model's size, not at the file's.
         channel_order (str): see ``iter_frames``.
+        return_shapes (bool): also return each frame's (H, W) as read, before resizing.
 
     Returns:
-        uint8 [T, H, W, 3] RGB.
+        uint8 [T, H, W, 3] RGB; with ``return_shapes`` a tuple (frames, list of T
+        (H, W) tuples).
 
     Raises:
         ValueError: no frames, or frames of different sizes when ``size`` is None.
     """
-    frames = []
+    frames, shapes = [], []
     for frame in iter_frames(source, channel_order):
+        shapes.append(tuple(int(v) for v in frame.shape[:2]))
         if size is not None:
             frame = resize_frames(frame[None], int(size[1]), int(size[0]))[0]
         if frames and frame.shape != frames[0].shape:
@@ -178,4 +182,4 @@ def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
         frames.append(frame)
     if not frames:
         raise ValueError(f'no frames could be read from {source!r:.200}')
-    return np.stack(frames)
+    return (np.stack(frames), shapes) if return_shapes else np.stack(frames)

@@ -398,8 +398,9 @@ def _window(frames, start, clip_len):
 
 
 def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4,
-                      clip_len: Optional[int] = None, channel_order: str = 'rgb') -> np.ndarray:
-    """3D joints of the person in every frame of a clip.
+                      clip_len: Optional[int] = None,
+                      channel_order: str = 'rgb') -> List[PoseDataSample]:
+    """3D joints of the person in every frame of a clip, as MMPose's lifter API.
 
     Frames are resized to the model's input size (``model.spec.input_size``,
     no crop: give person-centred frames, as in training). The model runs on windows
@@ -417,15 +418,20 @@ def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4
         channel_order (str): 'rgb' or 'bgr', for arrays.
 
     Returns:
-        float32 [T, K, 3]: joints in millimetres (camera coordinates, pelvis-relative
-        as in training), one pose per input frame.
+        list of T ``PoseDataSample``, one per input frame, with ``pred_instances``:
+        ``keypoints`` float32 [1, K, 3] — millimetres, camera coordinates (x right,
+        y down, z away), pelvis-relative as in training — and ``keypoint_scores``
+        float32 [1, K] (ones: video models give no scores). Metainfo: ``frame_idx``,
+        ``img_shape`` (H, W) of the frame as read, ``input_size`` (W, H) it was
+        resized to, ``clip_len`` and the metainfo's per-sample keys
+        (``flip_indices`` …). ``stack_keypoints`` turns the list into [T, K, 3].
     """
-    _, spec = _meta(model, TASK_VIDEO3D)
+    meta, spec = _meta(model, TASK_VIDEO3D)
     clip_len = int(clip_len or spec.num_frames)
     if clip_len < 1 or batch_size < 1:
         raise ValueError(f'clip_len and batch_size must be >= 1, got {clip_len}, '
                          f'{batch_size}')
-    clip = load_frames(frames, spec.input_size, channel_order)
+    clip, shapes = load_frames(frames, spec.input_size, channel_order, return_shapes=True)
     starts = window_starts(len(clip), clip_len)
     total = count = None
     for first in range(0, len(starts), batch_size):
@@ -439,4 +445,70 @@ def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4
             end = min(start + clip_len, len(clip))
             total[start:end] += pred[:end - start]
             count[start:end] += 1
-    return (total / count[:, None, None] * 1000.0).astype(np.float32)
+    joints = total / count[:, None, None] * 1000.0
+    return pose3d_samples(joints, None, [
+        dict(frame_idx=t, img_shape=shapes[t], input_size=tuple(spec.input_size),
+             clip_len=clip_len) for t in range(len(clip))], meta)
+
+
+def pose3d_samples(joints_mm: np.ndarray, scores: Optional[np.ndarray],
+                   frame_meta: Sequence[dict], dataset_meta: dict,
+                   **fields: np.ndarray) -> List[PoseDataSample]:
+    """One ``PoseDataSample`` per frame from 3D joints of one person per frame.
+
+    Args:
+        joints_mm: [T, K, 3] millimetres.
+        scores: [T, K] per-joint scores, or None (ones).
+        frame_meta: T dicts, each frame's metainfo.
+        dataset_meta: parsed metainfo; its per-sample keys (``flip_indices`` …) are
+            added to every frame's metainfo, as ``inference_topdown`` does.
+        **fields: more per-frame instance fields, arrays [T, ...] (e.g.
+            ``keypoints_2d`` [T, K, 2]).
+
+    Returns:
+        list of T samples; ``pred_instances.keypoints`` float32 [1, K, 3],
+        ``keypoint_scores`` float32 [1, K] and each of ``fields`` as [1, ...].
+    """
+    joints = np.asarray(joints_mm, np.float32)
+    if scores is None:
+        scores = np.ones(joints.shape[:2], np.float32)
+    samples = []
+    for t, info in enumerate(frame_meta):
+        sample = PoseDataSample(metainfo=add_metainfo_to_info(dict(info), dataset_meta))
+        sample.pred_instances = InstanceData(
+            keypoints=joints[t:t + 1], keypoint_scores=np.asarray(scores[t:t + 1], np.float32),
+            **{key: value[t:t + 1] for key, value in fields.items()})
+        samples.append(sample)
+    return samples
+
+
+def stack_keypoints(samples: Sequence[PoseDataSample], field: str = 'keypoints') -> np.ndarray:
+    """Per-frame samples of one person each (``inference_video3d``,
+    ``inference_lifting``, ``inference_two_stage``) → one array over frames.
+
+    Args:
+        samples: T samples, each with exactly one instance in ``pred_instances``.
+        field (str): the instance field to stack ('keypoints', 'keypoint_scores',
+            'keypoints_2d' …).
+
+    Returns:
+        np.ndarray [T, ...]: e.g. [T, K, 3] mm for 'keypoints' of 3D samples.
+        (``merge_data_samples`` is for the people of one image: N instances in one
+        sample.)
+
+    Raises:
+        ValueError: no samples, or a sample without ``field`` or with other than one
+        instance (its index named).
+    """
+    if not len(samples):
+        raise ValueError('stack_keypoints needs at least one sample')
+    rows = []
+    for t, sample in enumerate(samples):
+        instances = sample.get('pred_instances')
+        if instances is None or field not in instances or len(instances) != 1:
+            have = 'no pred_instances' if instances is None else \
+                f'{len(instances)} instances with fields {sorted(instances.keys())}'
+            raise ValueError(f'stack_keypoints: sample {t} needs one instance with '
+                             f'pred_instances.{field}; it has {have}')
+        rows.append(np.asarray(instances.get(field)))
+    return np.concatenate(rows)

@@ -1,17 +1,23 @@
 """2D → 3D lifting at inference: a keypoint sequence → 3D joints per frame, and the
 two-stage path (hpekit's 2D model on the frames, then the lifting network)."""
+from typing import List, Optional, Sequence
+
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from hpekit.codecs.pose_lifting import normalize_screen_coordinates
 from hpekit.datasets.metainfo import keypoint_names
-from hpekit.models.estimators import TASK_LIFTING
+from hpekit.models.estimators import TASK_LIFTING, BasePoseEstimator
+from hpekit.structures import PoseDataSample
 from hpekit.utils.model_inputs import model_spec
 
-from .frames import load_frames
+from .frames import FrameSource, load_frames
+from .inference import PoseModel, inference_topdown, pose3d_samples
 
 
-def inference_lifting(model, keypoints_2d, image_size):
+def inference_lifting(model: BasePoseEstimator, keypoints_2d: ArrayLike,
+                      image_size: Sequence[int]) -> List[PoseDataSample]:
     """3D joints of every frame of a 2D keypoint sequence, with a lifting model.
 
     The sequence is padded by repeating its first and last frames (R − 1) / 2 times
@@ -21,12 +27,18 @@ def inference_lifting(model, keypoints_2d, image_size):
 
     Args:
         model: a lifting model from ``init_model`` (spec task 'lifting').
-        keypoints_2d: [T, K, 2] (or [T, K, 3] with scores, ignored) image px, in the
-            keypoint order of the model's metainfo.
+        keypoints_2d: [T, K, 2] image px, in the keypoint order of the model's
+            metainfo, or [T, K, 3] whose last column holds the 2D scores (not used by
+            the network, passed on as ``keypoint_scores``).
         image_size: (w, h) of the frames the keypoints are in (the normalisation).
 
     Returns:
-        float32 [T, K, 3]: joints in millimetres, camera frame, root-relative.
+        list of T ``PoseDataSample``, one per frame, with ``pred_instances``:
+        ``keypoints`` float32 [1, K, 3] (millimetres, camera frame, root-relative)
+        and ``keypoint_scores`` float32 [1, K] (the 2D scores when given, else
+        ones). Metainfo: ``frame_idx``, ``img_shape`` (h, w) of ``image_size``, the
+        metainfo's per-sample keys (``flip_indices`` …). ``stack_keypoints`` turns
+        the list into [T, K, 3].
     """
     spec = model_spec(model)
     if spec.task != TASK_LIFTING:
@@ -42,11 +54,17 @@ def inference_lifting(model, keypoints_2d, image_size):
     inputs = torch.from_numpy(normalize_screen_coordinates(padded, image_size))[None]
     with torch.no_grad():
         joints = model.export_forward(inputs.to(next(model.parameters()).device))
-    return (joints[0].float().cpu().numpy() * 1000.0).astype(np.float32)
+    width, height = (int(v) for v in image_size)
+    return pose3d_samples(
+        joints[0].float().cpu().numpy() * 1000.0,
+        points[:, :, 2] if points.shape[2] == 3 else None,
+        [dict(frame_idx=t, img_shape=(height, width)) for t in range(len(points))],
+        getattr(model, 'dataset_meta', None) or {})
 
 
-def inference_two_stage(pose2d_model, lifting_model, frames, bboxes=None,
-                        channel_order='rgb'):
+def inference_two_stage(pose2d_model: PoseModel, lifting_model: BasePoseEstimator,
+                        frames: FrameSource, bboxes: Optional[ArrayLike] = None,
+                        channel_order: str = 'rgb') -> List[PoseDataSample]:
     """3D joints of the person in every frame: hpekit's 2D model, then lifting.
 
     The top-down 2D model (``inference_topdown``) finds the keypoints in each frame
@@ -64,13 +82,14 @@ def inference_two_stage(pose2d_model, lifting_model, frames, bboxes=None,
         channel_order (str): 'rgb' or 'bgr', for arrays.
 
     Returns:
-        dict: 'keypoints_2d' float32 [T, K, 2] px, 'keypoint_scores' [T, K],
-        'joints_3d' float32 [T, K, 3] mm (root-relative camera frame).
+        list of T ``PoseDataSample``, one per frame (see ``inference_lifting``), with
+        ``pred_instances``: ``keypoints`` float32 [1, K, 3] mm (root-relative camera
+        frame), ``keypoint_scores`` [1, K] (the 2D model's), ``keypoints_2d``
+        float32 [1, K, 2] image px and ``bboxes`` [1, 4] (xyxy, the 2D model's box).
 
     Raises:
         ValueError: the two models' keypoints differ (names listed).
     """
-    from .inference import inference_topdown
     names_2d = keypoint_names(pose2d_model.dataset_meta)
     names_3d = keypoint_names(lifting_model.dataset_meta)
     if names_2d != names_3d:
@@ -83,12 +102,15 @@ def inference_two_stage(pose2d_model, lifting_model, frames, bboxes=None,
     boxes = None if bboxes is None else np.asarray(bboxes, np.float32).reshape(-1, 4)
     if boxes is not None and len(boxes) not in (1, len(video)):
         raise ValueError(f'bboxes: one box or one per frame ({len(video)}), got {len(boxes)}')
-    points, scores = [], []
+    found = []
     for t, frame in enumerate(video):
         box = None if boxes is None else boxes[min(t, len(boxes) - 1)][None]
-        sample = inference_topdown(pose2d_model, frame, box)[0]
-        points.append(np.asarray(sample.pred_keypoints, np.float32))
-        scores.append(np.asarray(sample.keypoint_scores, np.float32))
-    keypoints = np.stack(points)
-    return dict(keypoints_2d=keypoints, keypoint_scores=np.stack(scores),
-                joints_3d=inference_lifting(lifting_model, keypoints, (width, height)))
+        found.append(inference_topdown(pose2d_model, frame, box)[0].pred_instances)
+    keypoints = np.concatenate([inst.keypoints for inst in found])
+    scores = np.concatenate([inst.keypoint_scores for inst in found])
+    samples = inference_lifting(lifting_model, np.concatenate([keypoints, scores[..., None]],
+                                                              axis=-1), (width, height))
+    for sample, inst in zip(samples, found):
+        sample.pred_instances.keypoints_2d = inst.keypoints
+        sample.pred_instances.bboxes = inst.bboxes
+    return samples
