@@ -3,6 +3,7 @@ from .clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResized
                               ClipResize, PackClipInputs, TemporalSubsample)
 from .clip_loading import LoadClipCrops
 from .common_transforms import GenerateTarget
+from .person_crop import LoadPersonCrop
 from .lifting_transforms import LiftingRandomFlip, PackLiftingInputs
 from .topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
                                  TopdownAffine)
@@ -12,3 +13,4 @@ __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipRe
            'PackPoseInputs', 'RandomHalfBody', 'TopdownAffine']
 __all__ += ['LoadClipCrops']
 __all__ += ['LiftingRandomFlip', 'PackLiftingInputs']
+__all__ += ['LoadPersonCrop']

@@ -238,12 +238,13 @@ class TopdownAffine(BaseTransform):
 
     Adds / replaces:
         'img' uint8 [H_in, W_in, 3]; 'affine' float64 [2, 3] original image px → input
-        px (img_scale is folded into the warp only); 'keypoints_input' float32 [K, 2]
-        input px; 'keypoints_visible' float32 [K], zeroed for joints outside the input;
-        'input_size' (W_in, H_in); 'flip' bool; 'rotation' float degrees; 'box_scale'
-        float s. When flipped, 'keypoints', 'keypoints_input' and 'keypoints_visible'
-        are permuted with 'flip_indices' (the mirrored right wrist is the new left
-        wrist), so 'keypoints' stays the image-px position of each output label:
+        px (img_scale, or the 'img_matrix' of a cached crop, is folded into the warp
+        only); 'keypoints_input' float32 [K, 2] input px; 'keypoints_visible' float32
+        [K], zeroed for joints outside the input; 'input_size' (W_in, H_in); 'flip'
+        bool; 'rotation' float degrees; 'box_scale' float s. When flipped,
+        'keypoints', 'keypoints_input' and 'keypoints_visible' are permuted with
+        'flip_indices' (the mirrored right wrist is the new left wrist), so
+        'keypoints' stays the image-px position of each output label:
         ``keypoints_input == apply_affine(keypoints, affine)``.
     """
 
@@ -270,9 +271,12 @@ class TopdownAffine(BaseTransform):
         return _draw_augmentation(self.scale_factor, self.rotate_factor, self.rotate_prob,
                                   self.flip_prob)
 
-    def _warp(self, img, matrix, img_scale):
-        """Warp the (possibly reduced) image with an original-px → input matrix."""
-        to_original = invert_affine(reduced_image_matrix(img_scale))
+    def _warp(self, img, matrix, img_scale, img_matrix=None):
+        """Warp the (possibly reduced or cropped) image with an original-px → input
+        matrix; ``img_matrix`` (original px → img px, from ``LoadPersonCrop``) replaces
+        the reduction of ``img_scale`` when given."""
+        to_img = reduced_image_matrix(img_scale) if img_matrix is None else img_matrix
+        to_original = invert_affine(to_img)
         warp = matrix @ np.vstack([to_original, [0.0, 0.0, 1.0]])
         return cv2.warpAffine(img, warp, self.input_size, flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -282,7 +286,8 @@ class TopdownAffine(BaseTransform):
         size = np.asarray(results['bbox_size'], np.float64) * s
         matrix = affine_matrix(results['center'], size, self.input_size, rotation=r,
                                flip=flip)
-        results['img'] = self._warp(results['img'], matrix, results.get('img_scale', 1.0))
+        results['img'] = self._warp(results['img'], matrix, results.get('img_scale', 1.0),
+                                    results.get('img_matrix'))
         results.update(affine=matrix, input_size=self.input_size, flip=flip, rotation=r,
                        box_scale=s)
         if 'keypoints' in results:
