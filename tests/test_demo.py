@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from hpekit.apis import init_model
+from mmengine.structures import InstanceData
+
+from hpekit.apis import inference_video3d, init_model, stack_keypoints
+from hpekit.structures import PoseDataSample
+from metainfo_values import mpii_id
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
+                           midpoint, stick_figure)
 from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +87,38 @@ def test_image_in_annotated_image_out(tmp_path, checkpoints):
     assert np.mean(np.any(drawn != image[..., ::-1], axis=2)) > 0.01   # a skeleton
 
 
+def test_the_skeleton_is_drawn_in_the_metainfo_colours(tmp_path, checkpoints, monkeypatch,
+                                                      capsys):
+    """The demo draws what inference_topdown returns, through PoseLocalVisualizer: every
+    bone of a known pose in its link colour where it lies, no box, joints under
+    --score-thr left out (and counted)."""
+    people = [stick_figure(), stick_figure(shift=(0, 20))]   # two people, two boxes
+    scores = np.ones((2, 16), np.float32)
+    scores[1, mpii_id('right_wrist')] = 0.1
+
+    def fake_topdown(model, image, bboxes=None):
+        samples = []
+        for points, score in zip(people, scores):
+            sample = PoseDataSample()
+            sample.pred_instances = InstanceData(keypoints=points[None],
+                                                 keypoint_scores=score[None],
+                                                 bboxes=np.array([[1.0, 1.0, 62.0, 62.0]]))
+            samples.append(sample)
+        return samples
+
+    monkeypatch.setattr(demo, 'inference_topdown', fake_topdown)
+    source, out = tmp_path / 'black.png', tmp_path / 'drawn.png'
+    cv2.imwrite(str(source), np.zeros((96, 64, 3), np.uint8))
+    demo.main([str(MPII_TINY), checkpoints['mpii'], str(source), '--out', str(out)])
+    drawn = cv2.imread(str(out))[..., ::-1]
+    for bone in (LEFT_FOREARM, RIGHT_FOREARM):
+        assert_colour(drawn, *midpoint(people[0], bone), link_colour(bone))
+    assert_colour(drawn, *midpoint(people[1], LEFT_FOREARM), link_colour(LEFT_FOREARM))
+    assert_colour(drawn, *midpoint(people[1], RIGHT_FOREARM), (0, 0, 0), tol=0)
+    assert not drawn[1, 45:60].any()                      # the boxes are not drawn
+    assert '31 of 32 predicted joints scored' in capsys.readouterr().out
+
+
 def test_folder_in_folder_out_and_boxes(tmp_path, checkpoints):
     folder = write_images(tmp_path / 'images', frames(2, 64, 64), 'img_{}.jpg')
     out = tmp_path / 'annotated'
@@ -124,6 +162,27 @@ def test_3d_demo_from_a_folder_of_frames(tmp_path, checkpoints):
                '--panel-size', '64', '--fps', '5'])
     video, fps = read_video(out)
     assert video.shape == (3, 64, 128, 3) and fps == pytest.approx(5)
+
+
+def test_3d_demo_plots_each_frames_joints_in_millimetres(tmp_path, checkpoints,
+                                                         monkeypatch):
+    folder = write_images(tmp_path / 'frames', frames(5, 48, 48), '{:03d}.png')
+    plotted = []
+
+    def record(joints_mm, skeleton, size, bounds, title):
+        plotted.append((np.array(joints_mm), np.array(bounds), title))
+        return np.zeros((*size, 3), np.uint8)
+
+    monkeypatch.setattr(demo, 'render_pose3d', record)
+    demo.main([str(VIDEO_TINY), checkpoints['video'], str(folder), '--out',
+               str(tmp_path / 'out.mp4'), '--panel-size', '64'])
+    model = init_model(VIDEO_TINY, checkpoints['video'])
+    expected = stack_keypoints(inference_video3d(model, str(folder)))     # [5, 17, 3] mm
+    assert len(plotted) == 5 and [t for _, _, t in plotted] == [
+        f'frame {t} (mm)' for t in range(5)]
+    for t, (joints, bounds, _) in enumerate(plotted):
+        np.testing.assert_array_equal(joints, expected[t])
+        np.testing.assert_array_equal(bounds, expected.reshape(-1, 3))
 
 
 @pytest.mark.parametrize('config, source, out, error, message', [

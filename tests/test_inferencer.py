@@ -14,6 +14,8 @@ from hpekit.registry import PERSON_DETECTORS
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
 from metainfo_values import MPII_META
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
+                           midpoint, stick_figure)
 
 MPII_TINY = Path(__file__).parent / 'configs' / 'mpii_tiny.py'
 
@@ -134,3 +136,21 @@ def test_pose_local_visualizer_draws_gt_beside_prediction(tmp_path):
     # predicted joints scoring below kpt_thr are not drawn
     sample.pred_instances.keypoint_scores = np.zeros((1, 16))
     assert not visualizer.add_datasample('x', canvas, sample, draw_gt=False).any()
+
+
+def test_pose_local_visualizer_draws_the_metainfo_skeleton_and_boxes_on_request():
+    visualizer = PoseLocalVisualizer(name='test_visualizer_colours')
+    visualizer.set_dataset_meta(MPII_META)
+    points = stick_figure(scale=1.5)
+    sample = PoseDataSample()
+    sample.pred_instances = InstanceData(keypoints=points[None],
+                                         keypoint_scores=np.ones((1, 16)),
+                                         bboxes=np.array([[2.0, 2.0, 93.0, 93.0]]))
+    canvas = np.zeros((96, 96, 3), np.uint8)
+    drawn = visualizer.add_datasample('x', canvas, sample, draw_gt=False)
+    for bone in (LEFT_FOREARM, RIGHT_FOREARM):      # each bone in its link colour
+        assert_colour(drawn, *midpoint(points, bone), link_colour(bone))
+    assert not drawn[2, 40:60].any()                # boxes only on request (MMPose)
+    boxed = visualizer.add_datasample('x', canvas, sample, draw_gt=False, draw_bbox=True)
+    assert_colour(boxed, 50, 2, (255, 255, 255), tol=0)
+    np.testing.assert_array_equal(boxed[10:80, 10:80], drawn[10:80, 10:80])

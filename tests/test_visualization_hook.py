@@ -17,7 +17,11 @@ from hpekit.engine.config_setup import (enable_tensorboard, load_config,
 from hpekit.engine.visualization_hook import PoseVisualizationHook
 from hpekit.registry import HOOKS
 from hpekit.structures import PoseDataSample
-from metainfo_values import metainfo
+from hpekit.visualization.local_visualizer import GRID_GAP_PX, GRID_TITLE_PX
+from hpekit.visualization.skeleton2d import GT_COLOR
+from metainfo_values import metainfo, mpii_id
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
+                           midpoint, stick_figure)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,11 +152,53 @@ def test_keeps_the_first_samples_in_crop_pixels(tmp_path):
                                                                  sample_2d(3)]])
     assert [r['title'] for r in hook._records] == ['#0', '#1', '#2']
     # The box centre lands on the crop centre; 2 image px = 2 · 64 / 80 crop px.
-    np.testing.assert_allclose(hook._records[0]['gt'], np.full((16, 2), 31.5))
-    np.testing.assert_allclose(hook._records[0]['pred'][:, 0], 31.5 + 1.6)
+    kept = hook._records[0]['sample']
+    np.testing.assert_allclose(kept.gt_instances.keypoints[0], np.full((16, 2), 31.5))
+    np.testing.assert_allclose(kept.pred_instances.keypoints[0][:, 0], 31.5 + 1.6)
+    assert kept.pred_instances.keypoint_scores.shape == (1, 16)
     assert (tmp_path / 'val_predictions' / 'epoch_3.png').is_file()
     (name, image, step), = images
     assert name == 'val_predictions' and step == 3 and image.ndim == 3
+
+
+def stick_sample(idx, scores):
+    """A val output whose crop is the image itself (box centred, 64 px): the stick
+    figure predicted 5 px below its ground truth."""
+    sample = PoseDataSample(metainfo=dict(sample_idx=idx, center=np.array([31.5, 31.5]),
+                                          bbox_size=np.array([64.0, 64.0]),
+                                          input_size=(64, 64)))
+    sample.gt_keypoints = torch.from_numpy(stick_figure())
+    sample.keypoints_visible = torch.ones(16)
+    sample.pred_keypoints = stick_figure(shift=(0, 5))
+    sample.keypoint_scores = np.asarray(scores, np.float32)
+    return sample
+
+
+def test_the_picture_shows_prediction_over_ground_truth_in_link_colours(tmp_path):
+    hook = PoseVisualizationHook(num_samples=2, score_thr=0.5)
+    runner, images = fake_runner(tmp_path)
+    low = np.ones(16)
+    low[mpii_id('right_wrist')] = 0.2                       # under score_thr: left out
+    run_validation(hook, runner, [[stick_sample(0, np.ones(16)), stick_sample(1, low)]])
+    picture = read_rgb(tmp_path / 'val_predictions' / 'epoch_3.png')[..., ::-1]
+    (_, handed, _), = images
+    np.testing.assert_array_equal(handed, picture)         # the PNG goes to the backends
+    # PoseLocalVisualizer.draw_grid: 64 px crops enlarged ×3, side by side under a title
+    top, cell = 2 * GRID_TITLE_PX, 3 * 64
+    assert picture.shape == (top + cell + GRID_GAP_PX, 2 * cell + GRID_GAP_PX, 3)
+
+    def at(panel, x, y):
+        return panel * (cell + GRID_GAP_PX) + 3 * x + 1, top + 3 * y + 1
+
+    gt, pred = stick_figure(), stick_figure(shift=(0, 5))
+    for panel in (0, 1):
+        assert_colour(picture, *at(panel, *midpoint(pred, LEFT_FOREARM)),
+                      link_colour(LEFT_FOREARM))
+        for bone in (LEFT_FOREARM, RIGHT_FOREARM):
+            assert_colour(picture, *at(panel, *midpoint(gt, bone)), GT_COLOR)
+    assert_colour(picture, *at(0, *midpoint(pred, RIGHT_FOREARM)),
+                  link_colour(RIGHT_FOREARM))
+    assert_colour(picture, *at(1, *midpoint(pred, RIGHT_FOREARM)), (0, 0, 0), tol=0)
 
 
 def test_only_backends_without_out_dir_and_nothing_off_rank_zero(tmp_path, monkeypatch):

@@ -1,10 +1,16 @@
-"""2D skeleton drawing: pixels drawn where the bones are, hidden joints skipped, grid PNG."""
-import cv2
+"""2D skeleton drawing: pixels drawn where the bones are, hidden joints skipped, and
+PoseLocalVisualizer's grid of several samples (prediction over ground truth)."""
 import numpy as np
 import pytest
+from mmengine.structures import InstanceData
 
-from hpekit.visualization import draw_pose2d, link_colors, save_pose2d_grid
-from metainfo_values import H36M_META, MPII_JOINT_NAMES, MPII_META, MPII_SKELETON, mpii_id
+from hpekit.structures import PoseDataSample
+from hpekit.visualization import PoseLocalVisualizer, draw_pose2d, link_colors
+from hpekit.visualization.local_visualizer import GRID_GAP_PX, GRID_TITLE_PX
+from hpekit.visualization.skeleton2d import GT_COLOR
+from metainfo_values import H36M_META, MPII_META, MPII_SKELETON, mpii_id
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
+                           midpoint, stick_figure)
 
 KEYPOINTS = np.array([[10.0, 10.0], [50.0, 10.0], [50.0, 50.0]])
 SKELETON = [(0, 1), (1, 2)]
@@ -85,16 +91,49 @@ def test_link_colors_of_the_mpii_skeleton():
     assert centre not in (left, right)
 
 
-def test_grid_png(tmp_path):
-    rng = np.random.default_rng(0)
-    images = [blank(64, 64), blank(48, 80)]
-    preds = [rng.uniform(5, 40, (len(MPII_JOINT_NAMES), 2)) for _ in images]
-    out = tmp_path / 'sub' / 'grid.png'
-    assert save_pose2d_grid(images, preds, preds, MPII_SKELETON, out, titles=['a', 'b'],
-                            pred_colors=link_colors(MPII_META)) \
-        == str(out)
-    png = cv2.imread(str(out))
-    assert png is not None and png.shape[1] > png.shape[0]   # two panels side by side
-    save_pose2d_grid(images, preds, None, MPII_SKELETON, tmp_path / 'nogt.png')
-    with pytest.raises(ValueError, match='as many predictions'):
-        save_pose2d_grid(images, preds[:1], None, MPII_SKELETON, tmp_path / 'x.png')
+def pose_sample(pred, gt=None, scores=None):
+    sample = PoseDataSample()
+    sample.pred_instances = InstanceData(
+        keypoints=pred[None], keypoint_scores=np.ones((1, len(pred))) if scores is None
+        else np.asarray(scores)[None])
+    if gt is not None:
+        sample.gt_instances = InstanceData(keypoints=gt[None],
+                                           keypoints_visible=np.ones((1, len(gt))))
+    return sample
+
+
+def test_grid_draws_each_prediction_over_its_ground_truth():
+    visualizer = PoseLocalVisualizer(name='test_grid', kpt_thr=0.5)
+    visualizer.set_dataset_meta(MPII_META)
+    pred, gt = stick_figure(), stick_figure(shift=(0, 5))    # GT 5 px below
+    scores = np.ones(16)
+    scores[mpii_id('right_wrist')] = 0.1                        # under kpt_thr
+    images = [np.zeros((64, 64, 3), np.uint8), np.zeros((128, 128, 3), np.uint8)]
+    samples = [pose_sample(pred, gt, scores), pose_sample(stick_figure(scale=2))]
+    grid = visualizer.draw_grid(images, samples, titles=['a', 'b'], ncols=2,
+                                title='prediction over ground truth')
+    # 64 px → ×3 = 192 px, 128 px → ×2 = 256 px: cells of 256 × 256 under title strips
+    cell = 256
+    assert grid.shape == (2 * GRID_TITLE_PX + cell + GRID_GAP_PX, 2 * cell + GRID_GAP_PX, 3)
+    top = 2 * GRID_TITLE_PX
+
+    def at(panel, x, y, factor):          # the centre of panel pixel (x, y) in the grid
+        return panel * (cell + GRID_GAP_PX) + factor * x + factor // 2, top + factor * y + 1
+
+    x, y = midpoint(pred, LEFT_FOREARM)
+    assert_colour(grid, *at(0, x, y, 3), link_colour(LEFT_FOREARM))
+    x, y = midpoint(gt, LEFT_FOREARM)
+    assert_colour(grid, *at(0, x, y, 3), GT_COLOR)             # ground truth, green
+    x, y = midpoint(pred, RIGHT_FOREARM)                         # low score: not drawn
+    assert_colour(grid, *at(0, x, y, 3), (0, 0, 0), tol=0)
+    x, y = midpoint(gt, RIGHT_FOREARM)
+    assert_colour(grid, *at(0, x, y, 3), GT_COLOR)
+    big = stick_figure(scale=2)                                  # no GT: prediction only
+    for bone in (LEFT_FOREARM, RIGHT_FOREARM):
+        assert_colour(grid, *at(1, *midpoint(big, bone), 2), link_colour(bone))
+    assert (grid[:top - 2] < 128).any()                          # the titles are written
+    assert (grid[top - GRID_TITLE_PX - 1:top, cell + GRID_GAP_PX:] < 128).any()
+    with pytest.raises(ValueError, match='as many data samples'):
+        visualizer.draw_grid(images, samples[:1])
+    with pytest.raises(ValueError, match='set_dataset_meta'):
+        PoseLocalVisualizer(name='test_grid_no_meta').draw_grid(images, samples)

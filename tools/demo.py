@@ -7,8 +7,8 @@ Usage:
         [--cfg-options key=value ...]
 
 Any estimator whose spec's task is 'topdown2d' (MPII hourglass, SimpleBaseline, a
-plugin) draws the skeleton in the colours of the dataset metainfo (joints scoring
-below ``--score-thr`` left out) on
+plugin) draws the skeleton with ``PoseLocalVisualizer`` in the colours of the dataset
+metainfo (joints scoring below ``--score-thr`` left out) on
 - an image file → the annotated image ``OUT`` (.jpg/.png);
 - a folder of images → ``OUT/`` with one annotated image per input, same names;
 - a video file → the annotated video ``OUT`` (.mp4).
@@ -40,11 +40,12 @@ import numpy as np
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from hpekit.apis import inference_topdown, inference_video3d, init_model, stack_keypoints
+from hpekit.apis import (inference_topdown, inference_video3d, init_model,
+                         merge_data_samples, stack_keypoints)
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, read_image,
                                 video_info)
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
-from hpekit.visualization import draw_pose2d, link_colors, render_pose3d
+from hpekit.visualization import PoseLocalVisualizer, render_pose3d
 
 DEFAULT_FPS = 25.0
 
@@ -159,19 +160,17 @@ def progress(total):
 
 
 # ----------------------------------------------------------------------- 2D models
-def annotate(model, image, args, counts):
-    """RGB image → the image with every predicted skeleton drawn on it; adds the
+def annotate(visualizer, model, image, args, counts):
+    """RGB image → the image with every predicted skeleton drawn on it by
+    ``visualizer`` (a ``PoseLocalVisualizer`` with the model's metainfo); adds the
     numbers of joints drawn and predicted to ``counts`` ([drawn, predicted])."""
-    meta = model.dataset_meta
-    colors = link_colors(meta)
-    for sample in inference_topdown(model, image, bboxes=args.bbox):
-        keypoints = sample.pred_instances.keypoints[0]
+    samples = inference_topdown(model, image, bboxes=args.bbox)
+    for sample in samples:
         scores = sample.pred_instances.keypoint_scores[0]
         counts[0] += int(np.sum(scores >= args.score_thr))
         counts[1] += len(scores)
-        image = draw_pose2d(image, keypoints, meta['skeleton_links'], scores=scores,
-                            score_thr=args.score_thr, colors=colors, outline=(0, 0, 0))
-    return image
+    return visualizer.add_datasample('demo', image, merge_data_samples(samples),
+                                     draw_gt=False, kpt_thr=args.score_thr)
 
 
 def report_counts(counts, score_thr):
@@ -195,22 +194,25 @@ def demo_topdown(model, kind, args):
 
 
 def _demo_topdown(model, kind, args, counts):
+    visualizer = PoseLocalVisualizer(name=f'hpekit_demo_{id(counts)}')   # no backends
+    visualizer.set_dataset_meta(model.dataset_meta)
     if kind == 'image':
-        write_image(args.out, annotate(model, read_image(args.input), args, counts))
+        write_image(args.out, annotate(visualizer, model, read_image(args.input), args,
+                                       counts))
         return args.out
     if kind == 'folder':
         paths = list_images(args.input)
         bar = progress(len(paths))
         for path in paths:
             write_image(osp.join(args.out, osp.basename(path)),
-                        annotate(model, read_image(path), args, counts))
+                        annotate(visualizer, model, read_image(path), args, counts))
             bar and bar.update()
         return args.out
     fps, count = video_info(args.input)
     writer, bar = Mp4Writer(args.out, args.fps or fps), progress(count)
     try:
         for frame in iter_frames(args.input):
-            writer.write(annotate(model, frame, args, counts))
+            writer.write(annotate(visualizer, model, frame, args, counts))
             bar and bar.update()
     finally:
         writer.close()

@@ -8,11 +8,13 @@ Usage:
 
 Runs the model (with the config's test_cfg, e.g. flip test) on the first ``--num``
 samples of the split's dataset and draws, on a square crop of each original image
-around the person box, the predicted skeleton (right side red, left side blue, centre
-yellow; black border; joints scoring below ``--score-thr`` left out) over the ground
-truth (green, white border; visible joints only). Top-down 2D pipeline (pipeline B) only.
+around the person box, the predicted skeleton (the link colours of the dataset
+metainfo, black border; joints scoring below ``--score-thr`` left out) over the ground
+truth (green, white border; visible joints only), with ``PoseLocalVisualizer.draw_grid``.
+Top-down 2D pipeline (pipeline B) only.
 """
 import argparse
+import os
 import os.path as osp
 
 import cv2
@@ -20,11 +22,13 @@ import numpy as np
 import torch
 from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
+from mmengine.structures import InstanceData
 
 from hpekit.apis import init_model
 from hpekit.core import affine_matrix, apply_affine
 from hpekit.registry import DATASETS
-from hpekit.visualization import link_colors, save_pose2d_grid
+from hpekit.structures import PoseDataSample
+from hpekit.visualization import PoseLocalVisualizer
 
 
 def parse_args(argv=None):
@@ -68,18 +72,22 @@ def person_crop(info, size):
 
 
 def panels(dataset, samples, indices, size):
-    """Crops, predicted and GT keypoints (crop px), scores, visibility and titles."""
-    out = dict(images=[], pred=[], gt=[], scores=[], visible=[], titles=[])
+    """(crops, data samples in crop px — prediction and ground truth —, titles)."""
+    crops, drawn, titles = [], [], []
     for i, sample in zip(indices, samples):
         info = dataset.get_data_info(i)
         crop, matrix = person_crop(info, size)
-        out['images'].append(crop)
-        out['pred'].append(apply_affine(np.asarray(sample.pred_keypoints), matrix))
-        out['gt'].append(apply_affine(info['keypoints'], matrix))
-        out['scores'].append(np.asarray(sample.keypoint_scores))
-        out['visible'].append(info['keypoints_visible'])
-        out['titles'].append(f'{info["image_id"]} (#{info["sample_idx"]})')
-    return out
+        crops.append(crop)
+        panel = PoseDataSample()
+        panel.pred_instances = InstanceData(
+            keypoints=apply_affine(np.asarray(sample.pred_keypoints), matrix)[None],
+            keypoint_scores=np.asarray(sample.keypoint_scores)[None])
+        panel.gt_instances = InstanceData(
+            keypoints=apply_affine(info['keypoints'], matrix)[None],
+            keypoints_visible=np.asarray(info['keypoints_visible'])[None])
+        drawn.append(panel)
+        titles.append(f'{info["image_id"]} (#{info["sample_idx"]})')
+    return crops, drawn, titles
 
 
 def main(argv=None):
@@ -87,14 +95,17 @@ def main(argv=None):
     model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
     dataset = DATASETS.build(model.cfg[f'{args.split}_dataloader'].dataset)
     indices = list(range(min(args.num, len(dataset))))
-    drawn = panels(dataset, predict(model, dataset, indices), indices, args.size)
-    meta = dataset.metainfo
-    save_pose2d_grid(drawn['images'], drawn['pred'], drawn['gt'], meta['skeleton_links'],
-                     args.out, pred_scores=drawn['scores'], gt_visible=drawn['visible'],
-                     titles=drawn['titles'], ncols=args.ncols, score_thr=args.score_thr,
-                     pred_colors=link_colors(meta),
-                     title=f'{osp.basename(args.config)}: prediction (black border) over '
-                           'ground truth (green)')
+    crops, drawn, titles = panels(dataset, predict(model, dataset, indices), indices,
+                                  args.size)
+    visualizer = PoseLocalVisualizer(name=f'visualize_predictions_{id(args)}')
+    visualizer.set_dataset_meta(dataset.metainfo)
+    grid = visualizer.draw_grid(crops, drawn, titles=titles, ncols=args.ncols,
+                                kpt_thr=args.score_thr,
+                                title=f'{osp.basename(args.config)}: prediction (black '
+                                      'border) over ground truth (green)')
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    if not cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+        raise OSError(f'cannot write {args.out}')
     print(f'wrote {args.out} ({len(indices)} samples)')
     return args.out
 

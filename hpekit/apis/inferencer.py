@@ -152,7 +152,7 @@ class PoseInferencer:
                                        osp.splitext(name)[0] + '.json'), 'w') as f:
                         json.dump(instances_to_json(merged), f)
                 drawn = self.visualizer.add_datasample(name, frame, merged, draw_gt=False,
-                                                       out_file=vis_file)
+                                                       out_file=vis_file, draw_bbox=True)
                 if return_vis:
                     result['visualization'] = drawn
             yield result

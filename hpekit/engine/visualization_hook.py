@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-
 from mmengine.structures import InstanceData
 
 from hpekit.registry import HOOKS
@@ -32,24 +31,31 @@ def _numpy(value):
 
 
 def _record_2d(inputs, sample):
-    """One top-down sample → panel data in crop px (the model input the crop came from).
+    """One top-down sample → what its panel shows, in crop px (the model input).
 
     ``inputs``: uint8 [3, H, W] RGB crop; ``sample``: data sample with
     ``pred_keypoints``/``keypoint_scores``/``gt_keypoints``/``keypoints_visible`` (image
     px) and ``center``/``bbox_size``/``input_size`` metainfo (the test-time crop).
+
+    Returns:
+        dict: ``image`` uint8 [H, W, 3] RGB, ``sample`` a ``PoseDataSample`` with
+        ``pred_instances`` (``keypoints`` [1, K, 2] crop px, ``keypoint_scores``
+        [1, K]) and, with ground truth, ``gt_instances`` (``keypoints``,
+        ``keypoints_visible``), and ``title``.
     """
     from hpekit.core import affine_matrix, apply_affine
     meta = sample.metainfo
     matrix = affine_matrix(meta['center'], meta['bbox_size'], meta['input_size'])
-    record = dict(image=np.ascontiguousarray(_numpy(inputs).transpose(1, 2, 0)),
-                  pred=apply_affine(_numpy(sample.pred_keypoints), matrix),
-                  scores=_numpy(sample.keypoint_scores),
-                  title=f'#{meta.get("sample_idx", "?")}', gt=None, visible=None)
+    drawn = PoseDataSample(metainfo=dict(sample_idx=meta.get('sample_idx')))
+    drawn.pred_instances = InstanceData(
+        keypoints=apply_affine(_numpy(sample.pred_keypoints), matrix)[None],
+        keypoint_scores=_numpy(sample.keypoint_scores)[None])
     if 'gt_keypoints' in sample:
-        record['gt'] = apply_affine(_numpy(sample.gt_keypoints), matrix)
-        record['visible'] = _numpy(sample.get('keypoints_visible',
-                                              np.ones(len(record['gt']))))
-    return record
+        gt = apply_affine(_numpy(sample.gt_keypoints), matrix)
+        visible = _numpy(sample.get('keypoints_visible', np.ones(len(gt))))
+        drawn.gt_instances = InstanceData(keypoints=gt[None], keypoints_visible=visible[None])
+    return dict(image=np.ascontiguousarray(_numpy(inputs).transpose(1, 2, 0)),
+                sample=drawn, title=f'#{meta.get("sample_idx", "?")}')
 
 
 def _record_3d(sample, frame):
@@ -69,9 +75,10 @@ class PoseVisualizationHook(Hook):
     val sampler does not shuffle, so they are the same at every evaluation) are kept
     from the validation outputs — no extra forward pass — and drawn into one PNG:
 
-    - top-down 2D models: each model input crop with the predicted skeleton (right
-      side red, left blue, black border; joints scoring below ``score_thr`` left
-      out) over the ground truth (green, white border);
+    - top-down 2D models: each model input crop with the predicted skeleton (the
+      link colours of the dataset metainfo, black border; joints scoring below
+      ``score_thr`` left out) over the ground truth (green, white border), drawn by
+      ``PoseLocalVisualizer.draw_grid`` (small crops enlarged);
     - video 3D models: frame ``frame`` of each clip as a 3D plot, prediction (red)
       over ground truth (green), with its MPJPE in mm.
 
@@ -107,6 +114,7 @@ class PoseVisualizationHook(Hook):
         self.show_dir, self.interval = show_dir, max(int(interval), 1)
         self._records = []
         self._shown = 0
+        self._visualizer = None
 
     def before_val_epoch(self, runner):
         self._records = []
@@ -136,14 +144,8 @@ class PoseVisualizationHook(Hook):
             if visualizer.dataset_meta is None:
                 visualizer.set_dataset_meta(_dataset_meta(runner, mode))
             record = _record_2d(inputs[index], sample)
-            drawn = PoseDataSample()
-            drawn.pred_instances = InstanceData(keypoints=record['pred'][None],
-                                                keypoint_scores=record['scores'][None])
-            if record['gt'] is not None:
-                drawn.gt_instances = InstanceData(keypoints=record['gt'][None],
-                                                  keypoints_visible=record['visible'][None])
             idx = sample.metainfo.get('sample_idx', self._shown - 1)
-            visualizer.add_datasample(str(idx), record['image'], drawn,
+            visualizer.add_datasample(str(idx), record['image'], record['sample'],
                                       kpt_thr=self.score_thr,
                                       out_file=osp.join(self.show_dir, f'{idx}.png'))
 
@@ -178,20 +180,23 @@ class PoseVisualizationHook(Hook):
 
     def draw(self, metainfo, png):
         """Render the kept samples to ``png`` with the dataset's parsed ``metainfo``
-        (skeleton links and their colours); returns the path."""
-        from hpekit.visualization import link_colors, save_pose2d_grid, save_pose3d_grid
-        records, skeleton = self._records, metainfo['skeleton_links']
+        (skeleton links and their colours); returns the path. 2D samples are drawn
+        by ``PoseLocalVisualizer.draw_grid``, 3D ones by ``save_pose3d_grid``."""
+        from hpekit.visualization import PoseLocalVisualizer, save_pose3d_grid
+        records = self._records
         titles = [r['title'] for r in records]
         if 'image' not in records[0]:
             return save_pose3d_grid([r['pred'] for r in records],
-                                    [r['gt'] for r in records], skeleton, png,
-                                    titles=titles)
-        has_gt = records[0]['gt'] is not None
-        return save_pose2d_grid(
-            [r['image'] for r in records], [r['pred'] for r in records],
-            [r['gt'] for r in records] if has_gt else None, skeleton, png,
-            pred_scores=[r['scores'] for r in records],
-            gt_visible=[r['visible'] for r in records] if has_gt else None,
-            titles=titles, ncols=len(records), score_thr=self.score_thr,
-            pred_colors=link_colors(metainfo),
+                                    [r['gt'] for r in records],
+                                    metainfo['skeleton_links'], png, titles=titles)
+        if self._visualizer is None:     # no vis backends: it only draws
+            self._visualizer = PoseLocalVisualizer(name=f'pose_vis_hook_{id(self)}')
+        self._visualizer.set_dataset_meta(metainfo)
+        grid = self._visualizer.draw_grid(
+            [r['image'] for r in records], [r['sample'] for r in records], titles=titles,
+            ncols=len(records), kpt_thr=self.score_thr,
             title='prediction (colours of the dataset metainfo) over ground truth (green)')
+        os.makedirs(osp.dirname(osp.abspath(png)), exist_ok=True)
+        if not cv2.imwrite(png, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+            raise OSError(f'PoseVisualizationHook: cannot write {png}')
+        return png

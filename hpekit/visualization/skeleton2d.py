@@ -1,18 +1,14 @@
-"""2D skeletons drawn onto images: one pose per call, or a PNG grid of predictions.
+"""2D skeletons drawn onto images, one pose per call: the drawing primitive of
+``PoseLocalVisualizer``, through which hpekit draws every 2D pose.
 
 Coordinates are 0-based image pixels (pixel centres at integers), as everywhere in
 hpekit. Images are RGB uint8 [H, W, 3]; colours are RGB tuples of 0..255.
 """
-import os
-
 import cv2
 import numpy as np
 
 PRED_COLOR = (255, 60, 40)        # red-orange
 GT_COLOR = (40, 220, 80)          # green
-LEFT_COLOR = (60, 140, 255)       # blue
-RIGHT_COLOR = (255, 80, 60)       # red
-CENTRE_COLOR = (255, 215, 0)      # yellow
 
 _SHIFT = 4                        # cv2 sub-pixel bits: coordinates in 1/16 px
 
@@ -136,76 +132,3 @@ def _joint_colors(pairs, bone_colors, num_joints, joint_color):
 def link_colors(meta):
     """One RGB colour per skeleton link, from parsed metainfo's ``skeleton_link_colors``."""
     return [tuple(float(c) for c in color) for color in meta['skeleton_link_colors']]
-
-
-def _panel(image, pred, gt, skeleton, pred_score, gt_visible, pred_colors, score_thr):
-    """One annotated image: the prediction (outlined black) over the GT (outlined white)."""
-    out = _check_image(image)
-    width = max(1, min(out.shape[:2]) // 100)
-    if gt is not None:
-        out = draw_pose2d(out, gt, skeleton, visible=gt_visible, colors=GT_COLOR,
-                          thickness=width, radius=width + 1, outline=(255, 255, 255))
-    return draw_pose2d(out, pred, skeleton, scores=pred_score, score_thr=score_thr,
-                       colors=pred_colors, thickness=width, radius=width + 1,
-                       outline=(0, 0, 0))
-
-
-def save_pose2d_grid(images, pred_keypoints, gt_keypoints, skeleton, out_png,
-                     pred_scores=None, gt_visible=None, titles=None, ncols=3,
-                     pred_colors=PRED_COLOR, title='', score_thr=0.2):
-    """Save a PNG grid: every image with its predicted (and ground-truth) skeleton.
-
-    Args:
-        images: list of N uint8 [H, W, 3] RGB images (sizes may differ).
-        pred_keypoints: N arrays [K, 2], image px of the matching image.
-        gt_keypoints: N arrays [K, 2] drawn in green (white border) under the
-            predictions (black border), or None (predictions only).
-        skeleton: iterable of (i, j) joint-index pairs.
-        out_png (str | PathLike): output path; parent folders are created.
-        pred_scores: optional N arrays [K]; joints scoring < ``score_thr`` are left
-            out.
-        gt_visible: optional N arrays [K] 0/1; invisible GT joints are left out.
-        titles: optional N panel titles.
-        ncols (int): panels per row.
-        pred_colors: one RGB colour or one per bone (e.g. ``side_colors(...)``).
-        title (str): figure title.
-        score_thr (float): see ``pred_scores``.
-
-    Returns:
-        str: ``out_png``.
-    """
-    n = len(images)
-    if n == 0 or len(pred_keypoints) != n or (gt_keypoints is not None
-                                              and len(gt_keypoints) != n):
-        raise ValueError(f'need as many predictions (and GT poses) as images, got '
-                         f'{n} images, {len(pred_keypoints)} predictions')
-    panels = [_panel(images[i], pred_keypoints[i],
-                     None if gt_keypoints is None else gt_keypoints[i], skeleton,
-                     None if pred_scores is None else pred_scores[i],
-                     None if gt_visible is None else gt_visible[i], pred_colors,
-                     score_thr)
-              for i in range(n)]
-    _save_figure(panels, titles, ncols, title, out_png)
-    return str(out_png)
-
-
-def _save_figure(panels, titles, ncols, title, out_png):
-    """Lay the panels out in a matplotlib grid (Agg) and save it as a PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    ncols = max(1, min(ncols, len(panels)))
-    nrows = -(-len(panels) // ncols)
-    fig = Figure(figsize=(3.2 * ncols, 3.6 * nrows))
-    FigureCanvasAgg(fig)
-    for i, panel in enumerate(panels):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        ax.imshow(panel)
-        ax.set_axis_off()
-        if titles is not None:
-            ax.set_title(str(titles[i]), fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    parent = os.path.dirname(os.path.abspath(str(out_png)))
-    os.makedirs(parent, exist_ok=True)
-    fig.savefig(str(out_png), dpi=100)
