@@ -15,6 +15,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'mpii_hourglass'
 # config file → parameters in millions, from DESIGN.md's block table (2 stacks).
 EXPECTED_PARAMS_M = {
     'hg2-bottleneck_b24-20e_mpii-256.py': 6.73,
+    'hg2-bottleneck_b24-20e_mpii-256-personcache.py': 6.73,
     'hg2-bottleneck-merge37_b24-20e_mpii-256.py': 6.73,
     'hg2-bottleneck-merge73_b24-20e_mpii-256.py': 6.73,
     'hg2-dilated_b24-20e_mpii-256.py': 6.73,
