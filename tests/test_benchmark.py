@@ -121,6 +121,21 @@ def test_train_step_mode_compares_runner_and_plain_loop(capsys, tmp_path, config
     assert result['compile'] is False
 
 
+def test_train_step_baseline_runs_the_plain_loop_in_a_glibc_process(capsys, tmp_path,
+                                                                      mpii_root):
+    result = _run(capsys, tmp_path, 'train-step', MPII_TINY, '--iters', '2', '--warmup', '1',
+                  '--batch-size', '1', '--baseline-allocator', 'glibc',
+                  '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}')
+    baseline = result['plain_baseline']
+    assert baseline['allocator'] == 'glibc'
+    assert baseline['env'] == {'ld_preload': None, 'malloc_conf': None,
+                               'glibc_tunables': None}
+    assert baseline['samples_per_s'] > 0 and baseline['step_ms']['median'] > 0
+    assert result['speedup_vs_baseline'] == pytest.approx(
+        baseline['step_ms']['median'] / result['hpekit']['step_ms']['median'])
+    assert result['speedup_vs_baseline_paired'] > 0
+
+
 def test_inference_mode_reports_flip_test(capsys, tmp_path, mpii_root):
     result = _run(capsys, tmp_path, 'inference', MPII_TINY, '--iters', '2', '--warmup', '1',
                   '--batch-size', '2', '--channels-last',

@@ -113,6 +113,10 @@ def parse_args(argv=None):
                         default=None, help='allocator mode: comma-separated names of '
                         'glibc, glibc-tuned, jemalloc, jemalloc-retain (default: all '
                         'available here; the first is the reference)')
+    parser.add_argument('--baseline-allocator', default=None,
+                        help='train-step: also time the plain loop in a separate process '
+                        'under this allocator (glibc: PyTorch as it comes) and report '
+                        'speedup_vs_baseline')
     parser.add_argument('--workload', choices=['train', 'eval'], default='train',
                         help='allocator mode: the plain training step or val_step')
     parser.add_argument('--synthetic-gb', type=float, default=None,
@@ -180,7 +184,10 @@ def run(args):
                   warmup=warmup if args.warmup is None else args.warmup,
                   batch_size=sizes[0], device=device)
     if args.mode == 'train-step':
-        return bench.bench_train_step(cfg, compile_model=args.compile, **kwargs)
+        return bench.bench_train_step(cfg, compile_model=args.compile,
+                                      baseline_allocator=args.baseline_allocator,
+                                      config_path=args.config,
+                                      cfg_options=args.cfg_options, **kwargs)
     if args.mode == 'pipeline':
         return bench.bench_pipeline(cfg, **kwargs)
     if args.mode == 'sampler':

@@ -8,8 +8,10 @@ Every mode returns a JSON-ready dict with at least ``mode``, ``config``, ``devic
 1/5/15-minute load averages when the measurement ended). Mode-specific fields are
 described by each ``bench_*`` function.
 """
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,7 +102,6 @@ class PeakMemory:
         self._proc = None
 
     def __enter__(self):
-        import subprocess
         if not os.path.isdir('/proc/self'):
             return self
         self._proc = subprocess.Popen(
@@ -115,7 +116,6 @@ class PeakMemory:
         return self
 
     def __exit__(self, *exc):
-        import json
         if self._proc is None:   # no /proc: the process's lifetime peak (KiB on Linux)
             self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             return
@@ -528,7 +528,7 @@ def _autocast_of(optim_wrapper):
     return dtype, scaler
 
 
-def _interleaved_hook(loader, device, warmup):
+def _interleaved_hook(loader, device, warmup, external=None):
     """A Runner hook that interleaves the plain loop with the Runner's iterations.
 
     ``warmup`` plain steps run before training. After every Runner iteration (this
@@ -536,7 +536,9 @@ def _interleaved_hook(loader, device, warmup):
     step time — from the end of the previous plain step (or the start) to now: data
     fetch, hooks and ``model.train_step`` — and then times one plain step on the
     Runner's own model, optimizer and the same fixed batch. The first ``warmup``
-    iterations of both are not recorded.
+    iterations of both are not recorded. ``external`` (optional: a ``StepWorker``)
+    runs one step of its own after each plain step (and ``warmup`` before training);
+    its wall times go to ``external_times`` (seconds).
     """
     from mmengine.hooks import Hook
 
@@ -544,7 +546,7 @@ def _interleaved_hook(loader, device, warmup):
         priority = 'LOWEST'
 
         def __init__(self):
-            self.hpekit_times, self.plain_times = [], []
+            self.hpekit_times, self.plain_times, self.external_times = [], [], []
             self.batches, self.iteration, self.mark = iter(loader), 0, None
 
         def _plain(self, runner):
@@ -558,6 +560,8 @@ def _interleaved_hook(loader, device, warmup):
         def before_train(self, runner):
             for _ in range(warmup):
                 self._plain(runner)
+                if external is not None:
+                    external.step()
             sync(device)
             self.mark = time.perf_counter()
 
@@ -570,6 +574,8 @@ def _interleaved_hook(loader, device, warmup):
                 start = time.perf_counter()
                 self._plain(runner)
                 self.plain_times.append(time.perf_counter() - start)
+                if external is not None:
+                    self.external_times.append(external.step()['wall_ms'] / 1e3)
             self.iteration += 1
             sync(device)
             self.mark = time.perf_counter()
@@ -599,7 +605,8 @@ def runner_config(cfg, work_dir, iters, compile_model=False):
 
 
 def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
-                     compile_model=False, **_):
+                     compile_model=False, baseline_allocator=None, config_path=None,
+                     cfg_options=None, **_):
     """hpekit's Runner step vs a plain PyTorch loop on the same model/batch/optimizer.
 
     A Runner (mmengine's, built from the config as ``tools/train.py`` builds it, but
@@ -610,33 +617,60 @@ def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
     interleaved with it: one plain step after every Runner iteration
     (``_interleaved_hook``), so a change of the machine's load hits both alike.
 
+    With ``baseline_allocator`` (e.g. 'glibc': PyTorch's default settings), a third
+    arm: the plain loop of the same architecture and batch size in a separate process
+    under that allocator (``StepWorker``; needs ``config_path``/``cfg_options``),
+    stepped after every plain step — what a plain PyTorch script gets without the
+    allocator hpekit's tools apply to their own process.
+
     Extra fields: ``hpekit`` and ``plain`` (each ``samples_per_s`` and ``step_ms``),
     ``overhead`` = hpekit median step time / plain median step time,
-    ``overhead_paired`` = median over iterations of hpekit step / the plain step after.
+    ``overhead_paired`` = median over iterations of hpekit step / the plain step after;
+    with a baseline: ``plain_baseline`` (``samples_per_s``, ``step_ms``, ``allocator``)
+    and ``speedup_vs_baseline`` / ``speedup_vs_baseline_paired`` (baseline step time /
+    hpekit step time: > 1 means hpekit is faster).
     """
     from mmengine.device import get_device
     if torch.device(device).type != torch.device(get_device()).type:
         raise ValueError(f'train-step: --device {device}, but mmengine\'s Runner trains on '
                          f'{get_device()} here (hide GPUs with CUDA_VISIBLE_DEVICES= for '
                          'a CPU run)')
+    if baseline_allocator and (torch.device(device).type != 'cpu' or not config_path):
+        raise ValueError('train-step: a baseline allocator needs --device cpu and the '
+                         'config file')
     batch_size = batch_size or cfg.train_dataloader.batch_size
     samples = take_samples(build_dataset(cfg.train_dataloader.dataset), batch_size)
     loader = fixed_batch_loader(samples)
-    steps = _interleaved_hook(loader, device, warmup)
-    with tempfile.TemporaryDirectory() as work_dir, measured(device) as memory:
-        run_cfg = runner_config(cfg, work_dir, warmup + iters, compile_model)
-        runner = _build_runner(run_cfg, loader)
-        runner.register_hook(steps)
-        runner.train()
-    hpekit_times = steps.hpekit_times
+    worker = None
+    if baseline_allocator:
+        worker = StepWorker(baseline_allocator, dict(
+            config=config_path, cfg_options=dict(cfg_options or {}), workload='train',
+            batch_size=batch_size), threads=torch.get_num_threads())
+    try:
+        steps = _interleaved_hook(loader, device, warmup, external=worker)
+        with tempfile.TemporaryDirectory() as work_dir, measured(device) as memory:
+            run_cfg = runner_config(cfg, work_dir, warmup + iters, compile_model)
+            runner = _build_runner(run_cfg, loader)
+            runner.register_hook(steps)
+            runner.train()
+    finally:
+        if worker is not None:
+            worker.close()
     out = _base('train-step', cfg, device, batch_size, iters, warmup)
-    out['hpekit'] = summarize(hpekit_times, batch_size)
+    out['hpekit'] = summarize(steps.hpekit_times, batch_size)
     out['plain'] = summarize(steps.plain_times, batch_size)
     out['overhead_paired'] = float(np.median(np.divide(steps.hpekit_times,
                                                        steps.plain_times)))
     out.update(samples_per_s=out['hpekit']['samples_per_s'],
                step_ms=out['hpekit']['step_ms'], **memory)
     out['overhead'] = out['hpekit']['step_ms']['median'] / out['plain']['step_ms']['median']
+    if worker is not None:
+        out['plain_baseline'] = dict(summarize(steps.external_times, batch_size),
+                                     allocator=baseline_allocator, env=worker.env)
+        out['speedup_vs_baseline'] = (out['plain_baseline']['step_ms']['median'] /
+                                      out['hpekit']['step_ms']['median'])
+        out['speedup_vs_baseline_paired'] = float(np.median(np.divide(
+            steps.external_times, steps.hpekit_times)))
     out['compile'] = bool(compile_model)
     out['optim_wrapper'] = cfg.optim_wrapper.get('type', 'OptimWrapper')
     return out
@@ -733,50 +767,30 @@ def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workloa
     being counted in scheduler ticks), ``workload``, ``unavailable`` (names skipped:
     no jemalloc).
     """
-    import json
-    import subprocess
-
-    from hpekit.allocator import allocator_env, allocator_names, available
+    from hpekit.allocator import allocator_names, available
     names = list(allocators or allocator_names())
     unavailable = [n for n in names if not available(n)]
     names = [n for n in names if n not in unavailable]
     if not names:
         raise ValueError(f'no allocator available of {allocators}')
-    spec = json.dumps({'config': config_path, 'cfg_options': dict(cfg_options or {}),
-                       'workload': workload, 'batch_size': batch_size, 'threads': threads})
-    workers, info = {}, {}
+    spec = {'config': config_path, 'cfg_options': dict(cfg_options or {}),
+            'workload': workload, 'batch_size': batch_size}
+    workers = {}
     try:
         for name in names:
-            env = allocator_env(name)
-            env.update(OMP_NUM_THREADS=str(threads), HPEKIT_NO_ALLOCATOR_TUNING='1')
-            workers[name] = subprocess.Popen(
-                [sys.executable, '-m', 'hpekit.utils.benchmark_worker', spec], env=env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        for name, proc in workers.items():
-            info[name] = _worker_line(proc, name)
+            workers[name] = StepWorker(name, spec, threads)
         records = {n: [] for n in names}
         load_before = load_average()
         for r in range(warmup + iters):
             shift = r % len(names)
             for name in names[shift:] + names[:shift]:
-                workers[name].stdin.write('step\n')
-                workers[name].stdin.flush()
-                record = _worker_line(workers[name], name)
+                record = workers[name].step()
                 if r >= warmup:
                     records[name].append(record)
         load_after = load_average()
     finally:
-        for proc in workers.values():
-            try:
-                proc.stdin.write('quit\n')
-                proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-        for proc in workers.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for worker in workers.values():
+            worker.close()
     size = batch_size or (cfg.train_dataloader.batch_size if workload == 'train' else 1)
     out = _base('allocator', cfg, 'cpu', size, iters, warmup)
     out['workload'], out['unavailable'] = workload, unavailable
@@ -785,8 +799,7 @@ def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workloa
     out['allocators'] = {}
     for name in names:
         stats = {k: _stats([rec[k] for rec in records[name]]) for k in keys}
-        stats['env'] = {k: info[name][k] for k in ('ld_preload', 'malloc_conf',
-                                                   'glibc_tunables')}
+        stats['env'] = workers[name].env
         stats['samples_per_s'] = size * 1e3 / stats['wall_ms']['median']
         out['allocators'][name] = stats
     ref = names[0]
@@ -809,15 +822,51 @@ def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workloa
     return out
 
 
-def _worker_line(proc, name):
-    """The next JSON line of a benchmark worker; RuntimeError if it died."""
-    import json
-    line = proc.stdout.readline()
-    if not line:
-        code = proc.wait(timeout=60)
-        raise RuntimeError(f'allocator benchmark: the {name} worker exited ({code}) '
-                           'without an answer; see its messages above')
-    return json.loads(line)
+class StepWorker:
+    """One ``hpekit.utils.benchmark_worker`` process under allocator ``name``: it builds
+    the workload of ``spec`` (a dict: ``config``, ``cfg_options``, ``workload``,
+    ``batch_size``) with ``threads`` torch threads; ``step()`` runs one step there and
+    returns its record (``wall_ms``, ``cpu_ms``, ``user_ms``, ``sys_ms``, ``minflt``,
+    ``majflt``, ``rss_mb``); ``close()`` ends it. ``env``: the worker's allocator
+    variables as it reported them.
+    """
+
+    def __init__(self, name: str, spec: dict, threads: int = 1):
+        from hpekit.allocator import allocator_env
+        env = allocator_env(name)
+        env.update(OMP_NUM_THREADS=str(threads), HPEKIT_NO_ALLOCATOR_TUNING='1')
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'hpekit.utils.benchmark_worker',
+             json.dumps(dict(spec, threads=threads))], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        ready = self._line()
+        self.env = {k: ready[k] for k in ('ld_preload', 'malloc_conf', 'glibc_tunables')}
+
+    def step(self) -> dict:
+        self.proc.stdin.write('step\n')
+        self.proc.stdin.flush()
+        return self._line()
+
+    def _line(self):
+        """The worker's next JSON line; RuntimeError if it died."""
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait(timeout=60)
+            raise RuntimeError(f'benchmark worker ({self.name} allocator) exited ({code}) '
+                               'without an answer; see its messages above')
+        return json.loads(line)
+
+    def close(self):
+        try:
+            self.proc.stdin.write('quit\n')
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 # ---------------------------------------------------------- large synthetic memmap
