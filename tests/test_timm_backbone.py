@@ -1,10 +1,14 @@
 """TimmBackbone: timm optional, local weights only, strict checkpoint loading, and the
 SimpleBaseline-on-timm config.
 
-Most tests run against a small stand-in ``timm`` module defined here (same
-``create_model`` / ``features_only`` / ``feature_info`` interface), so the wrapper is
-tested where timm cannot be installed (timm needs a torchvision built for the
-installed torch). The tests marked ``real timm`` run only when ``import timm`` works.
+Two sets of tests: most run against a small stand-in ``timm`` module defined here (same
+``create_model`` / ``features_only`` / ``feature_info`` interface), so the wrapper's own
+logic is tested wherever timm is missing; the ones marked ``real timm`` run the real
+package — its models, ``features_only`` extractors, ``out_indices``, and weights loaded
+from a local file — against timm's own ``create_model(..., features_only=True)``. They
+use the environment's timm, or the one tools/install.sh installs for the tests
+(tests/timm_for_tests.py: why apart, and the test shim its torchvision needs beside a
+CPU torch), and skip only where timm is not installed at all.
 """
 import importlib.abc
 import importlib.machinery
@@ -16,8 +20,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from hpekit.models.backbones.timm_backbone import TimmBackbone, import_timm
+from hpekit.models.backbones.timm_backbone import TimmBackbone
 from hpekit.utils.checkpoint import CheckpointError
+from timm_for_tests import import_real_timm, timm_tests_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / 'configs' / 'mpii_hourglass' / 'simplebaseline-timm-resnet18_b32-140e_mpii-256.py'
@@ -33,10 +38,12 @@ def _one_thread():
 
 
 def _real_timm():
-    try:
-        return import_timm()
-    except ImportError as err:
-        pytest.skip(f'real timm not importable here: {err}')
+    """The real timm; skips where it is not installed, fails where it does not import."""
+    timm = import_real_timm()
+    if timm is None:
+        pytest.skip('timm is not installed (tools/install.sh installs it for the tests, '
+                    f'into {timm_tests_dir()})')
+    return timm
 
 
 # ------------------------------------------------------- a stand-in timm module
@@ -242,10 +249,77 @@ def test_real_timm_config_and_checkpoint(tmp_path):
     _config_forward_backward(model.train())
 
 
+# One model per kind of timm feature extractor: FeatureListNet with plain keys (the
+# config's ResNet), FeatureListNet with flattened names (ConvNeXt's stages.0 → stages_0),
+# a model's own features class (MobileNetV3Features, no head keys) and FeatureGetterNet
+# (a ViT wrapped as model.*). Small models, 64×64 inputs.
+REAL_MODELS = [
+    ('resnet18', (1, 3), {}, 'pth'),
+    ('convnext_atto', (0, -1), {}, 'safetensors'),
+    ('mobilenetv3_small_050', None, {}, 'pth'),
+    ('vit_tiny_patch16_224', (-2, -1), dict(img_size=64), 'pth'),
+]
+
+
+@pytest.mark.parametrize('name, out_indices, kwargs, fmt', REAL_MODELS,
+                         ids=[m[0] for m in REAL_MODELS])
+def test_real_timm_matches_timm_features_only(tmp_path, name, out_indices, kwargs, fmt):
+    """The same weights, saved as a full classifier checkpoint: TimmBackbone loading it
+    gives timm's own features_only model loading it (timm's pretrained path, from the
+    local file) — same levels, channels, strides and feature maps."""
+    timm = _real_timm()
+    torch.manual_seed(0)
+    full = timm.create_model(name, pretrained=False, **kwargs)
+    with torch.no_grad():   # non-trivial running statistics, so eval mode uses them
+        for module in full.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    path = tmp_path / f'{name}.{fmt}'
+    if fmt == 'safetensors':
+        pytest.importorskip('safetensors.torch').save_file(
+            {k: v.contiguous() for k, v in full.state_dict().items()}, str(path))
+    else:
+        torch.save(full.state_dict(), path)
+    backbone = TimmBackbone(name, out_indices=out_indices, checkpoint=str(path),
+                            **kwargs).eval()
+    extra = {} if out_indices is None else dict(out_indices=out_indices)
+    reference = timm.create_model(name, pretrained=True, features_only=True,
+                                  pretrained_cfg_overlay=dict(file=str(path)),
+                                  **extra, **kwargs).eval()
+    assert type(backbone.timm_model) is type(reference)
+    assert backbone.out_channels == reference.feature_info.channels()
+    assert backbone.reductions == reference.feature_info.reduction()
+    expected_state = reference.state_dict()
+    assert list(backbone.timm_model.state_dict()) == list(expected_state)
+    for key, value in backbone.timm_model.state_dict().items():
+        torch.testing.assert_close(value, expected_state[key], rtol=0, atol=0, msg=key)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        feats, expected = backbone(x), reference(x)
+    assert isinstance(feats, tuple) and len(feats) == len(expected) == len(
+        backbone.out_channels)
+    for feat, ref, channels, reduction in zip(feats, expected, backbone.out_channels,
+                                              backbone.reductions):
+        assert feat.shape == (2, channels, 64 // reduction, 64 // reduction)
+        torch.testing.assert_close(feat, ref, rtol=0, atol=0)
+
+
+def test_real_timm_checkpoint_mismatch_is_named(tmp_path):
+    timm = _real_timm()
+    state = timm.create_model('resnet18', pretrained=False).state_dict()
+    del state['layer2.0.conv1.weight']
+    torch.save(state, tmp_path / 'resnet18.pth')
+    with pytest.raises(ValueError, match=r"1 missing keys \['layer2.0.conv1.weight'\]"):
+        TimmBackbone('resnet18', checkpoint=str(tmp_path / 'resnet18.pth'))
+    with pytest.raises(ValueError, match="cannot build 'no_such_model'"):
+        TimmBackbone('no_such_model')
+
+
 def test_feature_extractor_names_map_to_the_full_models():
     """timm's flatten_sequential renames 'stages.0' → 'stages_0'; checkpoints use the
-    full model's names (checked on real ConvNeXt / EfficientNet / ViT when timm is
-    importable: test_real_timm_config_and_checkpoint and the config's ResNet)."""
+    full model's names (checked on real ResNet / ConvNeXt / MobileNetV3 / ViT by
+    test_real_timm_matches_timm_features_only where timm is installed)."""
     from hpekit.models.backbones.timm_backbone import _full_model_key
     full = {'stem.0.weight', 'stages.0.blocks.0.conv_dw.weight', 'conv_stem.weight',
             'model.blocks.1.attn.qkv.weight', 'layer_norm.3.bias'}

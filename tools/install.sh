@@ -32,6 +32,53 @@ else
 fi
 "$PY" -m pip install -e ".[tests,docs]"
 
+# Optional, for the test suite only: the real timm (TimmBackbone's tests, its config and
+# sweep entry), installed apart, into $HPEKIT_TIMM_TESTS_DIR (default: hpekit-timm-tests in
+# the environment's prefix), a folder that only pytest puts on sys.path (tests/conftest.py,
+# tests/timm_for_tests.py). Apart, because timm needs torchvision and for a CPU torch pip
+# finds only torchvision's CUDA build, whose `import torchvision` fails ("operator
+# torchvision::nms does not exist"); mmengine's Runner imports torchvision wherever it is
+# installed, so it must not be in the environment. The versions are the ones pip resolves
+# for requirements/timm.txt with the installed torch held as it is (torch is never
+# changed). Skipped where timm already imports; HPEKIT_INSTALL_TIMM_TESTS=0 skips; a
+# failure only prints a note (the real-timm tests then skip).
+install_timm_for_tests() {
+  local dir stamp want tmp reqs
+  dir=${HPEKIT_TIMM_TESTS_DIR:-$("$PY" -c 'import os, sys; print(os.path.join(sys.prefix, "hpekit-timm-tests"))')}
+  want="torch $("$PY" -c 'import torch; print(torch.__version__)') $(tr -d '\n' < requirements/timm.txt | md5sum | cut -c1-12)"
+  if [[ -f "$dir/.hpekit-stamp" && "$(cat "$dir/.hpekit-stamp")" == "$want" ]]; then
+    echo "install: timm for the tests already in $dir"
+    return 0
+  fi
+  tmp=$(mktemp -d)
+  "$PY" -c 'import torch; print(f"torch=={torch.__version__}")' > "$tmp/constraints.txt"
+  # What pip would add to this environment for timm, torch held (a dry run changes nothing).
+  "$PY" -m pip install --dry-run --quiet --report "$tmp/report.json" \
+      -c "$tmp/constraints.txt" -r requirements/timm.txt || return 1
+  reqs=$("$PY" - "$tmp/report.json" <<'EOF'
+import json, sys
+items = [i['metadata'] for i in json.load(open(sys.argv[1]))['install']]
+names = {m['name'].lower().replace('_', '-') for m in items}
+if 'torch' in names or any(n.startswith('nvidia-') for n in names):
+    sys.exit(f'install: timm for the tests would change torch ({sorted(names)}); not installed')
+print(' '.join(f"{m['name']}=={m['version']}" for m in items))
+EOF
+  ) || return 1
+  rm -rf "$dir.partial"
+  # shellcheck disable=SC2086
+  "$PY" -m pip install --quiet --no-deps --target "$dir.partial" $reqs || return 1
+  echo "$want" > "$dir.partial/.hpekit-stamp"
+  rm -rf "$dir" && mv "$dir.partial" "$dir" && rm -rf "$tmp"
+  echo "install: timm for the tests in $dir: $reqs"
+}
+if [[ "${HPEKIT_INSTALL_TIMM_TESTS:-1}" != 0 ]]; then
+  if "$PY" -c "import timm" >/dev/null 2>&1; then
+    echo "install: timm imports in this environment; the tests use it"
+  elif ! install_timm_for_tests; then
+    echo "install: timm for the tests could not be installed (optional; the real-timm tests skip)"
+  fi
+fi
+
 # Optional: jemalloc, which hpekit's tools preload with retain settings (hpekit/allocator.py;
 # docs/benchmarks.md, "Allocator"): where it is missing they run on glibc's malloc as is.
 # Installed with apt-get when running as root on Debian/Ubuntu; HPEKIT_INSTALL_JEMALLOC=0 skips.
