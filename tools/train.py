@@ -19,6 +19,8 @@ from hpekit.engine.config_checks import check_config
 from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.engine.distributed import (finish_distributed, init_distributed, launch_local,
                                        strip_option)
+from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard,
+                                     interrupted, stop_interrupted)
 from hpekit.utils import register_all_modules
 
 
@@ -90,11 +92,8 @@ def apply_mmpose_options(cfg, args):
         enable_show_dir(cfg, args.show_dir, args.interval)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.nproc > 1 and args.launcher == 'none':   # start N copies of this tool
-        argv = strip_option(sys.argv[1:] if argv is None else list(argv), '--nproc')
-        raise SystemExit(launch_local(__file__, argv, args.nproc))
+def build_runner(args):
+    """The Runner of ``args``: config, command-line options, checks, distributed setup."""
     cfg = load_config(args.config, args.cfg_options)
     apply_mmpose_options(cfg, args)
     setup_train_config(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
@@ -113,8 +112,27 @@ def main(argv=None):
                  ('train_dataloader', 'val_dataloader'))
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
-    runner.train()
-    finish_distributed(runner)
+    runner.register_hook(InterruptHook())
+    return runner
+
+
+def main(argv=None):
+    """Train; Ctrl-C stops the run with status 130 (hpekit.engine.interrupt)."""
+    args = parse_args(argv)
+    if args.nproc > 1 and args.launcher == 'none':   # start N copies of this tool
+        argv = strip_option(sys.argv[1:] if argv is None else list(argv), '--nproc')
+        raise SystemExit(launch_local(__file__, argv, args.nproc))
+    runner = None
+    with interrupt_guard():
+        try:
+            runner = build_runner(args)
+            runner.train()
+            check_interrupt()   # a Ctrl-C swallowed after the last iteration
+            finish_distributed(runner)
+        except BaseException:   # noqa: B036  (mmengine/torch may turn Ctrl-C into another error)
+            if not interrupted():
+                raise
+            raise SystemExit(stop_interrupted(runner)) from None
     return runner
 
 
