@@ -476,13 +476,15 @@ def pose3d_samples(joints_mm: np.ndarray, scores: Optional[np.ndarray],
     for t, info in enumerate(frame_meta):
         sample = PoseDataSample(metainfo=add_metainfo_to_info(dict(info), dataset_meta))
         sample.pred_instances = InstanceData(
-            keypoints=joints[t:t + 1], keypoint_scores=np.asarray(scores[t:t + 1], np.float32),
+            keypoints=joints[t:t + 1],
+            keypoint_scores=np.asarray(scores[t:t + 1], np.float32),
             **{key: value[t:t + 1] for key, value in fields.items()})
         samples.append(sample)
     return samples
 
 
-def stack_keypoints(samples: Sequence[PoseDataSample], field: str = 'keypoints') -> np.ndarray:
+def stack_keypoints(samples: Sequence[PoseDataSample],
+                    field: str = 'keypoints') -> np.ndarray:
     """Per-frame samples of one person each (``inference_video3d``,
     ``inference_lifting``, ``inference_two_stage``) → one array over frames.
 
@@ -497,8 +499,8 @@ def stack_keypoints(samples: Sequence[PoseDataSample], field: str = 'keypoints')
         sample.)
 
     Raises:
-        ValueError: no samples, or a sample without ``field`` or with other than one
-        instance (its index named).
+        ValueError: no samples, or a sample without ``field`` or with other than
+            one instance (its index named).
     """
     if not len(samples):
         raise ValueError('stack_keypoints needs at least one sample')

@@ -108,8 +108,8 @@ def inference_two_stage(pose2d_model: PoseModel, lifting_model: BasePoseEstimato
         found.append(inference_topdown(pose2d_model, frame, box)[0].pred_instances)
     keypoints = np.concatenate([inst.keypoints for inst in found])
     scores = np.concatenate([inst.keypoint_scores for inst in found])
-    samples = inference_lifting(lifting_model, np.concatenate([keypoints, scores[..., None]],
-                                                              axis=-1), (width, height))
+    with_scores = np.concatenate([keypoints, scores[..., None]], axis=-1)
+    samples = inference_lifting(lifting_model, with_scores, (width, height))
     for sample, inst in zip(samples, found):
         sample.pred_instances.keypoints_2d = inst.keypoints
         sample.pred_instances.bboxes = inst.bboxes
