@@ -19,7 +19,13 @@ point of one checkpoint save, where the test kills it:
   ``last_checkpoint`` names ``file``;
 - ``random_time``: touch ``marker`` (without stalling) when training iteration
   ``iteration`` starts, and ``limit_marker`` when the next one starts; the test kills
-  the run a random moment after the first, at the latest at the second.
+  the run a random moment after the first, at the latest at the second;
+- ``worker_start``: touch ``marker`` (without stalling) just before the
+  ``start``-th DataLoader worker process is started (counted over the whole run:
+  train and validation loaders), for the interrupt test.
+
+A run that ends with ``SystemExit(code)`` (an interrupted run: 130) exits with that
+code.
 """
 import builtins
 import importlib.util
@@ -117,8 +123,24 @@ def install_fault(fault):
                 Path(fault['limit_marker']).write_text(str(os.getpid()))
             return run_iter(loop, idx, data_batch)
         ExactResumeTrainLoop.run_iter = marking_run_iter
+    elif phase == 'worker_start':
+        _mark_worker_start(fault['start'], marker)
     else:
         raise ValueError(f'unknown fault phase {phase!r}')
+
+
+def _mark_worker_start(start, marker):
+    """Touch ``marker`` just before the ``start``-th process (a DataLoader worker) starts."""
+    import multiprocessing.process
+    real_start = multiprocessing.process.BaseProcess.start
+    started = [0]
+
+    def marking_start(process):
+        started[0] += 1
+        if started[0] == start:
+            Path(marker).write_text(str(os.getpid()))
+        return real_start(process)
+    multiprocessing.process.BaseProcess.start = marking_start
 
 
 class _PointerStall(_StallingFile):
@@ -161,6 +183,8 @@ def main():
                 install_fault(request.get('fault'))
                 train.main(request['argv'])
                 code = 0
+            except SystemExit as stop:   # an interrupted run: 130
+                code = stop.code if isinstance(stop.code, int) else 1
             except BaseException:   # noqa: B036  (report everything, then exit)
                 traceback.print_exc()
             finally:
