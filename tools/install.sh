@@ -42,8 +42,8 @@ fi
 # for requirements/timm.txt with the installed torch held as it is (torch is never
 # changed). Skipped where timm already imports; HPEKIT_INSTALL_TIMM_TESTS=0 skips; a
 # failure only prints a note (the real-timm tests then skip).
-install_timm_for_tests() {
-  local dir stamp want tmp reqs
+install_timm_for_tests() (   # a subshell: its temporary folder goes with it
+  trap 'rm -rf "${tmp:-}"' EXIT
   dir=${HPEKIT_TIMM_TESTS_DIR:-$("$PY" -c 'import os, sys; print(os.path.join(sys.prefix, "hpekit-timm-tests"))')}
   want="torch $("$PY" -c 'import torch; print(torch.__version__)') $(tr -d '\n' < requirements/timm.txt | md5sum | cut -c1-12)"
   if [[ -f "$dir/.hpekit-stamp" && "$(cat "$dir/.hpekit-stamp")" == "$want" ]]; then
@@ -68,9 +68,9 @@ EOF
   # shellcheck disable=SC2086
   "$PY" -m pip install --quiet --no-deps --target "$dir.partial" $reqs || return 1
   echo "$want" > "$dir.partial/.hpekit-stamp"
-  rm -rf "$dir" && mv "$dir.partial" "$dir" && rm -rf "$tmp"
+  rm -rf "$dir" && mv "$dir.partial" "$dir" || return 1
   echo "install: timm for the tests in $dir: $reqs"
-}
+)
 if [[ "${HPEKIT_INSTALL_TIMM_TESTS:-1}" != 0 ]]; then
   if "$PY" -c "import timm" >/dev/null 2>&1; then
     echo "install: timm imports in this environment; the tests use it"
