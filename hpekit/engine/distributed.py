@@ -9,6 +9,7 @@ process group already started and uses it.
 import datetime
 import gc
 import os
+import signal
 import subprocess
 
 import torch
@@ -137,7 +138,8 @@ def launch_local(script, argv, nproc, threads_per_proc=1):
         threads_per_proc (int): torch/OpenMP threads of each.
 
     Returns:
-        int: the launcher's exit status (non-zero when any process failed).
+        int: the launcher's exit status (non-zero when any process failed); 130 after
+        Ctrl-C (see ``_wait_interrupted``).
     """
     if nproc < 1 or threads_per_proc < 1:
         raise ValueError(f'nproc and threads_per_proc must be >= 1, got {nproc}, '
@@ -150,4 +152,35 @@ def launch_local(script, argv, nproc, threads_per_proc=1):
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
            f'--nproc-per-node={nproc}', os.path.abspath(script), *argv,
            '--launcher', 'pytorch']
-    return subprocess.run(cmd, env=env).returncode
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return _wait_interrupted(proc)
+
+
+def _wait_interrupted(proc, grace_s=10.0, stop_s=60.0):
+    """Ctrl-C reached the launcher: let torchrun and its ranks stop, then return 130.
+
+    A terminal's Ctrl-C reaches the whole process group: torchrun passes SIGINT on to
+    the ranks, which stop within an iteration (``hpekit.engine.interrupt``: status
+    130, the "interrupted by SIGINT …" line, workers stopped, lock released). So the
+    launcher waits for them — further Ctrl-Cs ignored meanwhile — rather than killing
+    torchrun, which would orphan the ranks. If torchrun is still running after
+    ``grace_s`` (the SIGINT was sent to the launcher alone), it gets SIGTERM, and
+    SIGKILL after ``stop_s`` more seconds.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for sig, timeout in ((None, grace_s), (signal.SIGTERM, stop_s),
+                             (signal.SIGKILL, None)):
+            if sig is not None:
+                proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 128 + signal.SIGINT
