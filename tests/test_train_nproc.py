@@ -21,19 +21,23 @@ def test_strip_option():
     assert strip_option(['c.py', '--nproc=2'], '--nproc') == ['c.py']
 
 
-def test_two_processes_train_a_few_iterations(tmp_path):
+def _two_process_run(tmp_path, *options):
+    """(command, env, work dir) of ``tools/train.py --nproc 2`` on 8 tiny clips, no
+    validation, with ``options`` added to its ``--cfg-options``."""
     data = tmp_path / 'data'
     write_h36m_split(str(data), num_train=8, num_valid=4, size=32, num_frames=4,
                      progress=False)
     work = tmp_path / 'work'
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='')
     cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(CONFIG), '--nproc', '2',
            '--work-dir', str(work), '--no-validate', '--cfg-options',
            f'train_dataloader.dataset.data_root={data}',
-           f'val_dataloader.dataset.data_root={data}',
-           f'test_dataloader.dataset.data_root={data}',
-           'train_dataloader.batch_size=2', 'train_cfg.max_epochs=1',
-           'default_hooks.checkpoint.save_best=None']
+           'default_hooks.checkpoint.save_best=None', *options]
+    return cmd, dict(os.environ, CUDA_VISIBLE_DEVICES=''), work
+
+
+def test_two_processes_train_a_few_iterations(tmp_path):
+    cmd, env, work = _two_process_run(tmp_path, 'train_dataloader.batch_size=2',
+                                      'train_cfg.max_epochs=1')
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)
     out = proc.stdout + proc.stderr
@@ -87,16 +91,9 @@ def test_ctrl_c_stops_every_rank_with_status_130(tmp_path):
     """SIGINT to the process group (a terminal's Ctrl-C) of a running ``--nproc 2``
     run: the launcher waits for torchrun and the ranks instead of killing torchrun;
     status 130, rank 0's "interrupted by SIGINT" line, no process left behind."""
-    data = tmp_path / 'data'
-    write_h36m_split(str(data), num_train=8, num_valid=4, size=32, num_frames=4,
-                     progress=False)
-    work = tmp_path / 'work'
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='')
-    cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(CONFIG), '--nproc', '2',
-           '--work-dir', str(work), '--no-validate', '--cfg-options',
-           f'train_dataloader.dataset.data_root={data}',
-           'train_dataloader.batch_size=1', 'train_cfg.max_epochs=1000',
-           'default_hooks.logger.interval=1', 'default_hooks.checkpoint.save_best=None']
+    cmd, env, work = _two_process_run(tmp_path, 'train_dataloader.batch_size=1',
+                                      'train_cfg.max_epochs=1000',
+                                      'default_hooks.logger.interval=1')
     log_file = tmp_path / 'out.txt'
     with open(log_file, 'w') as out:
         proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out,
