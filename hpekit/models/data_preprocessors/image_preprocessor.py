@@ -1,5 +1,7 @@
 """Batching, device transfer and normalisation of uint8 images (and, via the shared
 base ``NormalizingPreprocessor``, of video clips: see ``clip_preprocessor.py``)."""
+from typing import Optional
+
 import torch
 from mmengine.model import BaseDataPreprocessor
 
@@ -40,6 +42,17 @@ def stack_batch(inputs, item_layout, item_name='image'):
     return torch.stack(list(inputs))
 
 
+@torch.compiler.disable
+def move_samples(preprocessor: BaseDataPreprocessor, samples: Optional[list]) -> Optional[list]:
+    """Data samples (a list, or None) → ``preprocessor``'s device (``cast_data``).
+
+    Kept out of ``torch.compile``'s tracing (mmengine's ``compile=True`` compiles the
+    whole ``train_step``): the samples' metainfo holds numpy arrays, which dynamo
+    traces as fake tensors that mmengine's deep copy of the metainfo cannot copy.
+    """
+    return preprocessor.cast_data(samples)
+
+
 class NormalizingPreprocessor(BaseDataPreprocessor):
     """Stack RGB inputs, copy them to the model's device, then normalise there.
 
@@ -76,7 +89,7 @@ class NormalizingPreprocessor(BaseDataPreprocessor):
         inputs = stack_batch(data['inputs'], self.item_layout, self.item_name)
         inputs = inputs.to(self.device, non_blocking=self._non_blocking)
         inputs = (inputs.float() - self.mean) / self.std
-        samples = self.cast_data(data.get('data_samples'))
+        samples = move_samples(self, data.get('data_samples'))
         return {'inputs': inputs, 'data_samples': samples}
 
 

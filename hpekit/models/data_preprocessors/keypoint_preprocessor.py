@@ -4,6 +4,8 @@ from mmengine.model import BaseDataPreprocessor
 
 from hpekit.registry import MODELS
 
+from .image_preprocessor import move_samples
+
 
 @MODELS.register_module()
 class KeypointDataPreprocessor(BaseDataPreprocessor):
@@ -32,4 +34,4 @@ class KeypointDataPreprocessor(BaseDataPreprocessor):
         if inputs.dim() != 4 or inputs.shape[-1] != 2:
             raise ValueError(f'expected inputs [B, T, K, 2], got {tuple(inputs.shape)}')
         inputs = inputs.to(self.device, non_blocking=self._non_blocking).float()
-        return {'inputs': inputs, 'data_samples': self.cast_data(data.get('data_samples'))}
+        return {'inputs': inputs, 'data_samples': move_samples(self, data.get('data_samples'))}
