@@ -2,8 +2,8 @@
 hourglass merges, ResNet's residual add and the heads give exactly the outputs and
 gradients of the out-of-place formulas they replaced.
 
-The reference is the old code itself: the out-of-place ``forward`` methods (copied
-from before the change) are patched in and every ReLU is switched to
+The reference is the old code itself: the out-of-place ``forward`` methods (as they
+were before the change, kept in tools/misc/inplace_ab.py) are patched in and every ReLU is switched to
 ``inplace=False``; the same weights and inputs then run both ways in training mode.
 """
 import copy
@@ -11,53 +11,18 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from hpekit.models.backbones.blocks.base import PreActResidual
-from hpekit.models.backbones.hourglass import Hourglass, StackedHourglass
-from hpekit.models.backbones.resnet import ResNet, _ResidualBlock
+from hpekit.models.backbones.hourglass import StackedHourglass
+from hpekit.models.backbones.resnet import ResNet
 from hpekit.registry import MODELS
 from hpekit.utils import register_all_modules
+from tool_loader import load_tool
 
 register_all_modules()
 
 
-# ------------------------------------------------ the out-of-place code, as it was
-def _old_preact_forward(self, x):
-    out = self.body(x)
-    if self.shortcut is not None:
-        out = out + self.shortcut(x)
-    return out
-
-
-def _old_hourglass_forward(self, x):
-    upper = self.up(x)
-    lower = self.low3(self.low2(self.low1(self.pool(x))))
-    return upper + F.interpolate(lower, scale_factor=2, mode='nearest')
-
-
-def _old_stacked_forward(self, x):
-    self._check_input(x)
-    x = self.stem(x)
-    heatmaps = []
-    for i in range(self.num_stacks):
-        features = self.features[i](self.hourglasses[i](x))
-        heatmap = self.heads[i](features)
-        heatmaps.append(heatmap)
-        if i < self.num_stacks - 1:
-            x = x + self.merge_features[i](features) + self.merge_heatmaps[i](heatmap)
-    return tuple(heatmaps)
-
-
-def _old_resnet_inner_forward(self, x):
-    identity = x if self.downsample is None else self.downsample(x)
-    return self.relu(self._residual(x) + identity)
-
-
-OLD = [(PreActResidual, 'forward', _old_preact_forward),
-       (Hourglass, 'forward', _old_hourglass_forward),
-       (StackedHourglass, 'forward', _old_stacked_forward),
-       (_ResidualBlock, '_inner_forward', _old_resnet_inner_forward)]
+# The out-of-place code, as it was: the same patches tools/misc/inplace_ab.py times.
+OLD = load_tool('misc/inplace_ab').OLD
 
 
 def run(model, x, out_of_place, monkeypatch):
