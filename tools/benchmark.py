@@ -117,6 +117,10 @@ def parse_args(argv=None):
                         help='train-step: also time the plain loop in a separate process '
                         'under this allocator (glibc: PyTorch as it comes) and report '
                         'speedup_vs_baseline')
+    parser.add_argument('--nproc', type=_positive, default=1,
+                        help='train-step: train as tools/train.py --nproc N does (N gloo '
+                        'processes of one thread on CPU; --batch-size is the global batch, '
+                        'split over them)')
     parser.add_argument('--workload', choices=['train', 'eval'], default='train',
                         help='allocator mode: the plain training step or val_step')
     parser.add_argument('--synthetic-gb', type=float, default=None,
@@ -183,6 +187,16 @@ def run(args):
     kwargs = dict(iters=args.iters or iters,
                   warmup=warmup if args.warmup is None else args.warmup,
                   batch_size=sizes[0], device=device)
+    if args.mode == 'train-step' and args.nproc > 1:
+        from hpekit.utils.benchmark_ddp import bench_train_step_nproc
+        if device != 'cpu' or args.compile:
+            raise SystemExit('train-step --nproc: CPU processes only, without --compile '
+                             '(GPUs: tools/dist_train.sh)')
+        kwargs.pop('device')
+        return bench_train_step_nproc(cfg, args.nproc,
+                                      baseline_allocator=args.baseline_allocator,
+                                      config_path=args.config,
+                                      cfg_options=args.cfg_options, **kwargs)
     if args.mode == 'train-step':
         return bench.bench_train_step(cfg, compile_model=args.compile,
                                       baseline_allocator=args.baseline_allocator,
