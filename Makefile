@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 endif
 DEMO_CONFIG := configs/h36m_video/r18-lstm_synthetic-quick.py
 DEMO_DIR := work_dirs/demo
-PYTEST_ARGS ?=
+# The slowest tests' times are printed after every run (CI logs show where time goes).
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: install demo test clean-demo
 
