@@ -1,7 +1,23 @@
 """Suite-wide set-up: the real timm for the tests that use it, where tools/install.sh
 installed it for the tests, with the test shim its torchvision may need on a CPU torch
-(both in tests/timm_for_tests.py; this pytest process only, never its subprocesses)."""
+(both in tests/timm_for_tests.py; this pytest process only, never its subprocesses);
+and one torch thread in this pytest process (``one_torch_thread``)."""
+import pytest
+import torch
+
 import timm_for_tests
 
 timm_for_tests.add_timm_tests_dir()
 timm_for_tests.define_missing_torchvision_ops()
+
+
+@pytest.fixture(autouse=True, scope='session')
+def one_torch_thread():
+    """One intra-op torch thread for the whole session in this pytest process (its
+    subprocesses choose their own): the tests' models and batches are tiny, and on a
+    shared 2-core machine two threads wait on each other whenever another process
+    holds a core (the same in-process steps took 2 s alone and 11 s in the suite)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
