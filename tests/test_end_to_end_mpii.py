@@ -50,6 +50,21 @@ def trained(tmp_path_factory, data_root):
     return work
 
 
+@pytest.fixture(scope='module')
+def tested(tmp_path_factory, trained, data_root):
+    """One tools/test.py run on the last checkpoint with MMPose's options (--data-root
+    for every file, --show-dir with --interval 2, --out): (its work dir, its output,
+    the --out file, the --show-dir folder). The tests below check different things of
+    this one run (a test.py start costs several seconds)."""
+    base = tmp_path_factory.mktemp('test')
+    checkpoint = (trained / 'last_checkpoint').read_text().strip()
+    shown, out = base / 'shown', base / 'results' / 'mpii.json'
+    output = run_tool('test', CONFIG, checkpoint, '--work-dir', base / 'test',
+                      '--data-root', data_root, '--show-dir', shown, '--interval', 2,
+                      '--out', out)
+    return dict(work=base / 'test', output=output, out=out, shown=shown)
+
+
 def test_training_writes_checkpoints_metrics_and_plot(trained):
     assert (trained / 'epoch_1.pth').is_file() and (trained / 'epoch_2.pth').is_file()
     history = json.loads((trained / 'metrics.json').read_text())
@@ -60,15 +75,12 @@ def test_training_writes_checkpoints_metrics_and_plot(trained):
     assert (trained / 'curves.png').stat().st_size > 1000
 
 
-def test_test_tool_reproduces_the_last_validation(tmp_path, trained, data_root):
-    checkpoint = (trained / 'last_checkpoint').read_text().strip()
-    out = run_tool('test', CONFIG, checkpoint, '--work-dir', tmp_path,
-                   *data_options(data_root))
-    result = json.loads((tmp_path / 'test_metrics.json').read_text())
+def test_test_tool_reproduces_the_last_validation(tested, trained):
+    result = json.loads((tested['work'] / 'test_metrics.json').read_text())
     assert PCKH_KEYS <= set(result['metrics'])
     history = json.loads((trained / 'metrics.json').read_text())
     assert result['metrics']['PCKh'] == pytest.approx(history[-1]['PCKh'], abs=1e-6)
-    assert 'MPII PCKh@0.5' in out
+    assert 'MPII PCKh@0.5' in tested['output']
 
 
 def test_visualization_tool_writes_a_grid(tmp_path, trained, data_root):
@@ -79,7 +91,7 @@ def test_visualization_tool_writes_a_grid(tmp_path, trained, data_root):
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 200
 
 
-def test_mmpose_command_lines(tmp_path, trained, data_root):
+def test_mmpose_command_lines(tmp_path, tested, data_root):
     """MMPose's habits: --data-root for every file, --no-validate, --show-dir,
     --out (metrics, plus the official preds.mat beside them), a config by name."""
     # --cfg-options data_root=DIR works too: it moves every dataset and evaluator file
@@ -90,12 +102,9 @@ def test_mmpose_command_lines(tmp_path, trained, data_root):
     run_tool('train', CONFIG, '--work-dir', work, '--data-root', data_root,
              '--no-validate', '--cfg-options', 'train_cfg.max_epochs=1')
     assert (work / 'epoch_1.pth').is_file() and not (work / 'metrics.json').exists()
-    checkpoint = (trained / 'last_checkpoint').read_text().strip()
-    shown, out = tmp_path / 'shown', tmp_path / 'results' / 'mpii.json'
-    run_tool('test', CONFIG, checkpoint, '--work-dir', tmp_path / 'test',
-             '--data-root', data_root, '--show-dir', shown, '--interval', 2, '--out', out)
+    shown, out = tested['shown'], tested['out']   # test.py with --data-root
     assert 'PCKh' in json.loads(out.read_text())
-    assert (tmp_path / 'results' / 'mpii_preds.mat').is_file()
+    assert (out.parent / 'mpii_preds.mat').is_file()
     num_val = len(json.loads((data_root / 'annotations' / 'mpii_val.json').read_text()))
     pictures = sorted(shown.glob('*.png'))
     assert len(pictures) == (num_val + 1) // 2
