@@ -21,3 +21,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope='module')
+def mpii_root(tmp_path_factory):
+    """A synthetic MPII folder (3 training images, 2 validation images): small enough
+    for a benchmark mode's few steps, and two ranks of a 2-process run get different
+    training images."""
+    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    root = str(tmp_path_factory.mktemp('mpii'))
+    write_mpii_split(root, num_train=3, num_val=2, seed=0, progress=False)
+    return root

@@ -20,14 +20,6 @@ VIDEO_TINY = 'tests/configs/video_tiny.py'
 
 
 @pytest.fixture(scope='module')
-def mpii_root(tmp_path_factory):
-    from hpekit.datasets.synthetic_mpii import write_mpii_split
-    root = str(tmp_path_factory.mktemp('mpii'))
-    write_mpii_split(root, num_train=3, num_val=2, seed=0, progress=False)
-    return root
-
-
-@pytest.fixture(scope='module')
 def video_root(tmp_path_factory):
     from hpekit.datasets.synthetic import write_h36m_split
     root = str(tmp_path_factory.mktemp('h36m'))

@@ -12,15 +12,6 @@ tool = load_tool('benchmark')
 MPII_TINY = 'tests/configs/mpii_tiny.py'
 
 
-@pytest.fixture(scope='module')
-def mpii_root(tmp_path_factory):
-    """A synthetic MPII folder with 3 training images (so two ranks get different ones)."""
-    from hpekit.datasets.synthetic_mpii import write_mpii_split
-    root = str(tmp_path_factory.mktemp('mpii'))
-    write_mpii_split(root, num_train=3, num_val=2, seed=0, progress=False)
-    return root
-
-
 def test_two_processes_train_one_model_paced_against_the_baseline(capsys, tmp_path,
                                                                   mpii_root):
     out = tmp_path / 'result.json'

@@ -117,6 +117,16 @@ def strip_option(argv, name):
     return out
 
 
+def worker_env(threads, root, **extra):
+    """This process's environment for a worker process of one run: ``threads``
+    torch/OpenMP threads, ``root`` (the repository) first on ``PYTHONPATH``, plus
+    ``extra`` variables."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               **{k: str(v) for k, v in extra.items()})
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
+    return env
+
+
 def launch_local(script, argv, nproc, threads_per_proc=1):
     """Run ``script`` in ``nproc`` processes on this machine and wait for them.
 
@@ -146,9 +156,7 @@ def launch_local(script, argv, nproc, threads_per_proc=1):
                          f'{threads_per_proc}')
     import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(script)))
-    threads = str(threads_per_proc)
-    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
+    env = worker_env(threads_per_proc, root)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
            f'--nproc-per-node={nproc}', os.path.abspath(script), *argv,
            '--launcher', 'pytorch']

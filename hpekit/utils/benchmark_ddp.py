@@ -37,12 +37,11 @@ def _free_port():
 
 
 def _rank_env(rank, nproc, port, threads):
-    env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(nproc),
-               LOCAL_WORLD_SIZE=str(nproc), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    """The environment torchrun would give rank ``rank`` of ``nproc``."""
+    from hpekit.engine.distributed import worker_env
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (root, env.get('PYTHONPATH')) if p)
-    return env
+    return worker_env(threads, root, RANK=rank, LOCAL_RANK=rank, WORLD_SIZE=nproc,
+                      LOCAL_WORLD_SIZE=nproc, MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
 
 
 class _Ranks:
