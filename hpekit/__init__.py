@@ -7,10 +7,10 @@ hpekit parts call ``hpekit.utils.register_all_modules()`` once (hpekit's tools d
 """
 from importlib import import_module as _import_module
 
-from .version import __version__
+from hpekit.version import __version__
 
 # Loaded on first use (PEP 562), so ``import hpekit`` stays cheap and imports nothing.
-_LAZY = {'get_config': 'hpekit.utils.config_files'}
+_LAZY = {'get_config': 'hpekit.config.files'}
 
 __all__ = ['__version__', 'get_config']
 

@@ -50,9 +50,9 @@ def load_tool(name: str) -> ModuleType:
 def run_tool(name: str, argv: Optional[Sequence[str]] = None) -> Any:
     """Run tool ``name``'s ``main(argv)`` (``argv`` None: the command line, after
     re-running the process once under the tuned allocator as the tool scripts do,
-    see ``hpekit.allocator``)."""
+    see ``hpekit.runtime.allocator``)."""
     if argv is None:
-        from hpekit.allocator import tune_allocator
+        from hpekit.runtime.allocator import tune_allocator
         tune_allocator()
     return load_tool(name).main(None if argv is None else list(argv))
 

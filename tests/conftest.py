@@ -28,7 +28,7 @@ def mpii_root(tmp_path_factory):
     """A synthetic MPII folder (3 training images, 2 validation images): small enough
     for a benchmark mode's few steps, and two ranks of a 2-process run get different
     training images."""
-    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    from hpekit.datasets.synthetic.mpii import write_mpii_split
     root = str(tmp_path_factory.mktemp('mpii'))
     write_mpii_split(root, num_train=3, num_val=2, seed=0, progress=False)
     return root

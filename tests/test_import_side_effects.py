@@ -25,10 +25,10 @@ SCRIPT = textwrap.dedent('''
     print('import unchanged:', after_import == before)
 
     from hpekit.utils import register_all_modules
-    from hpekit.utils.checkpoint import AtomicLocalBackend, load_checkpoint_file
+    from hpekit.checkpoint.loading import AtomicLocalBackend, load_checkpoint_file
     register_all_modules()
     schemes, backends, prefixes = snapshot()
-    print('setup installs loader:', schemes[''].__module__ == 'hpekit.utils.checkpoint')
+    print('setup installs loader:', schemes[''].__module__ == 'hpekit.checkpoint.loading')
     print('setup installs atomic backend:', prefixes[''] is AtomicLocalBackend)
 ''')
 
@@ -61,4 +61,4 @@ def test_a_runner_built_from_an_hpekit_config_sets_hpekit_up(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert 'before runner: mmengine' in out.stdout
-    assert 'after runner: hpekit.utils.checkpoint' in out.stdout
+    assert 'after runner: hpekit.checkpoint.loading' in out.stdout

@@ -55,11 +55,11 @@ CHECK_SCRIPT = textwrap.dedent('''
         print('tool:', find_tool(name))
 
     try:
-        from hpekit.converters.yacs_config import load_yacs_experiment
+        from hpekit.config.yacs import load_yacs_experiment
     except ImportError as err:
         print('converter: missing', err)
     else:
-        from hpekit.utils.config_files import find_config_file
+        from hpekit.config.files import find_config_file
         yaml = find_config_file('yacs_examples/res50_256x256_d256x3_adam_lr1e-3.yaml')
         converted, report = load_yacs_experiment(yaml)
         print('converter:', converted.model.type, converted.codec.type)
@@ -238,7 +238,7 @@ def test_editable_install_outside_the_repository(built, tmp_path):
 def test_tools_accept_a_config_name():
     """load_config (every tool's) resolves a shipped config's name; a missing one names
     the places searched."""
-    from hpekit.engine.config_setup import load_config
+    from hpekit.config.setup import load_config
     cfg = load_config(CONFIG_NAME)
     assert Path(cfg.filename) == ROOT / 'configs' / 'mpii_hourglass' / f'{CONFIG_NAME}.py'
     assert cfg.codec.type == 'MSRAHeatmap'

@@ -12,13 +12,13 @@ MODULES = ['hpekit.registry', 'hpekit.apis.inference', 'hpekit.apis.inferencer',
            'hpekit.datasets.h36m_clips', 'hpekit.codecs.base', 'hpekit.codecs.msra_heatmap',
            'hpekit.codecs.root_relative_3d', 'hpekit.evaluation.metrics.mpii_pckh',
            'hpekit.evaluation.metrics.mpjpe_metric', 'hpekit.evaluation.metrics.coco_metric',
-           'hpekit.evaluation.metrics.pck_accuracy', 'hpekit.utils.config_files',
-           'hpekit.utils.setup_env', 'hpekit.utils.model_inputs', 'hpekit.engine.cli_options',
-           'hpekit.engine.codec_config', 'hpekit.models.estimators.base',
+           'hpekit.evaluation.metrics.pck_accuracy', 'hpekit.config.files',
+           'hpekit.utils.setup_env', 'hpekit.models.model_inputs', 'hpekit.config.cli_options',
+           'hpekit.config.codec', 'hpekit.models.estimators.base',
            'hpekit.datasets.h36m_video', 'hpekit.evaluation.metrics.h36m_metric',
-           'hpekit.converters.checkpoints', 'hpekit.converters.yacs_config',
-           'hpekit.converters.yacs2py', 'hpekit.visualization.local_visualizer',
-           'hpekit.utils.checkpoint', 'hpekit.utils.onnx_export']
+           'hpekit.checkpoint.converters', 'hpekit.config.yacs',
+           'hpekit.config.yacs2py', 'hpekit.visualization.local_visualizer',
+           'hpekit.checkpoint.loading', 'hpekit.export.onnx']
 SKIP_PARAMS = {'self', 'cls'}
 
 

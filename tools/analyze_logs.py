@@ -27,7 +27,7 @@ import glob
 import os.path as osp
 import sys
 
-from hpekit.utils.io import write_json_atomic
+from hpekit.fileio import write_json_atomic
 from hpekit.visualization import load_scalars, plot_training_curves
 from hpekit.visualization.curves import default_keys
 

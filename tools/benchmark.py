@@ -1,6 +1,6 @@
 """Measure hpekit's throughput: ``python tools/benchmark.py MODE CONFIG [options]``.
 
-Modes (see ``hpekit.utils.benchmark`` for exactly what each one times):
+Modes (see ``tools.benchmarking.harness`` for exactly what each one times):
 
 - ``train-step``: one optimisation step through mmengine's Runner and hpekit's model
   wrapper vs a hand-written PyTorch loop on the same model, batch and optimizer;
@@ -21,7 +21,7 @@ Modes (see ``hpekit.utils.benchmark`` for exactly what each one times):
 - ``suite`` (no config): ``--device cuda --out DIR`` measures everything a GPU run
   should report (training of hg2, SimpleBaseline and ResNet-50 + LSTM in fp32, bf16,
   channels_last, torch.compile; loaders with N workers; inference latency) and writes
-  DIR/suite.json and DIR/suite.md (``hpekit.utils.benchmark_suite``); ``--tiny`` runs
+  DIR/suite.json and DIR/suite.md (``tools.benchmarking.suite``); ``--tiny`` runs
   it on the test configs in seconds.
 
 Each run prints one JSON object on stdout (samples/s, median and spread of the step
@@ -38,8 +38,8 @@ Examples::
         --batch-size 4 --iters 10
     python tools/benchmark.py suite --device cuda --out work_dirs/gpu_suite
 """
-if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
-    from hpekit.allocator import tune_allocator
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
+    from hpekit.runtime.allocator import tune_allocator
     tune_allocator()
 
 import argparse
@@ -144,7 +144,7 @@ DEFAULT_ITERS = {'pipeline': (200, 10), 'loader': (50, 3), 'train-step': (20, 3)
 
 def prepare_config(args):
     """The loaded config with the command line's GPU-path options applied."""
-    from hpekit.engine.config_setup import load_config, setup_train_config
+    from hpekit.config.setup import load_config, setup_train_config
     cfg = load_config(args.config, args.cfg_options)
     # The same set-up as tools/train.py (the work dir is replaced by a temporary one).
     setup_train_config(cfg, args.config, work_dir=tempfile.gettempdir(), amp=args.amp)
@@ -157,10 +157,10 @@ def prepare_config(args):
 
 
 def run_suite(args):
-    """The GPU suite (``hpekit.utils.benchmark_suite``): writes suite.json/suite.md."""
+    """The GPU suite (``tools.benchmarking.suite``): writes suite.json/suite.md."""
     import torch
 
-    from hpekit.utils.benchmark_suite import markdown, run_suite as suite
+    from tools.benchmarking.suite import markdown, run_suite as suite
     if not args.out:
         sys.exit('suite: --out DIR is required')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -173,7 +173,7 @@ def run(args):
     """Run one benchmark; returns the result dict."""
     import torch
 
-    from hpekit.utils import benchmark as bench
+    from tools.benchmarking import harness as bench
     from hpekit.utils import register_all_modules
     register_all_modules()
     cfg = prepare_config(args)
@@ -188,7 +188,7 @@ def run(args):
                   warmup=warmup if args.warmup is None else args.warmup,
                   batch_size=sizes[0], device=device)
     if args.mode == 'train-step' and args.nproc > 1:
-        from hpekit.utils.benchmark_ddp import bench_train_step_nproc
+        from tools.benchmarking.ddp import bench_train_step_nproc
         if device != 'cpu' or args.compile:
             raise SystemExit('train-step --nproc: CPU processes only, without --compile '
                              '(GPUs: tools/dist_train.sh)')
@@ -230,7 +230,7 @@ def main(argv=None):
         sys.exit(f'{args.mode}: a config is required')
     if args.synthetic_gb is not None and args.mode != 'loader':
         sys.exit('--synthetic-gb works with the loader mode only')
-    from hpekit.utils.benchmark import load_average
+    from tools.benchmarking.harness import load_average
     loadavg_start = load_average()
     result = run(args)
     result['loadavg_start'] = loadavg_start

@@ -26,8 +26,8 @@ MP4 files are written with OpenCV's 'mp4v' codec at the input video's frame rate
 (``--fps`` for folders or to override; 25 by default). Progress bars show on inputs of
 more than one frame.
 """
-if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
-    from hpekit.allocator import tune_allocator
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
+    from hpekit.runtime.allocator import tune_allocator
     tune_allocator()
 
 import argparse

@@ -28,7 +28,7 @@ import sys
 import numpy as np
 
 from hpekit.datasets.metainfo import parse_pose_metainfo
-from hpekit.utils.io import write_json_atomic
+from hpekit.fileio import write_json_atomic
 
 
 def evaluate_mpii(preds_file, gt_file, thr=0.5, metainfo=None):

@@ -14,9 +14,9 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from hpekit.apis import init_model
-from hpekit.utils.complexity import format_count, model_complexity
-from hpekit.utils.io import write_json_atomic
-from hpekit.utils.model_inputs import input_shape_from_args
+from hpekit.models.complexity import format_count, model_complexity
+from hpekit.fileio import write_json_atomic
+from hpekit.models.model_inputs import input_shape_from_args
 
 
 def parse_args(argv=None):

@@ -79,7 +79,7 @@ if [[ "${HPEKIT_INSTALL_TIMM_TESTS:-1}" != 0 ]]; then
   fi
 fi
 
-# Optional: jemalloc, which hpekit's tools preload with retain settings (hpekit/allocator.py;
+# Optional: jemalloc, which hpekit's tools preload with retain settings (hpekit/runtime/allocator.py;
 # docs/benchmarks.md, "Allocator"): where it is missing they run on glibc's malloc as is.
 # Installed with apt-get when running as root on Debian/Ubuntu; HPEKIT_INSTALL_JEMALLOC=0 skips.
 if [[ "${HPEKIT_INSTALL_JEMALLOC:-1}" != 0 ]] && ! ldconfig -p 2>/dev/null | grep -q 'libjemalloc\.so\.2'; then

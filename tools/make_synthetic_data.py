@@ -61,7 +61,7 @@ def run_h36m(args):
               '(drop --skip-existing to rewrite them)')
         _report(paths, verb='found')
         return
-    from hpekit.datasets.synthetic import write_h36m_split
+    from hpekit.datasets.synthetic.h36m import write_h36m_split
     write_h36m_split(args.out, num_train=args.train, num_valid=args.val, size=args.size,
                      seed=args.seed, progress=not args.no_progress, num_frames=args.frames)
     _report(paths)
@@ -86,7 +86,7 @@ def add_h36m_parser(subparsers):
 
 def run_h36m_full(args):
     """Write synthetic Human3.6M in MMPose's preprocessed layout into args.out."""
-    from hpekit.datasets.synthetic_h36m_full import write_h36m_full
+    from hpekit.datasets.synthetic.h36m_full import write_h36m_full
     ann = os.path.join(args.out, 'annotation_body3d')
     names = [os.path.join(ann, f'fps{args.fps}', f'h36m_{s}.npz') for s in ('train', 'test')]
     if args.skip_existing and all(os.path.isfile(p) for p in names + [
@@ -107,7 +107,7 @@ def run_h36m_full(args):
 
 def add_h36m_full_parser(subparsers):
     """The ``h36m-full`` subcommand: Human3.6M in MMPose's layout (frames, npz, cameras)."""
-    from hpekit.datasets.synthetic_h36m_full import SUBJECTS
+    from hpekit.datasets.synthetic.h36m_full import SUBJECTS
     from hpekit.datasets.h36m_video import H36M_ACTIONS
     parser = subparsers.add_parser(
         'h36m-full', help='Human3.6M, MMPose layout: images/S*/..., annotation_body3d/'
@@ -138,7 +138,7 @@ def add_h36m_full_parser(subparsers):
 
 def run_mpii(args):
     """Write synthetic MPII images, JSON annotations and mpii_gt_val.mat into args.out."""
-    from hpekit.datasets.synthetic_mpii import write_mpii_split
+    from hpekit.datasets.synthetic.mpii import write_mpii_split
     names = ('mpii_train.json', 'mpii_val.json', 'mpii_gt_val.mat')
     if args.skip_existing and all(os.path.isfile(os.path.join(args.out, 'annotations', n))
                                   for n in names):
@@ -172,7 +172,7 @@ def add_mpii_parser(subparsers):
 
 def run_coco(args):
     """Write synthetic COCO-format images, keypoint JSON files and detections into args.out."""
-    from hpekit.datasets.synthetic_coco import write_coco_split
+    from hpekit.datasets.synthetic.coco import write_coco_split
     names = ('person_keypoints_train2017.json', 'person_keypoints_val2017.json')
     if args.skip_existing and all(os.path.isfile(os.path.join(args.out, 'annotations', n))
                                   for n in names):

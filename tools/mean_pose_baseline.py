@@ -12,11 +12,11 @@ import os.path as osp
 
 import numpy as np
 
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 from hpekit.evaluation.functional import mpjpe
 from hpekit.registry import DATASETS
 from hpekit.utils import register_all_modules
-from hpekit.utils.io import write_json_atomic
+from hpekit.fileio import write_json_atomic
 
 
 def dataset_joints(dataset_cfg):

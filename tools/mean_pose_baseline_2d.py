@@ -17,10 +17,10 @@ import os.path as osp
 import numpy as np
 from mmengine.config import DictAction
 
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 from hpekit.registry import DATASETS, METRICS
 from hpekit.utils import register_all_modules
-from hpekit.utils.io import write_json_atomic
+from hpekit.fileio import write_json_atomic
 
 
 def build_dataset(dataset_cfg, input_size=None):

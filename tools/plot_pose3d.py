@@ -4,7 +4,7 @@
 
 PREDS.npz (or .json) is what ``tools/test.py CONFIG CKPT --dump PREDS.npz`` writes for
 a video 3D model: per clip 'pred_joints_3d' and 'gt_joints_3d' [T, 17, 3]. It is read
-with ``hpekit.utils.io.load_predictions`` (``np.load(allow_pickle=False)``): reading it
+with ``hpekit.fileio.load_predictions`` (``np.load(allow_pickle=False)``): reading it
 cannot run code. Pickle files are refused.
 Draws frame ``--frame`` of the first ``--num`` clips, each with its MPJPE in mm.
 """
@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from hpekit.datasets import parse_pose_metainfo
-from hpekit.utils.io import load_predictions
+from hpekit.fileio import load_predictions
 from hpekit.visualization import save_pose3d_grid
 
 

@@ -10,7 +10,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 
 
 def parse_args(argv=None):

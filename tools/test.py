@@ -3,8 +3,8 @@
 Prints the metrics, writes them to ``<work_dir>/test_metrics.json`` and, with
 ``--dump``, the per-sample predictions to a .npz or .json file (never a pickle).
 """
-if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
-    from hpekit.allocator import tune_allocator
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
+    from hpekit.runtime.allocator import tune_allocator
     tune_allocator()
 
 import argparse
@@ -14,12 +14,12 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from hpekit.engine.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
-from hpekit.engine.config_checks import check_config
-from hpekit.engine.config_setup import load_config, setup_test_config
+from hpekit.config.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
+from hpekit.config.checks import check_config
+from hpekit.config.setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
 from hpekit.utils import register_all_modules
-from hpekit.utils.io import check_predictions_path, write_json_atomic
+from hpekit.fileio import check_predictions_path, write_json_atomic
 
 
 def parse_args(argv=None):

@@ -4,8 +4,8 @@ Runs on one CPU or GPU as is; ``--nproc N`` trains in N processes on this machin
 CPU: gloo, one thread each); ``--launcher pytorch`` (torchrun) or ``slurm`` for
 distributed runs. Logs, checkpoints, metrics.json and curves.png go to the work dir.
 """
-if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.allocator)
-    from hpekit.allocator import tune_allocator
+if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
+    from hpekit.runtime.allocator import tune_allocator
     tune_allocator()
 
 import argparse
@@ -14,9 +14,9 @@ import sys
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from hpekit.engine.cli_options import disable_validation, enable_show_dir, set_data_root
-from hpekit.engine.config_checks import check_config
-from hpekit.engine.config_setup import enable_tensorboard, load_config, setup_train_config
+from hpekit.config.cli_options import disable_validation, enable_show_dir, set_data_root
+from hpekit.config.checks import check_config
+from hpekit.config.setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.engine.distributed import (finish_distributed, init_distributed, launch_local,
                                        strip_option)
 from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard,
@@ -83,7 +83,7 @@ def parse_args(argv=None):
 
 
 def apply_mmpose_options(cfg, args):
-    """--data-root, --no-validate and --show-dir (hpekit.engine.cli_options)."""
+    """--data-root, --no-validate and --show-dir (hpekit.config.cli_options)."""
     if args.data_root:
         set_data_root(cfg, args.data_root)
     if args.no_validate:

@@ -1,6 +1,6 @@
 # hg2-bottleneck_b24-20e_mpii-256.py reading pre-cut person crops instead of decoding
 # each full image: the same model, schedule and augmentation (identical samples up to
-# resampling and JPEG, tests/test_person_cache.py), several times less decoding per
+# resampling and JPEG, tests/datasets/test_person_cache.py), several times less decoding per
 # sample (docs/person_cache.md). Build the cache once (it is refused when stale):
 #   python tools/misc/build_person_cache.py \
 #       configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256-personcache.py

@@ -13,7 +13,7 @@ import os.path as osp
 
 import numpy as np
 
-from hpekit.datasets.synthetic_mpii import write_mpii_split
+from hpekit.datasets.synthetic.mpii import write_mpii_split
 
 # The renderer's 16 joints → Toy14's order (metainfo/toy14.py).
 FROM_RENDERER = [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15]

@@ -36,7 +36,7 @@ class GivenBoxesDetector:
 
     def __init__(self, bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
                  bbox_format: str = 'xyxy') -> None:
-        from .inference import to_xyxy
+        from hpekit.apis.inference import to_xyxy
         self.boxes = to_xyxy(bboxes, bbox_format)
 
     def __call__(self, image: np.ndarray,

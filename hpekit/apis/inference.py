@@ -31,12 +31,12 @@ from hpekit.datasets.metainfo import add_metainfo_to_info
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D, BasePoseEstimator
 from hpekit.registry import DATASETS, MODELS, TRANSFORMS
 from hpekit.structures import PoseDataSample
-from hpekit.utils.checkpoint import CheckpointError, load_checkpoint_file
-from hpekit.utils.model_inputs import model_spec
+from hpekit.checkpoint.loading import CheckpointError, load_checkpoint_file
+from hpekit.models.model_inputs import model_spec
 from hpekit.utils.setup_env import register_all_modules
 
-from .frames import FrameSource, load_frames, load_image
-from .onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
+from hpekit.apis.frames import FrameSource, load_frames, load_image
+from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
 
 BOX_PADDING = 1.25          # a tight person box → the MPII training boxes' margin
 # Person crops per forward pass when the caller gives none: the batch size that was
@@ -56,8 +56,8 @@ def default_batch_size(model: PoseModel) -> int:
     """Crops per forward pass for ``model`` when none is given (``DEFAULT_BATCH_SIZE``):
     by its backend (``model.backend``; PyTorch models have none), and for PyTorch on
     a CPU by whether the process's allocator retains memory
-    (``hpekit.allocator.retains_memory``)."""
-    from hpekit.allocator import retains_memory
+    (``hpekit.runtime.allocator.retains_memory``)."""
+    from hpekit.runtime.allocator import retains_memory
     backend = getattr(model, 'backend', 'pytorch')
     if backend != 'pytorch':
         return DEFAULT_BATCH_SIZE.get(backend, 4)
@@ -131,8 +131,8 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
 
 def _load_config(config, cfg_options):
     """A Config from a path or a Config (copied), ``cfg_options`` merged, codec applied."""
-    from hpekit.engine.codec_config import apply_codec
-    from hpekit.engine.config_setup import load_config
+    from hpekit.config.codec import apply_codec
+    from hpekit.config.setup import load_config
     if isinstance(config, (str, os.PathLike)):
         return load_config(os.fspath(config), cfg_options)
     if not isinstance(config, Config):

@@ -12,9 +12,9 @@ from hpekit.models.estimators import TASK_TOPDOWN
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
 
-from .detectors import Detector, build_detector
-from .frames import as_rgb, is_image_file, iter_video, list_images, read_image
-from .inference import inference_topdown, init_model, merge_data_samples
+from hpekit.apis.detectors import Detector, build_detector
+from hpekit.apis.frames import as_rgb, is_image_file, iter_video, list_images, read_image
+from hpekit.apis.inference import inference_topdown, init_model, merge_data_samples
 
 
 def _webcam_frames(index, max_frames=None):

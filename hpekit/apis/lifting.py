@@ -10,10 +10,10 @@ from hpekit.codecs.pose_lifting import normalize_screen_coordinates
 from hpekit.datasets.metainfo import keypoint_names
 from hpekit.models.estimators import TASK_LIFTING, BasePoseEstimator
 from hpekit.structures import PoseDataSample
-from hpekit.utils.model_inputs import model_spec
+from hpekit.models.model_inputs import model_spec
 
-from .frames import FrameSource, load_frames
-from .inference import PoseModel, inference_topdown, pose3d_samples
+from hpekit.apis.frames import FrameSource, load_frames
+from hpekit.apis.inference import PoseModel, inference_topdown, pose3d_samples
 
 
 def inference_lifting(model: BasePoseEstimator, keypoints_2d: ArrayLike,

@@ -1,6 +1,6 @@
 """ONNX Runtime as an inference backend: ``init_model(..., backend='onnxruntime')``.
 
-The model is exported once (``hpekit.utils.onnx_export.export_onnx``, the estimator's
+The model is exported once (``hpekit.export.onnx.export_onnx``, the estimator's
 spec-driven graph: unnormalised pixels in, heatmaps or joints out) and the ``.onnx``
 is cached next to the checkpoint, named after a key of everything that shapes the
 graph: the checkpoint's SHA-256, the model config, the opset and the versions of
@@ -24,7 +24,7 @@ import torch
 from mmengine.config import Config
 
 from hpekit.structures import PoseDataSample
-from hpekit.utils.model_inputs import model_spec
+from hpekit.models.model_inputs import model_spec
 from hpekit.version import __version__
 
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -88,7 +88,7 @@ def cache_path(model, checkpoint=None, cache_dir=None, opset=None):
     Returns:
         (path, key, weights digest)
     """
-    from hpekit.utils.onnx_export import DEFAULT_OPSET
+    from hpekit.export.onnx import DEFAULT_OPSET
     opset = opset or DEFAULT_OPSET
     key, weights = cache_key(model, checkpoint, opset)
     stem = osp.splitext(osp.basename(checkpoint))[0] if checkpoint else 'model'
@@ -108,7 +108,7 @@ def export_cached(model, checkpoint=None, cache_dir=None, opset=None):
     to a temporary name, then renamed, so a concurrent or interrupted export never
     leaves a half file under the final name). A ``.json`` beside it records the key's
     inputs. Returns (path, exported: bool)."""
-    from hpekit.utils.onnx_export import DEFAULT_OPSET, export_onnx
+    from hpekit.export.onnx import DEFAULT_OPSET, export_onnx
     opset = opset or DEFAULT_OPSET
     path, key, weights = cache_path(model, checkpoint, cache_dir, opset)
     if osp.isfile(path):

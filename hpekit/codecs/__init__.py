@@ -5,10 +5,10 @@ its parameters. One config dict (``codec = dict(type='MSRAHeatmap', input_size=(
 256), heatmap_size=(64, 64), sigma=2)``) feeds the target transform
 (``GenerateTarget(encoder=codec)``) and the head's decoder (``decoder=codec``).
 """
-from .base import BaseKeypointCodec, build_codec
-from .msra_heatmap import MSRAHeatmap
-from .pose_lifting import VideoPoseLifting
-from .root_relative_3d import RootRelativeJoints3D
+from hpekit.codecs.base import BaseKeypointCodec, build_codec
+from hpekit.codecs.msra_heatmap import MSRAHeatmap
+from hpekit.codecs.pose_lifting import VideoPoseLifting
+from hpekit.codecs.root_relative_3d import RootRelativeJoints3D
 
 __all__ = ['BaseKeypointCodec', 'build_codec', 'MSRAHeatmap', 'RootRelativeJoints3D']
 __all__ += ['VideoPoseLifting']

@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from hpekit.core import decode_heatmaps, gaussian_heatmaps
 from hpekit.registry import KEYPOINT_CODECS
 
-from .base import BaseKeypointCodec, to_size
+from hpekit.codecs.base import BaseKeypointCodec, to_size
 
 
 def input_to_heatmap(points: ArrayLike, input_size: Sequence[float],

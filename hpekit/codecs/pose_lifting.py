@@ -5,7 +5,7 @@ import numpy as np
 
 from hpekit.registry import KEYPOINT_CODECS
 
-from .base import BaseKeypointCodec
+from hpekit.codecs.base import BaseKeypointCodec
 
 
 def normalize_screen_coordinates(keypoints, image_size):

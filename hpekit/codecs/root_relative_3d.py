@@ -6,7 +6,7 @@ from numpy.typing import ArrayLike
 
 from hpekit.registry import KEYPOINT_CODECS
 
-from .base import BaseKeypointCodec, to_size
+from hpekit.codecs.base import BaseKeypointCodec, to_size
 
 
 @KEYPOINT_CODECS.register_module()

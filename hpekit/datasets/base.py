@@ -4,8 +4,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from ..registry import TRANSFORMS
-from .metainfo import MetainfoError, add_metainfo_to_info, parse_pose_metainfo
+from hpekit.registry import TRANSFORMS
+from hpekit.datasets.metainfo import MetainfoError, add_metainfo_to_info, parse_pose_metainfo
 
 
 def build_pipeline(pipeline: Optional[Sequence[Union[dict, Callable]]]) -> List[Callable]:

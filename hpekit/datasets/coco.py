@@ -33,8 +33,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..registry import DATASETS
-from .base import BasePoseDataset, build_pipeline
+from hpekit.registry import DATASETS
+from hpekit.datasets.base import BasePoseDataset, build_pipeline
 
 COCO_METAINFO_FILE = 'configs/_base_/datasets/coco.py'
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py coco --out {root}'
@@ -391,7 +391,7 @@ class CocoDataset(BasePoseDataset):
     """
 
     METAINFO = dict(from_file=COCO_METAINFO_FILE)
-    # tests/test_sweep.py: a dataset built on COCO-format files written under data_root.
+    # tests/end_to_end/test_sweep.py: a dataset built on COCO-format files written under data_root.
     sweep_example = dict(cfg=dict(ann_file='annotations/person_keypoints_val2017.json',
                                   data_prefix=dict(img='val2017/'), input_size=(24, 32),
                                   pipeline=[dict(type='LoadImage'),

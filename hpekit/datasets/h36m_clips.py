@@ -15,10 +15,10 @@ import os.path as osp
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from ..registry import DATASETS
-from .base import BasePoseDataset, build_pipeline
-from .metainfo import add_metainfo_to_info, keypoint_names
-from .skipping import report_skipped
+from hpekit.registry import DATASETS
+from hpekit.datasets.base import BasePoseDataset, build_pipeline
+from hpekit.datasets.metainfo import add_metainfo_to_info, keypoint_names
+from hpekit.datasets.skipping import report_skipped
 
 H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
 
@@ -274,7 +274,7 @@ class SyntheticH36MClips(BasePoseDataset):
     """A small in-memory set of rendered synthetic clips (tests, smoke runs).
 
     The same output as ``H36MClipDataset``, generated at start-up by
-    ``hpekit.datasets.synthetic`` (deterministic for a seed). Memory is
+    ``hpekit.datasets.synthetic.h36m`` (deterministic for a seed). Memory is
     num_samples × num_frames × image_size² × 3 bytes.
 
     Args:
@@ -301,7 +301,7 @@ class SyntheticH36MClips(BasePoseDataset):
 
     def load_data_list(self) -> List[dict]:
         """Render all clips into ``self.frames`` / ``self.joints_3d``; list them."""
-        from .synthetic import render_h36m_clip, sample_h36m_poses
+        from hpekit.datasets.synthetic.h36m import render_h36m_clip, sample_h36m_poses
         rng = np.random.default_rng(self.seed)
         self.joints_3d = sample_h36m_poses(rng, self.num_samples, self.num_frames)
         self.frames = np.stack([render_h36m_clip(j, self.image_size, rng)

@@ -27,9 +27,9 @@ from typing import (Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tup
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from ..registry import DATASETS
-from .base import BasePoseDataset, build_pipeline
-from .metainfo import add_metainfo_to_info
+from hpekit.registry import DATASETS
+from hpekit.datasets.base import BasePoseDataset, build_pipeline
+from hpekit.datasets.metainfo import add_metainfo_to_info
 
 H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
 

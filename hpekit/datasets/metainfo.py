@@ -16,7 +16,7 @@ from typing import Any, Dict
 import numpy as np
 from mmengine.config import Config
 
-from hpekit.utils.config_files import find_config_file
+from hpekit.config.files import find_config_file
 
 REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights',
                  'sigmas')

@@ -21,9 +21,9 @@ import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
-from ..registry import DATASETS
-from .base import BasePoseDataset, build_pipeline
-from .skipping import report_skipped, report_undecodable
+from hpekit.registry import DATASETS
+from hpekit.datasets.base import BasePoseDataset, build_pipeline
+from hpekit.datasets.skipping import report_skipped, report_undecodable
 
 MPII_METAINFO_FILE = 'configs/_base_/datasets/mpii.py'
 

@@ -137,7 +137,7 @@ def half_body_boxes(info: Dict[str, Any], half_body: Optional[Dict[str, Any]]):
     ``half_body`` holds RandomHalfBody's ``padding``, ``min_visible`` and ``aspect``;
     None (no RandomHalfBody in the pipeline) gives {}.
     """
-    from .transforms.topdown_transforms import half_body_box
+    from hpekit.datasets.transforms.topdown_transforms import half_body_box
     if not half_body:
         return {}
     visible = np.asarray(info['keypoints_visible'])
@@ -179,7 +179,7 @@ def decode_crop(data: np.ndarray, encoding: str, shape, to_rgb: bool = True):
         img = data.reshape(shape[0], shape[1], 3)
         return img if to_rgb else np.ascontiguousarray(img[..., ::-1])
     if encoding == 'jpeg':
-        from .transforms.topdown_transforms import _SIMPLEJPEG
+        from hpekit.datasets.transforms.topdown_transforms import _SIMPLEJPEG
         if _SIMPLEJPEG is not None:
             try:
                 return _SIMPLEJPEG.decode_jpeg(data, colorspace='RGB' if to_rgb else 'BGR')
@@ -458,7 +458,7 @@ def image_crops(infos: Sequence[Dict[str, Any]], settings: Dict[str, Any]):
     Returns:
         list of (entry dict without offset/length/crc32, bytes).
     """
-    from .transforms.topdown_transforms import LoadImage
+    from hpekit.datasets.transforms.topdown_transforms import LoadImage
     path = infos[0]['img_path']
     img = LoadImage(reduce_decode=False)._read(path, 1, infos[0])   # RGB, full size
     stat = os.stat(path)

@@ -229,7 +229,7 @@ def stop_interrupted(runner):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_children()
     if runner is not None:
-        from hpekit.utils.io import WorkDirLock
+        from hpekit.fileio import WorkDirLock
         WorkDirLock(runner.work_dir).release()
     message = interrupt_message(runner)
     if runner is not None:

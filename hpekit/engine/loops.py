@@ -5,7 +5,7 @@ from mmengine.runner import EpochBasedTrainLoop
 
 from hpekit.registry import LOOPS
 
-from .hooks import seed_everything
+from hpekit.engine.hooks import seed_everything
 
 
 def iteration_seed(seed, iteration, rank=0):

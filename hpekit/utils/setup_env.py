@@ -19,14 +19,14 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     - imports the packages that define parts (their registries fill);
     - makes mmengine load local checkpoints through hpekit's safe loader
-      (``weights_only=True`` with an allow-list; ``hpekit.utils.checkpoint``) and
+      (``weights_only=True`` with an allow-list; ``hpekit.checkpoint.loading``) and
       write local files atomically (temporary file, fsync, rename);
     - with ``init_default_scope``, makes 'hpekit' mmengine's default registry scope.
 
     Idempotent; call it once at the top of a script that builds hpekit parts or
     loads hpekit checkpoints through mmengine.
     """
-    from hpekit.utils.checkpoint import (install_atomic_local_backend,
+    from hpekit.checkpoint.loading import (install_atomic_local_backend,
                                          install_safe_checkpoint_loader)
     for name in PART_PACKAGES:
         importlib.import_module(name)

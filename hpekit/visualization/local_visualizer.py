@@ -13,7 +13,7 @@ from mmengine.visualization import Visualizer
 
 from hpekit.registry import VISUALIZERS
 
-from .skeleton2d import GT_COLOR, draw_pose2d, link_colors
+from hpekit.visualization.skeleton2d import GT_COLOR, draw_pose2d, link_colors
 
 BOX_COLOR = (255, 255, 255)
 GRID_TITLE_PX = 20      # the strip above each panel of ``draw_grid`` (and its title)

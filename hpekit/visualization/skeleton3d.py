@@ -6,7 +6,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
-from .skeleton2d import check_skeleton
+from hpekit.visualization.skeleton2d import check_skeleton
 
 
 def _check_joints(name, joints):

@@ -1,4 +1,4 @@
-# A tiny COCO-format experiment for tests/test_end_to_end_coco.py: synthetic COCO files
+# A tiny COCO-format experiment for tests/end_to_end/test_end_to_end_coco.py: synthetic COCO files
 # written by the test, moved there with --cfg-options data_root=DIR; 48×64 (W×H) crops,
 # 12×16 heatmaps (σ 1.5), a 2-stack hourglass of depth 2 with 32 channels, about 160
 # iterations of batch 8 (the hourglass stem, not the channels, sets the cost).

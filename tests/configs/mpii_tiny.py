@@ -5,7 +5,7 @@
 _base_ = ['../../configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py']
 
 # The one codec: LoadImage, TopdownAffine, GenerateTarget and the head's decoder take
-# their sizes from it (hpekit.engine.codec_config).
+# their sizes from it (hpekit.config.codec).
 codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 
 model = dict(backbone=dict(channels=16, depth=2))

@@ -1,4 +1,4 @@
-# mpii_tiny.py training from a person cache (tests/test_person_cache.py sets cache_dir
+# mpii_tiny.py training from a person cache (tests/datasets/test_person_cache.py sets cache_dir
 # with --cfg-options train_dataloader.dataset.pipeline.1.cache_dir=DIR).
 _base_ = ['./mpii_tiny.py']
 

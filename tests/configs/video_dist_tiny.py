@@ -1,4 +1,4 @@
-# The tiny video experiment for the distributed tests (tests/test_distributed.py):
+# The tiny video experiment for the distributed tests (tests/engine/test_distributed.py):
 # every random draw that depends on how samples are split over processes is removed,
 # so 2 processes × batch 2 and 1 process × batch 4 must take the same steps.
 _base_ = ['./video_tiny.py']

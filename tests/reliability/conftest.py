@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hpekit.datasets.synthetic import write_h36m_split
+from hpekit.datasets.synthetic.h36m import write_h36m_split
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -145,7 +145,7 @@ def build_runner(config, work_dir, data_root, resume=None, **options):
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from hpekit.engine.config_setup import load_config, setup_train_config
+    from hpekit.config.setup import load_config, setup_train_config
     opts = {f'{loader}.dataset.data_root': str(data_root)
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
     opts.update(options)
@@ -162,7 +162,7 @@ def log_text(runner):
 
 
 def weights(path):
-    from hpekit.utils.checkpoint import load_checkpoint_file
+    from hpekit.checkpoint.loading import load_checkpoint_file
     return load_checkpoint_file(str(path), map_location='cpu')['state_dict']
 
 

@@ -78,7 +78,7 @@ def _pointer_names(work_dir, name):
 def install_fault(fault):
     if not fault:
         return
-    import hpekit.utils.io as hio
+    import hpekit.fileio as hio
     phase, name, marker = fault['phase'], fault.get('file'), fault['marker']
     work_dir = fault.get('work_dir')
     real_open, real_replace, real_remove = builtins.open, os.replace, os.remove

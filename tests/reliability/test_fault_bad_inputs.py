@@ -11,10 +11,10 @@ import pytest
 import torch
 from conftest import ROOT, TINY, build_runner
 
-from hpekit.engine.config_checks import ConfigError, check_config
-from hpekit.engine.config_setup import load_config
-from hpekit.engine.safety_hooks import CheckpointMismatchError
-from hpekit.utils.io import UnsafeFormatError, load_predictions, save_predictions
+from hpekit.config.checks import ConfigError, check_config
+from hpekit.config.setup import load_config
+from hpekit.engine.hooks import CheckpointMismatchError
+from hpekit.fileio import UnsafeFormatError, load_predictions, save_predictions
 
 sys.path.insert(0, str(ROOT / 'tests'))
 from tool_loader import load_tool  # noqa: E402
@@ -100,7 +100,7 @@ def test_legitimate_new_keys_are_accepted():
         'model.backbone.init_cfg': dict(type='Kaiming'),  # a *_cfg key
         'resume': True,                                   # a Runner key
     })
-    from hpekit.engine.config_setup import setup_train_config
+    from hpekit.config.setup import setup_train_config
     check_config(setup_train_config(cfg, str(TINY)), loaders=())
 
 

@@ -14,13 +14,13 @@ import torch
 from conftest import ITERS, assert_same_weights, build_runner, env, log_text
 from mmengine.hooks import Hook
 
-import hpekit.utils.io as hpekit_io
-from hpekit.datasets.synthetic import write_h36m_split
-from hpekit.engine.checkpoint_hook import (CheckpointWriteError, NonFiniteCheckpointError,
+import hpekit.fileio as hpekit_io
+from hpekit.datasets.synthetic.h36m import write_h36m_split
+from hpekit.engine.hooks.checkpoint import (CheckpointWriteError, NonFiniteCheckpointError,
                                            ResumeMismatchError)
 from hpekit.registry import HOOKS
-from hpekit.utils.checkpoint import load_checkpoint_file
-from hpekit.utils.io import WorkDirLock, WorkDirLockedError
+from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.fileio import WorkDirLock, WorkDirLockedError
 
 
 def _copy(src, dst):
@@ -131,7 +131,7 @@ def test_resume_auto_with_no_loadable_checkpoint_is_an_error_listing_each(
 # ------------------------------------------------------------ lock and empty dir
 HOLD_LOCK = '''
 import sys, time
-from hpekit.utils.io import WorkDirLock
+from hpekit.fileio import WorkDirLock
 WorkDirLock(sys.argv[1]).acquire()
 print('locked', flush=True)
 time.sleep(600)
@@ -268,7 +268,7 @@ def test_nan_in_the_optimizer_state_is_never_checkpointed(tmp_path, fault_config
 
 
 def test_bad_retention_values_are_refused():
-    from hpekit.engine.checkpoint_hook import SafeCheckpointHook
+    from hpekit.engine.hooks.checkpoint import SafeCheckpointHook
     for bad in (0, -2, 1.5, '3', True):
         with pytest.raises(ValueError, match='max_keep_ckpts must be an int >= 1, or -1'):
             SafeCheckpointHook(interval=1, max_keep_ckpts=bad)

@@ -24,8 +24,8 @@ from conftest import ForkServer, train_argv
 
 from hpekit.engine.interrupt import (check_interrupt, interrupt_guard, interrupt_message,
                                      interrupted)
-from hpekit.utils.checkpoint import load_checkpoint_file
-from hpekit.utils.io import WorkDirLock
+from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.fileio import WorkDirLock
 
 WORKERS = ('train_dataloader.num_workers=2', 'val_dataloader.num_workers=2')
 # Worker starts over the run (2 per loader): 1-2 epoch 1's training, 3-4 its

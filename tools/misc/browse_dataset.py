@@ -20,7 +20,7 @@ from mmengine.structures import InstanceData
 from mmengine.utils import ProgressBar
 
 from hpekit.datasets.transforms import LoadImage
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 from hpekit.registry import DATASETS
 from hpekit.structures import PoseDataSample
 from hpekit.utils import register_all_modules

@@ -24,7 +24,7 @@ from mmengine.config import DictAction
 
 from hpekit.datasets.person_cache import (ENCODINGS, KINDS, PersonCache,
                                           build_person_cache, settings_from_pipeline)
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 from hpekit.registry import DATASETS
 from hpekit.utils import register_all_modules
 

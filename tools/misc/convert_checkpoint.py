@@ -10,12 +10,12 @@
 IN is read with ``torch.load(weights_only=True)`` (nothing in it is executed); OUT is
 written atomically. Prints the config and ``--cfg-options`` the result fits; then
 ``hpekit.apis.init_model(CONFIG, OUT)`` or ``tools/test.py CONFIG OUT`` load it
-strictly. Outside a source checkout: ``python -m hpekit.converters.checkpoints``.
+strictly. Outside a source checkout: ``python -m hpekit.checkpoint.converters``.
 See docs/tools.md, "Checkpoints of other code bases".
 """
 import sys
 
-from hpekit.converters.checkpoints import main
+from hpekit.checkpoint.converters import main
 
 if __name__ == '__main__':
     sys.exit(main())

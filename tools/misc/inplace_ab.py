@@ -4,7 +4,7 @@ config's model with today's in-place code against the out-of-place code it repla
 
     OMP_NUM_THREADS=1 python tools/misc/inplace_ab.py CONFIG DATA_ROOT BATCH ROUNDS
 
-Prints the ``hpekit.utils.benchmark.interleaved`` result as JSON: per arm wall/CPU
+Prints the ``tools.benchmarking.harness.interleaved`` result as JSON: per arm wall/CPU
 time and faults per step, and the paired ratios ``inplace`` / ``out_of_place``.
 """
 import json
@@ -15,12 +15,12 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 
-from hpekit.engine.config_setup import load_config
+from hpekit.config.setup import load_config
 from hpekit.models.backbones.blocks.base import PreActResidual
 from hpekit.models.backbones.hourglass import Hourglass, StackedHourglass
 from hpekit.models.backbones.resnet import _ResidualBlock
 from hpekit.registry import MODELS
-from hpekit.utils import benchmark as bench
+from tools.benchmarking import harness as bench
 from hpekit.utils import register_all_modules
 
 

@@ -4,12 +4,12 @@
 Prints the file written and every YAML key that was not converted, with the reason;
 keys hpekit cannot reproduce are all listed and nothing is written (exit status 1).
 Then train from the .py: ``python tools/train.py CONFIG.py``. Outside a source
-checkout: ``python -m hpekit.converters.yacs2py`` (the same command). See
+checkout: ``python -m hpekit.config.yacs2py`` (the same command). See
 docs/tools.md, "YAML experiments".
 """
 import sys
 
-from hpekit.converters.yacs2py import main
+from hpekit.config.yacs2py import main
 
 if __name__ == '__main__':
     sys.exit(main())

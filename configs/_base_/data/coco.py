@@ -8,7 +8,7 @@
 # A synthetic stand-in: python tools/make_synthetic_data.py coco --out data/coco_synthetic
 dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
-# The target geometry, defined once (hpekit.engine.codec_config fills the transforms'
+# The target geometry, defined once (hpekit.config.codec fills the transforms'
 # and the head's sizes from it; CocoDataset fits every person box to its aspect ratio).
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 

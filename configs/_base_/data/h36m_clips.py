@@ -6,7 +6,7 @@ dataset_type = 'H36MClipDataset'
 data_root = 'data/h36m/'
 
 # The target and input geometry, defined once: ClipResize and the head take their
-# sizes from it (hpekit.engine.codec_config); a config changes only `codec`.
+# sizes from it (hpekit.config.codec); a config changes only `codec`.
 codec = dict(type='RootRelativeJoints3D', input_size=(224, 224), num_frames=8,
              root_index=0)
 

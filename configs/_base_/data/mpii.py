@@ -7,7 +7,7 @@
 dataset_type = 'MPIIDataset'
 data_root = 'data/mpii/'
 # The target geometry, defined once: every transform and head below that takes an
-# input size or a codec gets it from here (hpekit.engine.codec_config); a config that
+# input size or a codec gets it from here (hpekit.config.codec); a config that
 # changes the size changes only `codec`.
 codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
 

@@ -1,11 +1,11 @@
 """Data transforms (registered in ``hpekit.registry.TRANSFORMS``)."""
-from .clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResizedCrop,
+from hpekit.datasets.transforms.clip_transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResizedCrop,
                               ClipResize, PackClipInputs, TemporalSubsample)
-from .clip_loading import LoadClipCrops
-from .common_transforms import GenerateTarget
-from .person_crop import LoadPersonCrop
-from .lifting_transforms import LiftingRandomFlip, PackLiftingInputs
-from .topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
+from hpekit.datasets.transforms.clip_loading import LoadClipCrops
+from hpekit.datasets.transforms.common_transforms import GenerateTarget
+from hpekit.datasets.transforms.person_crop import LoadPersonCrop
+from hpekit.datasets.transforms.lifting_transforms import LiftingRandomFlip, PackLiftingInputs
+from hpekit.datasets.transforms.topdown_transforms import (LoadImage, PackPoseInputs, RandomHalfBody,
                                  TopdownAffine)
 
 __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipResize',

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from ...core import affine_matrix, apply_affine, invert_affine
-from ...registry import TRANSFORMS
-from .topdown_transforms import (LoadImage, _pair, reduced_decode_factor,
+from hpekit.core import affine_matrix, apply_affine, invert_affine
+from hpekit.registry import TRANSFORMS
+from hpekit.datasets.transforms.topdown_transforms import (LoadImage, _pair, reduced_decode_factor,
                                  reduced_image_matrix)
 
 

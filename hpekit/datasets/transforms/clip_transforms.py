@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from ...registry import TRANSFORMS
-from ...structures import PoseDataSample
+from hpekit.registry import TRANSFORMS
+from hpekit.structures import PoseDataSample
 
 
 def _hw(size):

@@ -1,8 +1,8 @@
 """Transforms shared by every pipeline: targets from the config's codec."""
 from mmcv.transforms import BaseTransform
 
-from ...codecs import build_codec
-from ...registry import TRANSFORMS
+from hpekit.codecs import build_codec
+from hpekit.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()

@@ -4,9 +4,9 @@ See ``hpekit.datasets.person_cache`` and docs/person_cache.md.
 """
 from typing import Optional, Sequence, Union
 
-from ...registry import TRANSFORMS
-from ..person_cache import PersonCache, PersonCacheError
-from .topdown_transforms import LoadImage, _pair
+from hpekit.registry import TRANSFORMS
+from hpekit.datasets.person_cache import PersonCache, PersonCacheError
+from hpekit.datasets.transforms.topdown_transforms import LoadImage, _pair
 
 
 @TRANSFORMS.register_module()

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from ...core import affine_matrix, apply_affine, invert_affine
-from ...registry import TRANSFORMS
-from ...structures import PoseDataSample
+from hpekit.core import affine_matrix, apply_affine, invert_affine
+from hpekit.registry import TRANSFORMS
+from hpekit.structures import PoseDataSample
 
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}

@@ -1,6 +1,6 @@
 """Pure numpy metric functions (no torch)."""
-from .mpjpe import mpjpe, mpjpe_per_joint, procrustes_align, scale_align
-from .pckh import (load_mpii_gt, load_mpii_preds, mpii_head_sizes, pckh, pckh_counts,
+from hpekit.evaluation.functional.mpjpe import mpjpe, mpjpe_per_joint, procrustes_align, scale_align
+from hpekit.evaluation.functional.pckh import (load_mpii_gt, load_mpii_preds, mpii_head_sizes, pckh, pckh_counts,
                    save_mpii_gt, save_mpii_preds)
 
 __all__ = ['mpjpe', 'mpjpe_per_joint', 'procrustes_align', 'scale_align']

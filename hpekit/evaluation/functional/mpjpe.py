@@ -14,7 +14,7 @@ All functions take N poses of K joints in 3D:
 """
 import numpy as np
 
-from ._checks import as_mask, as_points
+from hpekit.evaluation.functional._checks import as_mask, as_points
 
 ALIGNMENTS = ('none', 'scale', 'procrustes')
 

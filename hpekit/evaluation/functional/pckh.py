@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from ._checks import as_mask, as_points
+from hpekit.evaluation.functional._checks import as_mask, as_points
 import scipy.io
 
 SC_BIAS = 0.6
@@ -285,7 +285,7 @@ def save_mpii_preds(mat_path, preds):
             predictions + 1), one row per person of ``mpii_gt_val.mat`` in its order;
             NaN rows for people without a prediction.
     """
-    from hpekit.utils.io import atomic_open   # lazy: keeps this module numpy-only
+    from hpekit.fileio import atomic_open   # lazy: keeps this module numpy-only
     arr = _checked('preds', np.asarray(preds, dtype=np.float64), (None, 'K', 2))
     with atomic_open(os.fspath(mat_path), 'wb') as f:
         scipy.io.savemat(f, dict(preds=arr))

@@ -17,7 +17,7 @@ from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
 from hpekit.datasets.metainfo import parse_pose_metainfo
 from hpekit.registry import METRICS
 
-from .sample_fields import as_array, as_scalar, sample_field
+from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
 
 # The names of COCOeval's ten keypoint statistics, in its order (MMPose's key names).
 STATS_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75',
@@ -102,7 +102,7 @@ class CocoMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'coco'
-    sweep_example = dict(cfg=dict(), samples='coco')   # tests/test_sweep.py
+    sweep_example = dict(cfg=dict(), samples='coco')   # tests/end_to_end/test_sweep.py
 
     def __init__(self, ann_file: str, score_mode: str = 'bbox_keypoint',
                  keypoint_score_thr: float = 0.2, nms_mode: str = 'none',

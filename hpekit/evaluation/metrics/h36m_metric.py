@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 from hpekit.evaluation.functional import mpjpe, mpjpe_per_joint
 from hpekit.registry import METRICS
 
-from .mpjpe_metric import MPJPE, _field, _frames
+from hpekit.evaluation.metrics.mpjpe_metric import MPJPE, _field, _frames
 
 
 def _meta(sample, key):

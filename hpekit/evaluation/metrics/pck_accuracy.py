@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 
 from hpekit.registry import METRICS
 
-from .sample_fields import as_array, as_scalar, sample_field
+from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
 
 # norm_item → its metric key (MMPose's names)
 NORM_KEYS = dict(bbox='PCK', head='PCKh')
@@ -68,7 +68,7 @@ class PCKAccuracy(BaseMetric):
     """
 
     default_prefix: Optional[str] = None
-    sweep_example = dict(cfg=dict(thr=0.1), samples='keypoints_2d')   # tests/test_sweep.py
+    sweep_example = dict(cfg=dict(thr=0.1), samples='keypoints_2d')   # tests/end_to_end/test_sweep.py
 
     def __init__(self, thr: float = 0.05, norm_item: Union[str, Sequence[str]] = 'bbox',
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:

@@ -47,7 +47,7 @@ def _read_weights(path: str) -> dict:
         from safetensors.torch import load_file   # a timm dependency
         state = load_file(path, device='cpu')
     else:
-        from hpekit.utils.checkpoint import load_checkpoint_file
+        from hpekit.checkpoint.loading import load_checkpoint_file
         state = load_checkpoint_file(path, map_location='cpu')
         for key in ('state_dict', 'model'):
             if isinstance(state, dict) and isinstance(state.get(key), dict):

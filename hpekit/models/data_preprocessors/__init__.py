@@ -1,8 +1,8 @@
 """Data preprocessors: batch, move to the device and normalise model inputs."""
-from .clip_preprocessor import ClipDataPreprocessor
+from hpekit.models.data_preprocessors.clip_preprocessor import ClipDataPreprocessor
 
 __all__ = ['ClipDataPreprocessor']
-from .image_preprocessor import ImageDataPreprocessor  # noqa: E402
+from hpekit.models.data_preprocessors.image_preprocessor import ImageDataPreprocessor  # noqa: E402
 __all__ += ['ImageDataPreprocessor']
-from .keypoint_preprocessor import KeypointDataPreprocessor  # noqa: E402
+from hpekit.models.data_preprocessors.keypoint_preprocessor import KeypointDataPreprocessor  # noqa: E402
 __all__ += ['KeypointDataPreprocessor']

@@ -1,7 +1,7 @@
 """Batching, device transfer and normalisation of video clips."""
 from hpekit.registry import MODELS
 
-from .image_preprocessor import NormalizingPreprocessor
+from hpekit.models.data_preprocessors.image_preprocessor import NormalizingPreprocessor
 
 
 @MODELS.register_module()

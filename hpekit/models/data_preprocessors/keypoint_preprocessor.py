@@ -4,7 +4,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from hpekit.registry import MODELS
 
-from .image_preprocessor import move_samples
+from hpekit.models.data_preprocessors.image_preprocessor import move_samples
 
 
 @MODELS.register_module()

@@ -2,7 +2,7 @@
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-from .base import (INPUT_KEYPOINTS, TASK_LIFTING, BasePoseEstimator, EstimatorSpec,
+from hpekit.models.estimators.base import (INPUT_KEYPOINTS, TASK_LIFTING, BasePoseEstimator, EstimatorSpec,
                    build_part)
 
 LIFTING_INPUT = ('x / w · 2 − 1, y / w · 2 − h / w (image px; w, h the camera frame '

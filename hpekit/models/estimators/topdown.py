@@ -4,7 +4,7 @@ import torch
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-from .base import TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec, build_part, \
+from hpekit.models.estimators.base import TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec, build_part, \
     preprocessor_stats
 
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=False, output_heatmaps=False,

@@ -2,7 +2,7 @@
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
 
-from .base import TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec, build_part, \
+from hpekit.models.estimators.base import TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec, build_part, \
     preprocessor_stats
 
 

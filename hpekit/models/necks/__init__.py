@@ -1,6 +1,6 @@
 """Necks: spatial (map → vector per frame) and temporal (over the frames of a clip)."""
-from .spatial import ChannelReduction, GlobalAveragePooling
-from .temporal import RecurrentNeck, TemporalConvNeck
+from hpekit.models.necks.spatial import ChannelReduction, GlobalAveragePooling
+from hpekit.models.necks.temporal import RecurrentNeck, TemporalConvNeck
 
 __all__ = ['ChannelReduction', 'GlobalAveragePooling', 'RecurrentNeck',
            'TemporalConvNeck']

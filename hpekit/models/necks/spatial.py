@@ -4,7 +4,7 @@ import torch.nn as nn
 
 from hpekit.registry import MODELS
 
-from .temporal import check_positive_int
+from hpekit.models.necks.temporal import check_positive_int
 
 
 def last_feature_map(feats):

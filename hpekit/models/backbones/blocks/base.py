@@ -8,7 +8,7 @@ Activations and the add work in place: each ReLU overwrites the fresh output of 
 (BN's backward needs its input, not its output) and the shortcut is added into the
 body's last conv output (a conv's backward needs its input and weight, not its
 output). The block's input is never written. Same numbers and gradients as the
-out-of-place version (tests/test_inplace_activations.py), one buffer less per step and
+out-of-place version (tests/models/test_inplace_activations.py), one buffer less per step and
 activation: fewer page faults and less memory in training.
 """
 from collections import OrderedDict

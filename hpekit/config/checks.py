@@ -1,0 +1,358 @@
+"""Check a config before any heavy work: part names, arguments, values, data folders.
+
+``tools/train.py`` and ``tools/test.py`` call ``check_config`` right after reading the
+config, before the Runner builds the model or opens any data, so a typo fails in a
+second with a message naming the config key, the part and the argument, instead of
+minutes later (or, for a data loader, after the model was built). ``load_config``
+(``hpekit.config.setup``) calls ``check_cfg_options`` before it merges
+``--cfg-options``, so a mistyped key there is an error rather than a new, unused key.
+
+What is checked, each error naming its config path:
+
+- every part's ``type`` is registered; its arguments are ones its class takes, and
+  the ones it requires (no default) are given;
+- a value given as a string where the argument's default (or annotation) is a number
+  (``lr='1e-3'``);
+- intervals, epochs, iterations and sizes are positive ints (``val_interval=0``,
+  ``batch_size=0``), ``num_workers >= 0``, ``lr >= 0``;
+- the keys of the loops (``train_cfg``/``val_cfg``/``test_cfg``), data loaders,
+  ``randomness`` and ``auto_scale_lr``;
+- the ``data_root`` folders of the loaders a tool uses.
+"""
+import difflib
+import inspect
+import numbers
+import os.path as osp
+import sys
+import warnings
+
+from hpekit.registry import (BLOCKS, DATA_SAMPLERS, DATASETS, HOOKS, KEYPOINT_CODECS,
+                             LOOPS, METRICS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS,
+                             PARAM_SCHEDULERS, TRANSFORMS)
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+GENERIC_MAKE_DATA = 'python tools/make_synthetic_data.py {h36m,mpii} --out {root}'
+# Arguments a part may leave unset because the config's ``codec`` fills them
+# (hpekit.config.codec.apply_codec).
+CODEC_FILLED = ('encoder', 'decoder', 'input_size')
+# Nested keys whose parts live in the codec registry.
+CODEC_KEYS = ('encoder', 'decoder', 'codec')
+
+# Top-level keys the Runner or hpekit's tools read (a config may add its own variables).
+KNOWN_TOP_LEVEL = (
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+    'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler',
+    'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor',
+    'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg',
+    'find_unused_parameters', 'sync_bn', 'compile', 'activation_checkpointing',
+    'efficient_conv_bn_eval', 'custom_imports', 'codec', 'gpu_ids', 'strategy')
+# Dicts without ``type`` whose keys check_config checks (so --cfg-options may add keys).
+CHECKED_PLAIN = ('train_cfg', 'val_cfg', 'test_cfg', *LOADERS, 'randomness',
+                 'auto_scale_lr', 'optim_wrapper', 'default_hooks')
+# Dicts whose keys are free-form (passed on as **kwargs): any key may be added.
+OPEN_PLAIN = ('env_cfg', 'model_wrapper_cfg', 'optim_wrapper.paramwise_cfg')
+# mmengine's default hooks: ``default_hooks.<name>`` may omit ``type`` for these.
+DEFAULT_HOOK_NAMES = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
+                      'checkpoint')
+# Keys that must be positive ints wherever they appear (-1 allowed where noted).
+POSITIVE_INTS = ('max_epochs', 'max_iters', 'batch_size', 'val_interval', 'window_size')
+POSITIVE_OR_NEVER = ('interval', 'max_keep_ckpts')   # -1: never / keep all
+DATALOADER_EXTRA = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn',
+                    'num_batch_per_epoch', 'disable_subprocess_warning')
+
+
+class ConfigError(ValueError):
+    """A config names an unknown part or argument, or a bad value (the key path is named)."""
+
+
+def _close(key, names):
+    close = difflib.get_close_matches(str(key), [str(n) for n in names], n=3, cutoff=0.6)
+    return f' Did you mean: {", ".join(close)}?' if close else ''
+
+
+def _parameters(cls):
+    """``inspect.signature(cls).parameters`` or None when there is no signature."""
+    try:
+        return inspect.signature(cls).parameters
+    except (TypeError, ValueError):   # builtins without a signature: cannot check
+        return None
+
+
+def _accepted(cls):
+    """Names of the keyword arguments ``cls`` takes, or None when it takes ``**kwargs``."""
+    params = _parameters(cls)
+    if params is None or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    return [p.name for p in params.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _resolve(registries, name, where):
+    """The class ``name`` names in the first of ``registries`` that has it."""
+    for registry in registries:
+        if name in registry:
+            return registry.get(name)
+    try:
+        registries[0].get(name)   # raises KeyError with the closest names
+    except KeyError as err:
+        raise ConfigError(f'{where}: {err.args[0]}') from None
+    return None   # pragma: no cover  (get raised)
+
+
+def _is_number_param(param):
+    """True when ``param``'s default (or annotation) says it takes a number."""
+    default = param.default
+    if default is not param.empty and default is not None:
+        return isinstance(default, numbers.Number) and not isinstance(default, bool)
+    annotation = param.annotation
+    return annotation in (int, float, 'int', 'float')
+
+
+def check_value(where, key, value):
+    """Range and type rules for interval/size keys (see module doc)."""
+    path = f'{where}.{key}' if where else key
+    if key in POSITIVE_INTS or key in POSITIVE_OR_NEVER or key == 'num_workers':
+        if isinstance(value, bool) or not isinstance(value, int):
+            what = 'the string ' if isinstance(value, str) else ''
+            raise ConfigError(f'{path}: expected an int, got {what}{value!r}')
+        if key == 'num_workers' and value < 0:
+            raise ConfigError(f'{path}: expected an int >= 0, got {value}')
+        if key in POSITIVE_INTS and value < 1:
+            raise ConfigError(f'{path}: expected an int >= 1, got {value}')
+        if key in POSITIVE_OR_NEVER and value < 1 and value != -1:
+            meaning = 'never' if key == 'interval' else 'keep all'
+            raise ConfigError(f'{path}: expected an int >= 1, or -1 ({meaning}); got {value}')
+    if key == 'lr' and isinstance(value, numbers.Number) and not isinstance(value, bool) \
+            and value < 0:
+        raise ConfigError(f'{path}: the learning rate must be >= 0, got {value}')
+
+
+def check_part(cfg, registries, where, fixed=(), skip=(), filled=()):
+    """Check one ``dict(type=..., **kwargs)`` and the parts nested in it.
+
+    Args:
+        cfg (dict): the part's config.
+        registries (sequence[Registry]): where ``type`` is looked up, first match wins.
+        where (str): its key path in the config, for messages (e.g. 'model.backbone').
+        fixed (sequence[str]): keys the builder consumes or passes itself.
+        skip (sequence[str]): keys not to look into (checked elsewhere).
+        filled (sequence[str]): arguments something else fills when unset (the codec).
+
+    Raises:
+        ConfigError: unknown type (closest names suggested), an argument the part
+            does not take (the part, the argument and close argument names), a
+            required argument missing, a number given as a string, or a bad value.
+    """
+    if not isinstance(cfg.get('type'), str):
+        return
+    cls = _resolve(registries, cfg['type'], where)
+    params = _parameters(cls)
+    accepted = _accepted(cls)
+    if accepted is not None:
+        for key in cfg:
+            if key != 'type' and key not in accepted and key not in fixed:
+                raise ConfigError(
+                    f"{where}: {cfg['type']} takes no argument {key!r}."
+                    f"{_close(key, accepted)} Its arguments: "
+                    f"{', '.join(a for a in accepted if a != 'self')}.")
+    # Parts of the block registry get channel arguments from the backbone that builds them.
+    if params is not None and cls not in BLOCKS.module_dict.values():
+        missing = [p.name for p in params.values()
+                   if p.default is p.empty and p.name != 'self'
+                   and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                   and p.name not in cfg and p.name not in fixed and p.name not in filled]
+        if missing:
+            raise ConfigError(
+                f"{where}: {cfg['type']} needs the argument(s) {', '.join(map(repr, missing))} "
+                f"(no default), which the config does not set"
+                f"{' (nor its codec)' if set(missing) & set(CODEC_FILLED) else ''}.")
+    for key, value in cfg.items():
+        if key == 'type':
+            continue
+        param = params.get(key) if params is not None else None
+        if isinstance(value, str) and param is not None and _is_number_param(param):
+            raise ConfigError(
+                f'{where}.{key}: {cfg["type"]} expects a number, got the string {value!r} '
+                f'(write it without quotes)')
+        check_value(where, key, value)
+    for key, value in cfg.items():
+        if key.endswith('_cfg') or key == 'type' or key in skip:   # norm_cfg, init_cfg …
+            continue
+        nested = TRANSFORMS if key == 'pipeline' else \
+            KEYPOINT_CODECS if key in CODEC_KEYS else None
+        _check_nested(value, f'{where}.{key}', nested, registries, filled=filled)
+
+
+def _check_nested(value, where, registry, parents, fixed=(), filled=()):
+    """Parts inside a part: in ``registry`` if given, else the parent's registries."""
+    registries = [registry] if registry is not None else [*parents, BLOCKS]
+    if isinstance(value, dict) and 'type' in value:
+        check_part(value, registries, where, fixed=fixed, filled=filled)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, dict) and 'type' in item:
+                check_part(item, registries, f'{where}[{i}]', fixed=fixed, filled=filled)
+
+
+def _check_plain(cfg, where, accepted, fixed=()):
+    """A dict without ``type`` whose keys are known (``accepted``)."""
+    for key, value in cfg.items():
+        if key not in accepted and key not in fixed:
+            raise ConfigError(f'{where}: unknown key {key!r}.{_close(key, accepted)} '
+                              f'Known keys: {", ".join(accepted)}.')
+        check_value(where, key, value)
+
+
+def check_loop(cfg, name):
+    """``train_cfg``/``val_cfg``/``test_cfg``: keys against the loop that will run them."""
+    loop = cfg.get(name)
+    if not loop:
+        return
+    loop = dict(loop)
+    fixed = ('runner', 'dataloader', 'evaluator')
+    if 'type' not in loop:
+        if name == 'train_cfg':
+            by_epoch = loop.pop('by_epoch', None)
+            if by_epoch is None:
+                return   # mmengine refuses it itself with a clear message
+            loop['type'] = 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
+        else:
+            loop['type'] = 'ValLoop' if name == 'val_cfg' else 'TestLoop'
+    check_part(loop, [LOOPS], name, fixed=fixed)
+
+
+def check_dataloader(loader, where):
+    """A data loader's own keys (DataLoader's arguments and mmengine's extras)."""
+    from torch.utils.data import DataLoader
+    accepted = [*(_accepted(DataLoader) or []), *DATALOADER_EXTRA]
+    _check_plain(loader, where, list(dict.fromkeys(accepted)))
+    sampler = loader.get('sampler')
+    if isinstance(sampler, dict) and 'type' in sampler:
+        check_part(sampler, [DATA_SAMPLERS], f'{where}.sampler', fixed=('dataset', 'seed'))
+
+
+def check_data_root(dataset, where):
+    """A dataset's ``data_root`` must exist; the message says how to make synthetic data."""
+    root = dataset.get('data_root')
+    if not isinstance(root, str) or osp.isdir(root):
+        return
+    command = GENERIC_MAKE_DATA
+    if isinstance(dataset.get('type'), str) and dataset['type'] in DATASETS:
+        module = sys.modules.get(DATASETS.get(dataset['type']).__module__)
+        command = getattr(module, 'MAKE_SYNTHETIC_CMD', command)
+    raise FileNotFoundError(
+        f'{where}.data_root: folder {root} does not exist. Point it at the data '
+        f'(--cfg-options {where}.data_root=DIR) or make a small synthetic stand-in with: '
+        f'{command.replace("{root}", root)}')
+
+
+def check_config(cfg, loaders=LOADERS):
+    """Check the parts of a full config and the data roots of ``loaders``.
+
+    Looks at: model (MODELS, nested parts too; codecs in KEYPOINT_CODECS), the
+    train/val/test loaders and datasets (DATASETS, their pipelines in TRANSFORMS), the
+    data_root of the datasets of ``loaders`` (the ones the tool will use), the loops,
+    val/test evaluators (METRICS), default_hooks / custom_hooks (HOOKS), optim_wrapper
+    and its optimizer, param_scheduler, randomness and auto_scale_lr. Builds nothing
+    and reads no data.
+
+    Raises:
+        ConfigError: see ``check_part`` and the module doc.
+        FileNotFoundError: a data_root folder is missing (see ``check_data_root``).
+    """
+    filled = CODEC_FILLED if cfg.get('codec') else ()
+    if isinstance(cfg.get('codec'), dict):
+        check_part(cfg.codec, [KEYPOINT_CODECS], 'codec')
+    if cfg.get('model'):
+        check_part(cfg.model, [MODELS], 'model', filled=filled)
+    for name in LOADERS:
+        loader = cfg.get(name) or {}
+        if loader:
+            check_dataloader(loader, name)
+        dataset = loader.get('dataset')
+        if dataset:
+            check_part(dataset, [DATASETS], f'{name}.dataset', filled=filled)
+            if name in loaders:
+                check_data_root(dataset, f'{name}.dataset')
+    for name in ('train_cfg', 'val_cfg', 'test_cfg'):
+        check_loop(cfg, name)
+    for name in ('val_evaluator', 'test_evaluator'):
+        _check_nested(cfg.get(name), name, METRICS, ())
+    for name, hook in (cfg.get('default_hooks') or {}).items():
+        if isinstance(hook, dict) and 'type' not in hook and name not in DEFAULT_HOOK_NAMES:
+            raise ConfigError(
+                f'default_hooks.{name}: no hook type given, and {name!r} is not one of '
+                f"mmengine's default hooks."
+                f"{_close(name, [k for k in cfg.default_hooks if k != name])}")
+        _check_nested(hook, f'default_hooks.{name}', HOOKS, ())
+    _check_nested(cfg.get('custom_hooks'), 'custom_hooks', HOOKS, ())
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper:
+        check_part(dict(wrapper, type=wrapper.get('type', 'OptimWrapper')), [OPTIM_WRAPPERS],
+                   'optim_wrapper', fixed=('optimizer', 'paramwise_cfg', 'constructor'),
+                   skip=('optimizer', ))
+    _check_nested(wrapper.get('optimizer'), 'optim_wrapper.optimizer', OPTIMIZERS, (),
+                  fixed=('params', ))
+    schedulers = cfg.get('param_scheduler')
+    for i, scheduler in enumerate(schedulers if isinstance(schedulers, list)
+                                  else [schedulers] if schedulers else []):
+        check_part(scheduler, [PARAM_SCHEDULERS], f'param_scheduler[{i}]',
+                   fixed=('optimizer', 'by_epoch'))
+    if isinstance(cfg.get('randomness'), dict):
+        _check_plain(cfg.randomness, 'randomness', ('seed', 'diff_rank_seed', 'deterministic'))
+    if isinstance(cfg.get('auto_scale_lr'), dict):
+        _check_plain(cfg.auto_scale_lr, 'auto_scale_lr', ('enable', 'base_batch_size'))
+
+
+def check_cfg_options(cfg, options):
+    """Refuse ``--cfg-options`` keys that do not exist in ``cfg`` where they cannot be new.
+
+    A dotted key may add a key only to a part (a dict with ``type``: ``check_config``
+    then checks the argument against the part's signature), to a dict whose keys
+    ``check_config`` knows (loops, loaders, ``randomness``…), to a free-form dict
+    (``env_cfg``…), or at the top level one the Runner reads. Anything else — a typo
+    such as ``train_cfgg.max_epochs=50`` — is a ``ConfigError`` naming the key and the
+    closest existing names; mmengine would silently add an unused key.
+
+    A top-level config *variable* (e.g. ``max_epochs``) set from the command line gives
+    a warning: values computed from it when the file was read do not change.
+    """
+    for key in options or {}:
+        parts = key.split('.')
+        node, path = getattr(cfg, '_cfg_dict', cfg), []   # a Config holds a ConfigDict
+        for i, part in enumerate(parts):
+            parent = '.'.join(path)
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, (list, tuple)) and part.isdigit() and \
+                    int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                _new_key_allowed(key, parent, part, node)
+                break
+            else:
+                raise ConfigError(f'--cfg-options {key}: {parent} is {node!r}, not a dict or '
+                                  f'list, so it has no key {part!r}')
+            path.append(part)
+        if len(parts) == 1 and parts[0] in cfg and parts[0] not in KNOWN_TOP_LEVEL and \
+                not isinstance(cfg[parts[0]], (dict, list, tuple)):
+            warnings.warn(f'--cfg-options {key}: {key!r} is a variable of the config file; '
+                          f'values computed from it when the file was read keep the old '
+                          f'value. Set the keys that use it instead (e.g. train_cfg.'
+                          f'max_epochs rather than max_epochs).')
+
+
+def _new_key_allowed(key, parent, part, node):
+    if not parent:
+        if part in KNOWN_TOP_LEVEL:
+            return
+        raise ConfigError(f'--cfg-options {key}: the config has no top-level key {part!r}.'
+                          f'{_close(part, [*node.keys(), *KNOWN_TOP_LEVEL])} A new top-level '
+                          f'key would be ignored.')
+    if 'type' in node or parent in CHECKED_PLAIN or parent.endswith('_cfg') or \
+            any(parent == p or parent.startswith(p + '.') for p in OPEN_PLAIN):
+        return   # check_config checks the argument (or the dict is free-form)
+    raise ConfigError(f'--cfg-options {key}: {parent} has no key {part!r}.'
+                      f'{_close(part, node.keys())} Its keys: '
+                      f'{", ".join(map(str, node.keys())) or "(none)"}.')

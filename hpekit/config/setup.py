@@ -1,0 +1,259 @@
+"""Turn a loaded config plus command-line choices into what mmengine's Runner runs.
+
+``tools/train.py`` and ``tools/test.py`` are thin wrappers around these functions, so
+the behaviour of every command-line flag lives (and is tested) here.
+"""
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
+
+from hpekit.config.codec import apply_codec
+from hpekit.config.checks import check_cfg_options
+
+
+def load_config(path, cfg_options=None):
+    """Read a Python config file, or an HRNet/SimpleBaseline YAML experiment
+    (``.yaml``/``.yml``: converted in memory by ``hpekit.config.yacs``,
+    with a hint to convert it once with ``tools/misc/yacs2py.py``; keys it ignores
+    are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys).
+
+    ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, or a
+    path relative to ``configs/``): ``hpekit.config.files.find_config_file``;
+    FileNotFoundError names every place searched."""
+    from hpekit.config.files import find_config_file
+    path = find_config_file(path)
+    # ``data_root`` (a variable of the file) in the options is applied with
+    # ``hpekit.config.cli_options.set_data_root``: every loader and evaluator file.
+    if path.endswith(('.yaml', '.yml')):
+        from hpekit.config.yacs import (convert_hint, load_yacs_experiment,
+                                                   warn_ignored)
+        cfg, report = load_yacs_experiment(path)
+        warn_ignored(report)
+        print(convert_hint(path), flush=True)
+    else:
+        cfg = Config.fromfile(path)
+    cfg_options = dict(cfg_options or {})
+    data_root = cfg_options.pop('data_root', None)
+    if cfg_options:
+        # a mistyped key is an error here, not a new key nothing reads
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    if data_root is not None:   # `data_root=X` moves every dataset and evaluator file
+        from hpekit.config.cli_options import set_data_root
+        set_data_root(cfg, data_root)
+    cfg.setdefault('default_scope', 'hpekit')
+    return apply_codec(cfg)
+
+
+def _common(cfg, config_path, work_dir, launcher):
+    """Work dir (flag > config > work_dirs/<config name>), launcher, dist backend."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
+    cfg.launcher = launcher
+    # NCCL needs GPUs; gloo runs everywhere, so CPU-only machines (and CI) use it.
+    if not torch.cuda.is_available():
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    _set_model_wrapper(cfg)
+
+
+def _set_model_wrapper(cfg):
+    """DDP wrapper of distributed runs: hpekit's (CPU-capable) unless the config names one.
+
+    ``find_unused_parameters`` (config key or flag) is passed on to the wrapper. The
+    Runner ignores ``model_wrapper_cfg`` when ``launcher='none'``.
+    """
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        # Scoped name: the Runner looks wrapper types up in mmengine's root registry.
+        wrapper = dict(type='hpekit.HpekitDistributedDataParallel', broadcast_buffers=False)
+    if cfg.get('find_unused_parameters'):
+        wrapper['find_unused_parameters'] = True
+    cfg.model_wrapper_cfg = wrapper
+
+
+def setup_train_config(cfg, config_path, work_dir=None, resume=None, amp=False,
+                       launcher='none', seed=None, deterministic=False, sync_bn=False,
+                       accumulate=None, clip_grad=None, auto_scale_lr=False,
+                       find_unused_parameters=False, pin_memory=False,
+                       persistent_workers=False):
+    """Apply ``tools/train.py``'s flags to ``cfg`` in place and return it.
+
+    Args:
+        resume: None (fresh run), 'auto' (latest checkpoint in the work dir) or a
+            checkpoint path.
+        amp: mixed precision: False, True (float16 with loss scaling on a GPU,
+            bfloat16 on a CPU), 'float16' (GPU only) or 'bfloat16'.
+        seed, deterministic: override ``randomness``; ``deterministic`` also seeds
+            every rank differently (``randomness.diff_rank_seed``: seed + rank).
+        sync_bn: ``sync_bn='torch'``: BatchNorm statistics over all ranks (GPUs only;
+            the Runner converts the model when the run is distributed).
+        accumulate (int): ``optim_wrapper.accumulative_counts``: step the optimizer
+            every N iterations with the mean gradient of N batches.
+        clip_grad (float): ``optim_wrapper.clip_grad``: clip the global L2 norm of the
+            gradients to this value.
+        auto_scale_lr: scale the lr by (world size × batch size) / base_batch_size;
+            ``auto_scale_lr.base_batch_size`` of the config, else the config's
+            ``train_dataloader.batch_size`` (the lr was set for one process).
+        find_unused_parameters: DDP looks for parameters without gradient each step.
+        pin_memory, persistent_workers: DataLoader options for the train and val
+            loaders (``persistent_workers`` only where ``num_workers > 0``).
+    """
+    if find_unused_parameters:
+        cfg.find_unused_parameters = True
+    _common(cfg, config_path, work_dir, launcher)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    if amp:
+        _enable_amp(cfg, amp, config_path)
+    if seed is not None or deterministic:
+        randomness = dict(cfg.get('randomness') or {})
+        if seed is not None:
+            randomness['seed'] = seed
+        randomness['deterministic'] = bool(deterministic or randomness.get('deterministic'))
+        if deterministic:
+            randomness['diff_rank_seed'] = True
+        cfg.randomness = randomness
+    if sync_bn:
+        cfg.sync_bn = 'torch'
+    _check_sync_bn(cfg, config_path)
+    _set_optim_options(cfg, config_path, accumulate, clip_grad)
+    if auto_scale_lr:
+        _enable_auto_scale_lr(cfg, config_path)
+    set_loader_options(cfg, ('train_dataloader', 'val_dataloader'), pin_memory,
+                       persistent_workers)
+    _use_exact_resume_loop(cfg)
+    return cfg
+
+
+def _use_exact_resume_loop(cfg):
+    """``train_cfg`` with ``by_epoch=True`` and no ``type`` → hpekit's ExactResumeTrainLoop
+    (mmengine's epoch loop that also resumes exactly from mid-epoch checkpoints)."""
+    train_cfg = cfg.get('train_cfg')
+    if not train_cfg or 'type' in train_cfg or train_cfg.get('by_epoch') is not True:
+        return
+    train_cfg.pop('by_epoch')
+    train_cfg['type'] = 'ExactResumeTrainLoop'
+
+
+def _check_sync_bn(cfg, config_path):
+    """SyncBN needs GPUs: refuse a distributed CPU run that asks for it."""
+    sync_bn = cfg.get('sync_bn')
+    if sync_bn is None:
+        return
+    if sync_bn not in ('torch', 'mmcv'):
+        raise ValueError(f"{config_path}: sync_bn must be 'torch' or 'mmcv', got {sync_bn!r}")
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
+        raise ValueError(f'{config_path}: sync_bn={sync_bn!r} (--sync-bn) needs CUDA GPUs; '
+                         "torch's SyncBatchNorm does not run on CPU. Drop it, or freeze "
+                         'BatchNorm statistics (backbone norm_eval=True) for CPU runs.')
+
+
+def _set_optim_options(cfg, config_path, accumulate, clip_grad):
+    """``--accumulate N`` and ``--clip-grad MAX_NORM`` into ``optim_wrapper``."""
+    if accumulate is not None:
+        if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+            raise ValueError(f'{config_path}: --accumulate must be an int >= 1, '
+                             f'got {accumulate!r}')
+        cfg.optim_wrapper.accumulative_counts = accumulate
+    if clip_grad is not None:
+        if not isinstance(clip_grad, (int, float)) or not clip_grad > 0:
+            raise ValueError(f'{config_path}: --clip-grad must be a max norm > 0, '
+                             f'got {clip_grad!r}')
+        cfg.optim_wrapper.clip_grad = dict(max_norm=float(clip_grad), norm_type=2)
+
+
+def _enable_auto_scale_lr(cfg, config_path):
+    """``auto_scale_lr.enable=True``; base batch size from the config or its loader."""
+    scale = dict(cfg.get('auto_scale_lr') or {})
+    base = scale.get('base_batch_size', cfg.train_dataloader.get('batch_size'))
+    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+        raise ValueError(f'{config_path}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
+                         f'(or train_dataloader.batch_size), a positive int; got {base!r}')
+    scale.update(enable=True, base_batch_size=base)
+    cfg.auto_scale_lr = scale
+
+
+def set_loader_options(cfg, loaders, pin_memory=False, persistent_workers=False):
+    """Switch on ``pin_memory`` / ``persistent_workers`` for the named dataloaders.
+
+    ``persistent_workers`` is set only for loaders with ``num_workers > 0`` (PyTorch
+    refuses it otherwise); loaders missing from ``cfg`` are skipped.
+    """
+    for name in loaders:
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        if pin_memory:
+            loader.pin_memory = True
+        if persistent_workers and loader.get('num_workers', 0) > 0:
+            loader.persistent_workers = True
+
+
+def _enable_amp(cfg, amp, config_path):
+    """Mixed precision. ``amp``: True/'auto' (float16 on a GPU, bfloat16 on a CPU),
+    'float16' or 'bfloat16'. GPUs use mmengine's AmpOptimWrapper (float16 with dynamic
+    loss scaling; bfloat16 needs none); CPUs hpekit's AutocastOptimWrapper (bfloat16:
+    CPU autocast has no float16 kernels for most layers)."""
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper',
+                                                   'AutocastOptimWrapper'):
+        raise ValueError(f"{config_path}: --amp: optim_wrapper.type is {wrapper.type!r}; "
+                         "expected 'OptimWrapper' (or an AMP wrapper) to switch to mixed "
+                         'precision')
+    if amp not in (True, 'auto', 'float16', 'bfloat16'):
+        raise ValueError(f"--amp: expected 'float16' or 'bfloat16' (or no value), got {amp!r}")
+    on_gpu = torch.cuda.is_available()
+    dtype = amp if amp in ('float16', 'bfloat16') else ('float16' if on_gpu else 'bfloat16')
+    if on_gpu:
+        wrapper.type, wrapper.dtype = 'AmpOptimWrapper', dtype
+        if dtype == 'float16':
+            wrapper.setdefault('loss_scale', 'dynamic')
+        return
+    if dtype != 'bfloat16':
+        raise ValueError("--amp float16 needs a GPU; on a CPU use --amp bfloat16 (or --amp)")
+    wrapper.type, wrapper.dtype = 'AutocastOptimWrapper', 'bfloat16'
+    wrapper.pop('loss_scale', None)
+
+
+def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='none',
+                      pin_memory=False, persistent_workers=False):
+    """Apply ``tools/test.py``'s flags: load ``checkpoint`` (weights only, no resume).
+
+    ``pin_memory`` / ``persistent_workers`` apply to the test loader (see
+    ``set_loader_options``).
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    _common(cfg, config_path, work_dir, launcher)
+    set_loader_options(cfg, ('test_dataloader', ), pin_memory, persistent_workers)
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    return cfg
+
+
+def enable_tensorboard(cfg):
+    """``--tensorboard``: add mmengine's ``TensorboardVisBackend`` to the visualizer.
+
+    Scalars (losses, metrics) and the ``PoseVisualizationHook`` pictures then also go
+    to TensorBoard event files under ``<work_dir>/<timestamp>/vis_data/``
+    (``tensorboard --logdir <work_dir>``); the configured backends stay. TensorBoard
+    is optional: without the ``tensorboard`` package this raises ImportError saying
+    how to install it, before anything runs.
+    """
+    import importlib.util
+    if importlib.util.find_spec('tensorboard') is None:
+        raise ImportError('--tensorboard needs the tensorboard package, which is not '
+                          'installed: pip install tensorboard')
+    visualizer = dict(cfg.get('visualizer') or dict(type='Visualizer'))
+    backends = [dict(b) for b in visualizer.get('vis_backends') or
+                [dict(type='LocalVisBackend')]]
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
+    cfg.visualizer = visualizer
+    return cfg

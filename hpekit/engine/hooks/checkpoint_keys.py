@@ -1,0 +1,116 @@
+"""Stop before training when a checkpoint's weights do not fit the model.
+
+In ``configs/_base_/default_runtime.py``'s ``default_hooks`` (key ``checkpoint_keys``).
+"""
+import re
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from hpekit.checkpoint.loading import compare_state_dicts
+from hpekit.registry import HOOKS
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's weights do not fit the model (shape mismatch)."""
+
+def _format_keys(keys, limit=20):
+    shown = ', '.join(str(k) for k in keys[:limit])
+    return shown + (f', … ({len(keys)} in all)' if len(keys) > limit else '')
+
+
+@HOOKS.register_module()
+class CheckpointKeysHook(Hook):
+    """Refuse a checkpoint whose weights do not fit the model, before they load.
+
+    Runs whenever the Runner loads a checkpoint (``load_from``, ``--resume``, and
+    ``tools/test.py``), i.e. before any training or testing. mmengine loads
+    non-strictly: missing keys keep their random initial values, unexpected and
+    mis-shaped ones are dropped, with only a warning — so a foreign checkpoint, an
+    empty ``state_dict`` or one wrapped as ``{'model': weights}`` would be scored or
+    trained on as if it were the right one. Here each of these raises
+    ``CheckpointMismatchError`` naming the missing, unexpected and mismatched keys:
+
+    - missing or unexpected keys: an error unless ``allow_partial=True`` (a partial
+      load, e.g. backbone weights into a full model; then a warning lists them);
+    - keys whose shapes differ: an error unless ``allow_shape_mismatch=True`` (those
+      weights keep their initial values);
+    - a checkpoint without a single tensor matching the model (empty, wrapped, or
+      another model's): always an error.
+
+    Set them from the command line with ``--cfg-options
+    default_hooks.checkpoint_keys.allow_partial=True``.
+
+    Args:
+        allow_partial (bool): accept missing and unexpected keys (warn).
+        allow_shape_mismatch (bool): accept keys whose shapes differ (warn).
+        revise_keys (list[tuple[str, str]]): regex substitutions applied to the
+            checkpoint's keys first, as the Runner's ``load_checkpoint`` does.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, allow_partial=False, allow_shape_mismatch=False,
+                 revise_keys=((r'^module\.', ''),)):
+        self.allow_partial = allow_partial
+        self.allow_shape_mismatch = allow_shape_mismatch
+        self.revise_keys = [tuple(pair) for pair in revise_keys]
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        source = getattr(runner, '_load_from', None) or 'the checkpoint'
+        if not isinstance(checkpoint, dict):
+            raise CheckpointMismatchError(
+                f'{source} holds a {type(checkpoint).__name__}, not a dict of weights')
+        state = checkpoint.get('state_dict', checkpoint)
+        if not isinstance(state, dict):
+            raise CheckpointMismatchError(
+                f"{source}: its 'state_dict' is a {type(state).__name__}, not a dict of "
+                f'weights')
+        for pattern, repl in self.revise_keys:
+            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model_state = model.state_dict()
+        report = compare_state_dicts(model_state, state)
+        matched = len(model_state) - len(report['missing']) - len(report['shape_mismatch'])
+        lines = []
+        if report['missing']:
+            lines.append(f'missing in the checkpoint ({len(report["missing"])} of '
+                         f'{len(model_state)} model keys): {_format_keys(report["missing"])}')
+        if report['unexpected']:
+            lines.append(f'unexpected (in the checkpoint, not in the model): '
+                         f'{_format_keys(report["unexpected"])}')
+        if report['shape_mismatch']:
+            lines.append('shape mismatch (checkpoint vs model): ' + _format_keys(
+                [f'{k} {tuple(a)} vs {tuple(b)}' for k, a, b in report['shape_mismatch']]))
+        if not lines:
+            return
+        text = f'{source}: checkpoint keys do not fit the model:\n  ' + '\n  '.join(lines)
+        if matched == 0 and model_state:
+            raise CheckpointMismatchError(f'{text}\n{_nothing_matches_hint(checkpoint, state)}')
+        refused = []
+        if (report['missing'] or report['unexpected']) and not self.allow_partial:
+            refused.append('default_hooks.checkpoint_keys.allow_partial=True (missing keys '
+                           'keep their initial values, unexpected ones are ignored)')
+        if report['shape_mismatch'] and not self.allow_shape_mismatch:
+            refused.append('default_hooks.checkpoint_keys.allow_shape_mismatch=True '
+                           '(mismatched weights keep their initial values)')
+        if refused:
+            raise CheckpointMismatchError(
+                f'{text}\nStopped before any weight was loaded. If this partial load is '
+                f'intended, set ' + ' and '.join(refused) + '.')
+        runner.logger.warning(text + '\n(loaded anyway: allowed by '
+                              'default_hooks.checkpoint_keys)')
+
+
+def _nothing_matches_hint(checkpoint, state):
+    """Why no key fits: empty, wrapped, or another model's weights."""
+    if not state:
+        return ("Not one weight fits: the checkpoint's state_dict is empty.")
+    top = [k for k, v in checkpoint.items() if isinstance(v, dict)]
+    if 'state_dict' not in checkpoint and top and \
+            not any(hasattr(v, 'shape') for v in checkpoint.values()):
+        return (f"Not one weight fits: the checkpoint has no 'state_dict'; its top-level "
+                f'keys are {sorted(checkpoint)[:10]}. If the weights are wrapped (e.g. '
+                f"under {top[0]!r}), save them as {{'state_dict': weights}} first.")
+    return ('Not one weight fits: is it a checkpoint of another model or config? '
+            'No option loads such a checkpoint.')

@@ -1,0 +1,45 @@
+"""Every validation result, appended to ``<work_dir>/metrics.json``."""
+import json
+import os.path as osp
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from hpekit.fileio import to_builtin, write_json_atomic
+from hpekit.registry import HOOKS
+
+
+@HOOKS.register_module()
+class MetricsJsonHook(Hook):
+    """Write every validation result to ``<work_dir>/metrics.json`` (rank 0 only).
+
+    The file holds a JSON list, one object per evaluation:
+    ``{"epoch": int, "iter": int, <metric>: float, ...}``; it is rewritten atomically
+    after each evaluation so a person (or a plot script) can read it at any time.
+    A resumed run keeps the file's records up to the resumed iteration (later ones
+    are evaluated again), so it ends with the uninterrupted run's file. A record for
+    an (epoch, iter) already in the file replaces it: a run resumed from the
+    checkpoint of an epoch's last iteration validates that epoch again.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, filename='metrics.json'):
+        self.filename = filename
+        self.history = []
+
+    def before_train(self, runner):
+        path = osp.join(runner.work_dir, self.filename)
+        if runner.iter > 0 and osp.isfile(path):   # resumed in a work dir with history
+            with open(path, encoding='utf-8') as f:
+                self.history = [r for r in json.load(f) if r['iter'] <= runner.iter]
+
+    def after_val_epoch(self, runner, metrics=None):
+        if not metrics or not is_main_process():
+            return
+        record = {'epoch': runner.epoch, 'iter': runner.iter}
+        record.update({k: to_builtin(v) for k, v in metrics.items()})
+        self.history = [r for r in self.history
+                        if (r.get('epoch'), r.get('iter')) != (record['epoch'], record['iter'])]
+        self.history.append(record)
+        write_json_atomic(osp.join(runner.work_dir, self.filename), self.history)

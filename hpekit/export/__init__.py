@@ -1,0 +1,1 @@
+"""Model export: ONNX (``onnx``: export and the parity check against ONNX Runtime)."""

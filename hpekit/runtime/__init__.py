@@ -1,0 +1,1 @@
+"""Process set-up below everything else: the memory allocator choice (``allocator``)."""

@@ -1,0 +1,197 @@
+"""The ONNX Runtime inference backend (hpekit.apis.onnxruntime_backend): exported once,
+cached next to the checkpoint under a key of its hash and the config, and predicting
+what PyTorch predicts (flip test included) through the same decoding code."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hpekit.apis import (OnnxRuntimeEstimator, PoseInferencer, inference_topdown,
+                         inference_video3d, init_model, stack_keypoints)
+from hpekit.apis import onnxruntime_backend as backend
+from hpekit.apis.inference import DEFAULT_BATCH_SIZE, default_batch_size
+from tool_loader import load_tool
+
+pytest.importorskip('onnxruntime')
+
+ROOT = Path(__file__).resolve().parents[2]
+MPII_TINY = str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py')
+VIDEO_TINY = str(ROOT / 'tests' / 'configs' / 'video_tiny.py')
+BOXES = [[10, 10, 90, 110], [40, 5, 150, 118], [0, 0, 160, 120]]
+
+
+def save_checkpoint(config, path, seed):
+    torch.manual_seed(seed)
+    model = init_model(config)
+    # Move the BN statistics off their defaults so that a wrong export would show.
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    torch.save({'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def topdown_models(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('ort_topdown')
+    checkpoint = save_checkpoint(MPII_TINY, tmp / 'hg.pth', seed=0)
+    exports = []
+    real_export = backend.export_cached
+
+    def counting(*args, **kwargs):
+        path, exported = real_export(*args, **kwargs)
+        exports.append(exported)
+        return path, exported
+
+    backend.export_cached = counting
+    try:
+        ort_model = init_model(MPII_TINY, checkpoint, backend='onnxruntime')
+        again = init_model(MPII_TINY, checkpoint, backend='onnxruntime')
+    finally:
+        backend.export_cached = real_export
+    return dict(tmp=tmp, checkpoint=checkpoint, torch=init_model(MPII_TINY, checkpoint),
+                ort=ort_model, again=again, exports=exports)
+
+
+def image():
+    return (np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8)
+
+
+def assert_same_predictions(expected, actual):
+    """Same heatmaps (float tolerance), boxes, scores; same keypoints wherever the
+    heatmap's maximum is clear (a random model's near-ties may go either way)."""
+    assert len(expected) == len(actual)
+    for a, b in zip(expected, actual):
+        np.testing.assert_allclose(b.pred_heatmaps, a.pred_heatmaps, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(b.keypoint_scores, a.keypoint_scores, rtol=1e-4,
+                                   atol=1e-6)
+        np.testing.assert_array_equal(b.pred_instances.bboxes, a.pred_instances.bboxes)
+        maps = a.pred_heatmaps.reshape(len(a.pred_heatmaps), -1)
+        top2 = np.sort(maps, axis=1)[:, -2:]
+        clear = (top2[:, 1] - top2[:, 0]) > 1e-4 * np.abs(maps).max()
+        assert clear.sum() >= len(clear) // 4, 'too few clear maxima to compare'
+        np.testing.assert_allclose(b.pred_keypoints[clear], a.pred_keypoints[clear],
+                                   atol=1e-3)
+
+
+def test_exported_once_and_cached_next_to_the_checkpoint(topdown_models):
+    models = topdown_models
+    assert isinstance(models['ort'], OnnxRuntimeEstimator)
+    assert models['exports'] == [True, False]          # the second init found the file
+    path = Path(models['ort'].onnx_file)
+    assert path.parent == models['tmp'] and path.name.startswith('hg.')
+    assert models['again'].onnx_file == str(path)
+    key = path.name.split('.')[1]
+    assert len(key) == 16
+    record = path.with_suffix('.json').read_text()
+    assert backend.file_sha256(models['checkpoint']) in record
+    assert [p.name for p in models['tmp'].glob('*.tmp')] == []
+
+
+def test_the_key_follows_the_weights_and_the_config(topdown_models, tmp_path):
+    models = topdown_models
+    torch_model = models['torch']
+    path, _, _ = backend.cache_path(torch_model, models['checkpoint'])
+    assert path == models['ort'].onnx_file
+    other = save_checkpoint(MPII_TINY, tmp_path / 'hg.pth', seed=1)
+    assert backend.cache_path(torch_model, other)[1] != Path(path).name.split('.')[1]
+    changed = init_model(MPII_TINY, models['checkpoint'],
+                         cfg_options={'model.head.merge_weights': [0.5, 0.5]})
+    assert backend.cache_path(changed, models['checkpoint'])[0] != path
+
+
+@pytest.mark.parametrize('flip_test', [True, False])
+def test_topdown_predictions_equal_pytorch(topdown_models, flip_test):
+    models = topdown_models
+    torch_model, ort_model = models['torch'], models['ort']
+    assert ort_model.test_cfg is ort_model.torch_model.test_cfg
+    saved = [dict(m.test_cfg) for m in (torch_model, ort_model)]
+    try:
+        for model in (torch_model, ort_model):
+            model.test_cfg.update(flip_test=flip_test, output_heatmaps=True)
+        for batch_size in (1, 2):
+            expected = inference_topdown(torch_model, image(), BOXES, batch_size=batch_size)
+            actual = inference_topdown(ort_model, image(), BOXES, batch_size=batch_size)
+            assert_same_predictions(expected, actual)
+    finally:
+        for model, cfg in zip((torch_model, ort_model), saved):
+            model.test_cfg.clear()
+            model.test_cfg.update(cfg)
+
+
+def test_flip_test_goes_through_the_heads_decoding(topdown_models, monkeypatch):
+    """The ONNX path decodes with the head's decode_heatmaps (no second copy), given
+    the heatmaps of the crops and of their mirrors."""
+    models = topdown_models
+    head = models['torch'].head
+    calls = []
+    real = type(head).decode_heatmaps
+
+    def spy(self, heatmaps, samples, test_cfg=None, flipped_heatmaps=None):
+        calls.append((tuple(heatmaps.shape), flipped_heatmaps is not None))
+        return real(self, heatmaps, samples, test_cfg, flipped_heatmaps)
+
+    monkeypatch.setattr(type(head), 'decode_heatmaps', spy)
+    inference_topdown(models['ort'], image(), BOXES[:2], batch_size=2)
+    assert calls == [((2, 16, 16, 16), True)]
+
+
+def test_default_batch_size_follows_the_backend_and_allocator(topdown_models,
+                                                              monkeypatch):
+    from hpekit.runtime import allocator
+    for var in ('LD_PRELOAD', 'MALLOC_CONF', allocator.APPLIED):
+        monkeypatch.delenv(var, raising=False)
+    assert default_batch_size(topdown_models['torch']) == \
+        DEFAULT_BATCH_SIZE['pytorch-no-retain']
+    monkeypatch.setenv(allocator.APPLIED, 'jemalloc-retain')
+    assert default_batch_size(topdown_models['torch']) == DEFAULT_BATCH_SIZE['pytorch']
+    assert default_batch_size(topdown_models['ort']) == DEFAULT_BATCH_SIZE['onnxruntime']
+
+
+def test_pose_inferencer_takes_the_backend(topdown_models, tmp_path):
+    inferencer = PoseInferencer(MPII_TINY, topdown_models['checkpoint'],
+                                backend='onnxruntime')
+    assert isinstance(inferencer.model, OnnxRuntimeEstimator)
+    assert inferencer.model.onnx_file == topdown_models['ort'].onnx_file
+
+
+def test_video_predictions_equal_pytorch(tmp_path):
+    checkpoint = save_checkpoint(VIDEO_TINY, tmp_path / 'video.pth', seed=2)
+    torch_model = init_model(VIDEO_TINY, checkpoint)
+    ort_model = init_model(VIDEO_TINY, checkpoint, backend='onnxruntime')
+    frames = (np.random.default_rng(1).random((6, 40, 40, 3)) * 255).astype(np.uint8)
+    expected = stack_keypoints(inference_video3d(torch_model, frames))
+    actual = stack_keypoints(inference_video3d(ort_model, frames))
+    assert actual.shape == expected.shape == (6, 17, 3)
+    np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm
+
+
+def test_demo_takes_the_backend(topdown_models, tmp_path):
+    import cv2
+    demo = load_tool('demo')
+    source = tmp_path / 'person.png'
+    cv2.imwrite(str(source), image())
+    out = tmp_path / 'out.png'
+    demo.main([MPII_TINY, topdown_models['checkpoint'], str(source), '--out', str(out),
+               '--backend', 'onnxruntime'])
+    assert out.is_file()
+    # The cached graph was used, not a new one.
+    assert len(list(topdown_models['tmp'].glob('*.onnx'))) == 1
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match='backend must be one of'):
+        init_model(MPII_TINY, backend='tensorrt')
+
+
+def test_a_read_only_checkpoint_folder_falls_back_to_the_cache(topdown_models, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv(backend.CACHE_ENV, str(tmp_path / 'cache'))
+    monkeypatch.setattr(backend, '_writable_dir',
+                        lambda path: str(path).startswith(str(tmp_path / 'cache')) and
+                        (os.makedirs(path, exist_ok=True) or True))
+    path, _, _ = backend.cache_path(topdown_models['torch'], topdown_models['checkpoint'])
+    assert Path(path).parent == tmp_path / 'cache'

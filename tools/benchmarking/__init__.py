@@ -1,0 +1,1 @@
+"""The benchmark harness behind ``tools/benchmark.py`` (never imported by hpekit)."""
