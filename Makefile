@@ -6,6 +6,8 @@ PY := python3
 else
 PY := $(VENV)/bin/python
 endif
+# The import contract of .importlinter (the rooms' layers, docs/architecture.md).
+LINT_IMPORTS := $(if $(strip $(VENV)),$(VENV)/bin/lint-imports,lint-imports)
 DEMO_CONFIG := configs/h36m_video/r18-lstm_synthetic-quick.py
 DEMO_DIR := work_dirs/demo
 # The slowest tests' times are printed after every run (CI logs show where time goes).
@@ -31,6 +33,7 @@ demo: install
 	$(PY) tools/mean_pose_baseline.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 
 test: install
+	$(LINT_IMPORTS)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 clean-demo:

@@ -10,7 +10,7 @@ from importlib import import_module as _import_module
 from hpekit.version import __version__
 
 # Loaded on first use (PEP 562), so ``import hpekit`` stays cheap and imports nothing.
-_LAZY = {'get_config': 'hpekit.config.files'}
+_LAZY = {'get_config': 'hpekit.config.setup'}
 
 __all__ = ['__version__', 'get_config']
 

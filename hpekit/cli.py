@@ -12,6 +12,8 @@ import sys
 from types import ModuleType
 from typing import Any, List, Optional, Sequence
 
+from hpekit.runtime.allocator import tune_allocator
+
 
 def tool_roots() -> List[str]:
     """The folders holding hpekit's tool scripts, packaged copy first."""
@@ -52,7 +54,6 @@ def run_tool(name: str, argv: Optional[Sequence[str]] = None) -> Any:
     re-running the process once under the tuned allocator as the tool scripts do,
     see ``hpekit.runtime.allocator``)."""
     if argv is None:
-        from hpekit.runtime.allocator import tune_allocator
         tune_allocator()
     return load_tool(name).main(None if argv is None else list(argv))
 

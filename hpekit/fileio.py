@@ -1,7 +1,10 @@
 """Small file helpers shared by hooks and tools."""
 import json
 import os
+import socket
 import tempfile
+import time
+import warnings
 from contextlib import contextmanager, suppress
 
 import numpy as np
@@ -100,10 +103,7 @@ class WorkDirLock:
         self.path = os.path.join(folder, self.NAME)
 
     def acquire(self):
-        import fcntl
-        import socket
-        import time
-        import warnings
+        import fcntl  # POSIX only: fileio must import on every platform
         os.makedirs(self.folder, exist_ok=True)
         key = os.path.realpath(self.path)
         stale_fd = WorkDirLock._held.pop(key, None)
@@ -143,7 +143,7 @@ class WorkDirLock:
         fd = WorkDirLock._held.pop(os.path.realpath(self.path), None)
         if fd is None:
             return
-        import fcntl
+        import fcntl  # POSIX only: fileio must import on every platform
         with suppress(OSError):
             os.ftruncate(fd, 0)
             # explicit unlock: forked DataLoader workers may still share the descriptor

@@ -3,9 +3,8 @@ installed it for the tests, with the test shim its torchvision may need on a CPU
 (both in tests/timm_for_tests.py; this pytest process only, never its subprocesses);
 and one torch thread in this pytest process (``one_torch_thread``)."""
 import pytest
-import torch
-
 import timm_for_tests
+import torch
 
 timm_for_tests.add_timm_tests_dir()
 timm_for_tests.define_missing_torchvision_ops()

@@ -1,7 +1,6 @@
 """Test helpers for drawn 2D poses: an MPII stick figure whose bones lie on known,
 well-separated pixels, and checks that a picture shows a bone in its link colour."""
 import numpy as np
-
 from metainfo_values import MPII_META, mpii_id
 
 # (x, y) px in a 64 × 64 picture: arms horizontal at y = 18, legs vertical.

@@ -134,7 +134,7 @@ def _check(python, root, outside):
 
 def _skip_if_no_converter(out):
     if 'converter: missing' in out:
-        pytest.skip('hpekit.converters is not there: the YAML converter was not checked '
+        pytest.skip('hpekit.config.yacs is not there: the YAML converter was not checked '
                     '(everything else passed)')
 
 

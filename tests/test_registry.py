@@ -50,8 +50,8 @@ def test_contains_does_not_raise():
 
 def test_unknown_type_through_runner_style_build_from_root():
     # mmengine's Runner builds from the root registry with the default scope set.
-    from mmengine.registry import DefaultScope
     from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('hpekit'):
         with pytest.raises(KeyError, match='Did you mean: VideoPoseRegressor'):
             ROOT_MODELS.build(dict(type='VideoPoseRegresor'))

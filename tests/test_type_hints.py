@@ -6,19 +6,24 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ['hpekit.registry', 'hpekit.apis.inference', 'hpekit.apis.inferencer',
-           'hpekit.apis.detectors', 'hpekit.apis.frames', 'hpekit.apis.lifting',
-           'hpekit.datasets.metainfo', 'hpekit.datasets.base', 'hpekit.datasets.mpii', 'hpekit.datasets.coco',
-           'hpekit.datasets.h36m_clips', 'hpekit.codecs.base', 'hpekit.codecs.msra_heatmap',
-           'hpekit.codecs.root_relative_3d', 'hpekit.evaluation.metrics.mpii_pckh',
-           'hpekit.evaluation.metrics.mpjpe_metric', 'hpekit.evaluation.metrics.coco_metric',
+MODULES = ['hpekit.registry', 'hpekit.apis.model', 'hpekit.apis.topdown',
+           'hpekit.apis.video3d', 'hpekit.core.boxes', 'hpekit.core.camera',
+           'hpekit.apis.inferencer', 'hpekit.apis.detectors', 'hpekit.apis.frames',
+           'hpekit.apis.lifting', 'hpekit.datasets.metainfo', 'hpekit.datasets.base',
+           'hpekit.datasets.mpii', 'hpekit.datasets.mpii_mat', 'hpekit.datasets.coco',
+           'hpekit.datasets.h36m_clips', 'hpekit.codecs.base',
+           'hpekit.codecs.msra_heatmap', 'hpekit.codecs.root_relative_3d',
+           'hpekit.evaluation.metrics.mpii_pckh', 'hpekit.evaluation.metrics.mpjpe_metric',
+           'hpekit.evaluation.metrics.coco_metric',
            'hpekit.evaluation.metrics.pck_accuracy', 'hpekit.config.files',
-           'hpekit.utils.setup_env', 'hpekit.models.model_inputs', 'hpekit.config.cli_options',
-           'hpekit.config.codec', 'hpekit.models.estimators.base',
-           'hpekit.datasets.h36m_video', 'hpekit.evaluation.metrics.h36m_metric',
-           'hpekit.checkpoint.converters', 'hpekit.config.yacs',
-           'hpekit.config.yacs2py', 'hpekit.visualization.local_visualizer',
-           'hpekit.checkpoint.loading', 'hpekit.export.onnx']
+           'hpekit.utils.setup_env', 'hpekit.models.model_inputs',
+           'hpekit.config.cli_options',
+           'hpekit.models.estimators.base', 'hpekit.datasets.h36m_video',
+           'hpekit.evaluation.metrics.h36m_metric', 'hpekit.checkpoint.converters',
+           'hpekit.config.yacs', 'hpekit.config.yacs2py',
+           'hpekit.visualization.local_visualizer', 'hpekit.checkpoint.loading',
+           'hpekit.export.onnx', 'hpekit.checkpoint.files', 'hpekit.checkpoint.retention',
+           'hpekit.checkpoint.resume', 'hpekit.codecs.pose_lifting']
 SKIP_PARAMS = {'self', 'cls'}
 
 

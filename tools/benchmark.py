@@ -48,6 +48,18 @@ import os
 import sys
 import tempfile
 
+import torch
+from mmengine.config import DictAction
+
+from hpekit.config.setup import load_config, setup_train_config
+from hpekit.utils import register_all_modules
+
+# Run as a script, sys.path[0] is tools/: add the folder above it (the checkout, or
+# hpekit/.mim in a wheel), where the harness imports as tools.benchmarking.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.benchmarking import ddp, suite  # noqa: E402
+from tools.benchmarking import harness as bench  # noqa: E402
+
 MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite')
 
 
@@ -82,7 +94,6 @@ def _backends(text):
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Benchmark an hpekit config.')
     parser.add_argument('mode', choices=MODES)
     parser.add_argument('config', nargs='?', help='config file path (not for suite)')
@@ -144,7 +155,6 @@ DEFAULT_ITERS = {'pipeline': (200, 10), 'loader': (50, 3), 'train-step': (20, 3)
 
 def prepare_config(args):
     """The loaded config with the command line's GPU-path options applied."""
-    from hpekit.config.setup import load_config, setup_train_config
     cfg = load_config(args.config, args.cfg_options)
     # The same set-up as tools/train.py (the work dir is replaced by a temporary one).
     setup_train_config(cfg, args.config, work_dir=tempfile.gettempdir(), amp=args.amp)
@@ -158,23 +168,17 @@ def prepare_config(args):
 
 def run_suite(args):
     """The GPU suite (``tools.benchmarking.suite``): writes suite.json/suite.md."""
-    import torch
-
-    from tools.benchmarking.suite import markdown, run_suite as suite
     if not args.out:
         sys.exit('suite: --out DIR is required')
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    report = suite(args.out, device=device, tiny=args.tiny, budget_s=args.budget_s)
-    print(markdown(report))
+    report = suite.run_suite(args.out, device=device, tiny=args.tiny,
+                             budget_s=args.budget_s)
+    print(suite.markdown(report))
     return report
 
 
 def run(args):
     """Run one benchmark; returns the result dict."""
-    import torch
-
-    from tools.benchmarking import harness as bench
-    from hpekit.utils import register_all_modules
     register_all_modules()
     cfg = prepare_config(args)
     if args.cudnn_benchmark:
@@ -188,15 +192,14 @@ def run(args):
                   warmup=warmup if args.warmup is None else args.warmup,
                   batch_size=sizes[0], device=device)
     if args.mode == 'train-step' and args.nproc > 1:
-        from tools.benchmarking.ddp import bench_train_step_nproc
         if device != 'cpu' or args.compile:
             raise SystemExit('train-step --nproc: CPU processes only, without --compile '
                              '(GPUs: tools/dist_train.sh)')
         kwargs.pop('device')
-        return bench_train_step_nproc(cfg, args.nproc,
-                                      baseline_allocator=args.baseline_allocator,
-                                      config_path=args.config,
-                                      cfg_options=args.cfg_options, **kwargs)
+        return ddp.bench_train_step_nproc(cfg, args.nproc,
+                                          baseline_allocator=args.baseline_allocator,
+                                          config_path=args.config,
+                                          cfg_options=args.cfg_options, **kwargs)
     if args.mode == 'train-step':
         return bench.bench_train_step(cfg, compile_model=args.compile,
                                       baseline_allocator=args.baseline_allocator,
@@ -230,8 +233,7 @@ def main(argv=None):
         sys.exit(f'{args.mode}: a config is required')
     if args.synthetic_gb is not None and args.mode != 'loader':
         sys.exit('--synthetic-gb works with the loader mode only')
-    from tools.benchmarking.harness import load_average
-    loadavg_start = load_average()
+    loadavg_start = bench.load_average()
     result = run(args)
     result['loadavg_start'] = loadavg_start
     text = json.dumps(result, indent=None, sort_keys=False)

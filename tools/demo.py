@@ -40,10 +40,9 @@ import numpy as np
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from hpekit.apis import (inference_topdown, inference_video3d, init_model,
-                         merge_data_samples, stack_keypoints)
-from hpekit.apis.frames import (is_image_file, iter_frames, list_images, read_image,
-                                video_info)
+from hpekit.apis import (inference_topdown, inference_video3d, init_model, merge_data_samples,
+                         stack_keypoints)
+from hpekit.apis.frames import is_image_file, iter_frames, list_images, read_image, video_info
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
 from hpekit.visualization import PoseLocalVisualizer, render_pose3d
 

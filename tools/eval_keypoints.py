@@ -35,8 +35,7 @@ def evaluate_mpii(preds_file, gt_file, thr=0.5, metainfo=None):
     """(metrics dict in percent, report lines) of a ``preds.mat`` against the GT .mat."""
     from hpekit.datasets.mpii import MPII_METAINFO_FILE
     from hpekit.evaluation.functional import load_mpii_gt, load_mpii_preds
-    from hpekit.evaluation.metrics.mpii_pckh import (format_pckh_table,
-                                                     mpii_pckh_metrics)
+    from hpekit.evaluation.metrics.mpii_pckh import format_pckh_table, mpii_pckh_metrics
     meta = parse_pose_metainfo(dict(from_file=metainfo or MPII_METAINFO_FILE))
     gt = load_mpii_gt(gt_file)
     num, joints = gt['pos_gt_src'].shape[:2]

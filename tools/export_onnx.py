@@ -19,10 +19,10 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from hpekit.apis import init_model
+from hpekit.export.onnx import (DEFAULT_OPSET, compare_with_onnxruntime, export_onnx,
+                                onnxruntime_available)
 from hpekit.fileio import write_json_atomic
 from hpekit.models.model_inputs import input_shape_from_args
-from hpekit.export.onnx import (DEFAULT_OPSET, compare_with_onnxruntime,
-                                      export_onnx, onnxruntime_available)
 
 
 def parse_args(argv=None):

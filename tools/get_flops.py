@@ -14,8 +14,8 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from hpekit.apis import init_model
-from hpekit.models.complexity import format_count, model_complexity
 from hpekit.fileio import write_json_atomic
+from hpekit.models.complexity import format_count, model_complexity
 from hpekit.models.model_inputs import input_shape_from_args
 
 

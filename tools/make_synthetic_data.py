@@ -107,8 +107,8 @@ def run_h36m_full(args):
 
 def add_h36m_full_parser(subparsers):
     """The ``h36m-full`` subcommand: Human3.6M in MMPose's layout (frames, npz, cameras)."""
-    from hpekit.datasets.synthetic.h36m_full import SUBJECTS
     from hpekit.datasets.h36m_video import H36M_ACTIONS
+    from hpekit.datasets.synthetic.h36m_full import SUBJECTS
     parser = subparsers.add_parser(
         'h36m-full', help='Human3.6M, MMPose layout: images/S*/..., annotation_body3d/'
         'fps50/h36m_{train,test}.npz, annotation_body3d/cameras.pkl')

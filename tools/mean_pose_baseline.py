@@ -14,9 +14,9 @@ import numpy as np
 
 from hpekit.config.setup import load_config
 from hpekit.evaluation.functional import mpjpe
+from hpekit.fileio import write_json_atomic
 from hpekit.registry import DATASETS
 from hpekit.utils import register_all_modules
-from hpekit.fileio import write_json_atomic
 
 
 def dataset_joints(dataset_cfg):

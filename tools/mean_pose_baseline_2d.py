@@ -18,9 +18,9 @@ import numpy as np
 from mmengine.config import DictAction
 
 from hpekit.config.setup import load_config
+from hpekit.fileio import write_json_atomic
 from hpekit.registry import DATASETS, METRICS
 from hpekit.utils import register_all_modules
-from hpekit.fileio import write_json_atomic
 
 
 def build_dataset(dataset_cfg, input_size=None):

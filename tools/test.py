@@ -14,12 +14,12 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from hpekit.config.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
 from hpekit.config.checks import check_config
+from hpekit.config.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
 from hpekit.config.setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
-from hpekit.utils import register_all_modules
 from hpekit.fileio import check_predictions_path, write_json_atomic
+from hpekit.utils import register_all_modules
 
 
 def parse_args(argv=None):

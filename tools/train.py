@@ -14,13 +14,13 @@ import sys
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from hpekit.config.cli_options import disable_validation, enable_show_dir, set_data_root
 from hpekit.config.checks import check_config
+from hpekit.config.cli_options import disable_validation, enable_show_dir, set_data_root
 from hpekit.config.setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.engine.distributed import (finish_distributed, init_distributed, launch_local,
                                        strip_option)
-from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard,
-                                     interrupted, stop_interrupted)
+from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard, interrupted,
+                                     stop_interrupted)
 from hpekit.utils import register_all_modules
 
 

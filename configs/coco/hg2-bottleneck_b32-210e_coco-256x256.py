@@ -7,6 +7,8 @@
 # Not trained in hpekit.
 _base_ = ['../_base_/default_runtime.py', '../_base_/data/coco.py']
 
+# 256×256 instead of the base's 192×256: the codec and every part that uses it (the
+# base's pipelines were computed with the base's codec when it was read).
 codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
 
 model = dict(
@@ -15,11 +17,27 @@ model = dict(
     backbone=dict(type='StackedHourglass', num_stacks=2, num_blocks=1, channels=256,
                   num_joints=17, depth=4, stem='conv7x7',
                   block=dict(type='PreActBottleneck')),
-    head=dict(type='MultiStageHeatmapHead', num_joints=17,
+    head=dict(type='MultiStageHeatmapHead', num_joints=17, decoder=codec,
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, shift_heatmap=False))
 
-train_dataloader = dict(batch_size=32)
+# The base's augmentation (configs/_base_/data/coco.py) at this codec's size.
+train_pipeline = [
+    dict(type='RandomHalfBody', prob=0.3, min_visible=9, input_size=codec['input_size']),
+    dict(type='LoadImage', min_box_scale=0.65, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.35,
+         rotate_factor=45, rotate_prob=0.6, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
+    dict(type='PackPoseInputs', meta_keys=_base_.val_meta_keys),
+]
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
 train_cfg = dict(by_epoch=True, max_epochs=210, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()

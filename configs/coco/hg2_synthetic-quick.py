@@ -15,16 +15,22 @@
 _base_ = ['./hg2-bottleneck_b32-210e_coco-256x256.py']
 
 data_root = 'data/coco_synthetic/'
+# Another codec: every part that uses it is re-stated below.
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
 
-model = dict(backbone=dict(channels=64, depth=3))
+model = dict(backbone=dict(channels=64, depth=3), head=dict(decoder=codec))
 
 train_pipeline = [
-    dict(type='LoadImage', min_box_scale=0.8),
-    dict(type='TopdownAffine', scale_factor=0.2, rotate_factor=20, rotate_prob=0.4,
-         flip_prob=0.5),
-    dict(type='GenerateTarget'),
+    dict(type='LoadImage', min_box_scale=0.8, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.2,
+         rotate_factor=20, rotate_prob=0.4, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
+    dict(type='PackPoseInputs', meta_keys=_base_.val_meta_keys),
 ]
 # Data loading in the main process: on 2 cores a worker process competes with
 # torch's compute threads.
@@ -33,7 +39,7 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32, num_workers=0,
-    dataset=dict(data_root=data_root, bbox_file=None))
+    dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator

@@ -6,6 +6,8 @@
 _base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_lifting.py']
 
 receptive_field = 27
+# The base's codec (configs/_base_/data/h36m_lifting.py, whose pipelines encode with
+# it), written out: the head decodes with it.
 codec = dict(type='VideoPoseLifting', num_frames=receptive_field, root_index=0)
 
 model = dict(
@@ -14,7 +16,7 @@ model = dict(
     backbone=dict(type='TemporalConvNet', num_keypoints=17, channels=1024,
                   kernel_sizes=(3, 3, 3), dropout=0.25),
     head=dict(type='JointRegressionHead', in_channels=1024, num_joints=17, hidden_dims=(),
-              loss=dict(type='MPJPELoss')))
+              loss=dict(type='MPJPELoss'), decoder=codec))
 
 train_dataloader = dict(dataset=dict(receptive_field=receptive_field))
 val_dataloader = dict(dataset=dict(receptive_field=receptive_field))

@@ -11,7 +11,8 @@ model = dict(
     spatial_neck=dict(type='GlobalAveragePooling'),
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=512, hidden_size=256),
     head=dict(type='JointRegressionHead', in_channels=256, num_joints=17, hidden_dims=(),
-              loss=dict(type='MSELoss')))
+              loss=dict(type='MSELoss'),
+              decoder=_base_.codec))   # configs/_base_/data/h36m_video.py's codec
 
 train_dataloader = dict(batch_size=2)
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)

@@ -10,7 +10,8 @@ model = dict(
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=512,
                        hidden_size=512, num_layers=1),
     head=dict(type='JointRegressionHead', in_channels=512, num_joints=17,
-              hidden_dims=(512, 256), loss=dict(type='MSELoss')))
+              hidden_dims=(512, 256), loss=dict(type='MSELoss'),
+              decoder=_base_.codec))   # configs/_base_/data/h36m_clips.py's codec
 
 train_dataloader = dict(batch_size=2)
 train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)

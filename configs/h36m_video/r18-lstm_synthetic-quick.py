@@ -11,6 +11,8 @@
 _base_ = ['../_base_/default_runtime.py', '../_base_/data/h36m_clips.py']
 
 data_root = 'data/h36m_synthetic/'
+# Another codec: every part that uses it is re-stated below (the base's pipelines were
+# computed with the base's codec when it was read).
 codec = dict(type='RootRelativeJoints3D', input_size=(96, 96), num_frames=8,
              root_index=0)
 
@@ -23,21 +25,23 @@ model = dict(
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=32 * 3 * 3,
                        hidden_size=256),
     head=dict(type='JointRegressionHead', in_channels=256, hidden_dims=(256, ),
-              loss=dict(type='MSELoss')))
+              loss=dict(type='MSELoss'), decoder=codec))
 
 train_pipeline = [
-    dict(type='ClipResize'),
+    dict(type='ClipResize', input_size=codec['input_size']),
     dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
-    dict(type='GenerateTarget'),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackClipInputs'),
 ]
+val_pipeline = [dict(type='ClipResize', input_size=codec['input_size']),
+                dict(type='GenerateTarget', encoder=codec), dict(type='PackClipInputs')]
 
 train_dataloader = dict(
     batch_size=16, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16, num_workers=1,
-    dataset=dict(data_root=data_root))
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 max_epochs = 4

@@ -15,7 +15,8 @@ model = dict(
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=128 * 7 * 7,
                        hidden_size=256),
     head=dict(type='JointRegressionHead', in_channels=256, num_joints=17, hidden_dims=(),
-              loss=dict(type='MSELoss')))
+              loss=dict(type='MSELoss'),
+              decoder=_base_.codec))   # configs/_base_/data/h36m_video.py's codec
 
 train_dataloader = dict(batch_size=4)
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)

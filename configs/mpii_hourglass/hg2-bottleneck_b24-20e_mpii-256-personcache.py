@@ -11,15 +11,17 @@
 _base_ = ['./hg2-bottleneck_b24-20e_mpii-256.py']
 
 data_root = 'data/mpii/'
+codec = _base_.codec
 # TopdownAffine's augmentation; LoadPersonCrop checks that the cache covers it.
 scale_factor, rotate_factor = 0.25, 30
 train_pipeline = [
-    dict(type='RandomHalfBody', prob=0.3),
+    dict(type='RandomHalfBody', prob=0.3, input_size=codec['input_size']),
     dict(type='LoadPersonCrop', cache_dir=data_root + 'person_cache/train/',
-         scale_factor=scale_factor, rotate_factor=rotate_factor),
-    dict(type='TopdownAffine', scale_factor=scale_factor, rotate_factor=rotate_factor,
-         rotate_prob=0.6, flip_prob=0.5),
-    dict(type='GenerateTarget'),
+         scale_factor=scale_factor, rotate_factor=rotate_factor,
+         input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=scale_factor,
+         rotate_factor=rotate_factor, rotate_prob=0.6, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

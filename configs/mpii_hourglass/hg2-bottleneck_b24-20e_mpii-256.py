@@ -12,7 +12,8 @@ model = dict(
     backbone=dict(type='StackedHourglass', num_stacks=2, num_blocks=1, channels=256,
                   num_joints=16, depth=4, stem='conv7x7',
                   block=dict(type='PreActBottleneck')),
-    head=dict(type='MultiStageHeatmapHead', num_joints=16,
+    # The base's codec (configs/_base_/data/mpii.py) decodes the heatmaps.
+    head=dict(type='MultiStageHeatmapHead', num_joints=16, decoder=_base_.codec,
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, shift_heatmap=False))
 

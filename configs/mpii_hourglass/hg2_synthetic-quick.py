@@ -12,15 +12,22 @@
 _base_ = ['./hg2-bottleneck_b24-20e_mpii-256.py']
 
 data_root = 'data/mpii_synthetic/'
+# Another codec: every part that uses it is re-stated below (the base's pipelines and
+# head were computed with the base's codec when it was read).
 codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=1)
 
-model = dict(backbone=dict(channels=64))
+model = dict(backbone=dict(channels=64), head=dict(decoder=codec))
 
 train_pipeline = [
-    dict(type='LoadImage', min_box_scale=0.85),
-    dict(type='TopdownAffine', scale_factor=0.15, rotate_factor=15, rotate_prob=0.3,
-         flip_prob=0.5),
-    dict(type='GenerateTarget'),
+    dict(type='LoadImage', min_box_scale=0.85, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.15,
+         rotate_factor=15, rotate_prob=0.3, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
     dict(type='PackPoseInputs'),
 ]
 # Data loading in the main process: on 2 cores a worker process would compete with
@@ -30,7 +37,7 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32, num_workers=0,
-    dataset=dict(data_root=data_root))
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(gt_file=data_root + 'annotations/mpii_gt_val.mat')
 test_evaluator = val_evaluator

@@ -12,6 +12,7 @@ model = dict(
         type='ResNet', depth=50, out_indices=(3, ),
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnet50_imagenet.pth')),
     head=dict(type='DeconvHeatmapHead', in_channels=2048, num_joints=16,
+              decoder=_base_.codec,   # configs/_base_/data/mpii.py's codec
               deconv_channels=(256, 256, 256), deconv_kernels=(4, 4, 4),
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, shift_heatmap=False))

@@ -5,5 +5,5 @@ A config loads it with ``custom_imports = dict(imports=['hpekit_plugin_example']
 installed). Importing it registers its parts into hpekit's registries, after which a
 config names them like built-in parts. See docs/plugins.md.
 """
-from . import (backbone, block, codec, dataset, estimator, head, metric,  # noqa: F401
-               neck, transform)
+from . import (backbone, block, codec, dataset, estimator, head, metric, neck,  # noqa: F401
+               transform)

@@ -10,11 +10,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from hpekit.models.estimators import (TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec,
-                                      build_part)
+from hpekit.core import apply_affine
+from hpekit.models.estimators import TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec, build_part
 from hpekit.models.estimators.base import preprocessor_stats
 from hpekit.models.heads.heatmap_heads import input_to_image_matrix
-from hpekit.core import apply_affine
 from hpekit.registry import MODELS
 
 
@@ -26,7 +25,7 @@ class RegressionPoseEstimator(BasePoseEstimator):
         backbone (dict): any backbone config (returns a tuple of maps).
         in_channels (int): channels of the backbone's last map.
         num_joints (int): K.
-        input_size (tuple): (W, H) of the crops (a config's codec fills it).
+        input_size (tuple): (W, H) of the crops; in a config, ``codec['input_size']``.
         data_preprocessor (dict, optional): default ``ImageDataPreprocessor``.
 
     Training targets are the samples' ``keypoints_input`` scaled to [0, 1] — packed by

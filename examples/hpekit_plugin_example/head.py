@@ -12,7 +12,7 @@ class ConvHeatmapHead(BaseHeatmapHead):
     Args:
         in_channels (int): channels of the backbone's last map.
         num_joints (int): K.
-        decoder (dict): the config's codec (filled from ``codec`` when left out).
+        decoder (dict): the config's codec (``decoder=codec`` in a config).
         mid_channels (int): width of the 3×3 conv.
         loss (dict): heatmap loss config.
 

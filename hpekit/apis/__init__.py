@@ -1,15 +1,18 @@
-"""Inference entry points: ``init_model``, ``inference_topdown``, ``inference_video3d``,
-``PoseInferencer``, the person detectors it takes, and the ONNX Runtime backend
-(``init_model(..., backend='onnxruntime')`` → ``OnnxRuntimeEstimator``)."""
+"""Inference entry points: ``init_model`` (``model``), ``inference_topdown``
+(``topdown``), ``inference_video3d`` (``video3d``), ``inference_lifting`` and
+``inference_two_stage`` (``lifting``), ``PoseInferencer``, the person detectors it takes,
+and the ONNX Runtime backend (``init_model(..., backend='onnxruntime')`` →
+``OnnxRuntimeEstimator``)."""
 from hpekit.apis.detectors import (DetectionsFileDetector, GivenBoxesDetector, WholeImageDetector,
-                        build_detector)
-from hpekit.apis.inference import (inference_topdown, inference_video3d, init_model,
-                        merge_data_samples, stack_keypoints, window_starts)
+                                   build_detector)
 from hpekit.apis.inferencer import PoseInferencer
 from hpekit.apis.lifting import inference_lifting, inference_two_stage
+from hpekit.apis.model import init_model
 from hpekit.apis.onnxruntime_backend import OnnxRuntimeEstimator
+from hpekit.apis.topdown import inference_topdown, merge_data_samples
+from hpekit.apis.video3d import inference_video3d, stack_keypoints, window_starts
 
 __all__ = ['init_model', 'inference_topdown', 'inference_video3d', 'merge_data_samples',
            'stack_keypoints', 'window_starts', 'PoseInferencer', 'WholeImageDetector',
-           'GivenBoxesDetector', 'DetectionsFileDetector', 'build_detector', 'OnnxRuntimeEstimator']
-__all__ += ['inference_lifting', 'inference_two_stage']
+           'GivenBoxesDetector', 'DetectionsFileDetector', 'build_detector',
+           'OnnxRuntimeEstimator', 'inference_lifting', 'inference_two_stage']

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from hpekit.core.boxes import to_xyxy
 from hpekit.registry import PERSON_DETECTORS
 
 
@@ -36,7 +37,6 @@ class GivenBoxesDetector:
 
     def __init__(self, bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
                  bbox_format: str = 'xyxy') -> None:
-        from hpekit.apis.inference import to_xyxy
         self.boxes = to_xyxy(bboxes, bbox_format)
 
     def __call__(self, image: np.ndarray,

@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 from mmengine.config import Config
 
+from hpekit.apis.detectors import Detector, build_detector
+from hpekit.apis.frames import as_rgb, is_image_file, iter_video, list_images, read_image
+from hpekit.apis.model import init_model
+from hpekit.apis.topdown import inference_topdown, merge_data_samples
 from hpekit.models.estimators import TASK_TOPDOWN
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
-
-from hpekit.apis.detectors import Detector, build_detector
-from hpekit.apis.frames import as_rgb, is_image_file, iter_video, list_images, read_image
-from hpekit.apis.inference import inference_topdown, init_model, merge_data_samples
 
 
 def _webcam_frames(index, max_frames=None):

@@ -6,14 +6,15 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from hpekit.apis.frames import FrameSource, load_frames
+from hpekit.apis.model import PoseModel
+from hpekit.apis.topdown import inference_topdown
+from hpekit.apis.video3d import pose3d_samples
 from hpekit.codecs.pose_lifting import normalize_screen_coordinates
 from hpekit.datasets.metainfo import keypoint_names
 from hpekit.models.estimators import TASK_LIFTING, BasePoseEstimator
-from hpekit.structures import PoseDataSample
 from hpekit.models.model_inputs import model_spec
-
-from hpekit.apis.frames import FrameSource, load_frames
-from hpekit.apis.inference import PoseModel, inference_topdown, pose3d_samples
+from hpekit.structures import PoseDataSample
 
 
 def inference_lifting(model: BasePoseEstimator, keypoints_2d: ArrayLike,

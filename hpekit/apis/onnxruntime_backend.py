@@ -23,8 +23,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from hpekit.structures import PoseDataSample
+from hpekit.export.onnx import DEFAULT_OPSET, export_onnx
+from hpekit.models.data_preprocessors.image_preprocessor import stack_batch
+from hpekit.models.estimators import BasePoseEstimator
 from hpekit.models.model_inputs import model_spec
+from hpekit.structures import PoseDataSample
 from hpekit.version import __version__
 
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -88,7 +91,6 @@ def cache_path(model, checkpoint=None, cache_dir=None, opset=None):
     Returns:
         (path, key, weights digest)
     """
-    from hpekit.export.onnx import DEFAULT_OPSET
     opset = opset or DEFAULT_OPSET
     key, weights = cache_key(model, checkpoint, opset)
     stem = osp.splitext(osp.basename(checkpoint))[0] if checkpoint else 'model'
@@ -108,7 +110,6 @@ def export_cached(model, checkpoint=None, cache_dir=None, opset=None):
     to a temporary name, then renamed, so a concurrent or interrupted export never
     leaves a half file under the final name). A ``.json`` beside it records the key's
     inputs. Returns (path, exported: bool)."""
-    from hpekit.export.onnx import DEFAULT_OPSET, export_onnx
     opset = opset or DEFAULT_OPSET
     path, key, weights = cache_path(model, checkpoint, cache_dir, opset)
     if osp.isfile(path):
@@ -134,7 +135,7 @@ def export_cached(model, checkpoint=None, cache_dir=None, opset=None):
 
 
 def _providers(device):
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional dependency (extra "onnx")
     available = ort.get_available_providers()
     if torch.device(device).type == 'cuda' and 'CUDAExecutionProvider' in available:
         return ['CUDAExecutionProvider', 'CPUExecutionProvider']
@@ -163,7 +164,7 @@ class OnnxRuntimeEstimator:
 
     def __init__(self, model, onnx_file, device='cpu', threads=None):
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # optional dependency (extra "onnx")
         except ImportError as err:
             raise ImportError("backend='onnxruntime' needs onnxruntime: pip install "
                               'onnxruntime (or pip install "hpekit[onnx]")') from err
@@ -204,7 +205,6 @@ class OnnxRuntimeEstimator:
         return [torch.from_numpy(out) for out in outputs]
 
     def _inputs(self, data):
-        from hpekit.models.data_preprocessors.image_preprocessor import stack_batch
         pre = self.torch_model.data_preprocessor
         layout = getattr(pre, 'item_layout', None)
         inputs = data['inputs']
@@ -232,7 +232,6 @@ class OnnxRuntimeEstimator:
 
 def onnxruntime_model(model, checkpoint=None, device='cpu', cache_dir=None, threads=None):
     """``model`` (from ``init_model``) exported once, cached and opened in ONNX Runtime."""
-    from hpekit.models.estimators import BasePoseEstimator
     if getattr(type(model), 'predict_exported', None) in (
             None, BasePoseEstimator.predict_exported):
         raise NotImplementedError(f'{type(model).__name__} has no predict_exported: it '

@@ -4,10 +4,9 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hpekit.codecs.base import BaseKeypointCodec, to_size
 from hpekit.core import decode_heatmaps, gaussian_heatmaps
 from hpekit.registry import KEYPOINT_CODECS
-
-from hpekit.codecs.base import BaseKeypointCodec, to_size
 
 
 def input_to_heatmap(points: ArrayLike, input_size: Sequence[float],

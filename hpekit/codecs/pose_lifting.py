@@ -1,14 +1,15 @@
 """2D keypoint sequences → lifting-model inputs, 3D joints → root-relative targets."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-
-from hpekit.registry import KEYPOINT_CODECS
+from numpy.typing import ArrayLike
 
 from hpekit.codecs.base import BaseKeypointCodec
+from hpekit.registry import KEYPOINT_CODECS
 
 
-def normalize_screen_coordinates(keypoints, image_size):
+def normalize_screen_coordinates(keypoints: ArrayLike,
+                                 image_size: Sequence[float]) -> np.ndarray:
     """Pixels → [-1, 1] across the width, aspect kept: x / w · 2 − 1, y / w · 2 − h / w.
 
     Args:
@@ -19,7 +20,8 @@ def normalize_screen_coordinates(keypoints, image_size):
     return keypoints / w * 2.0 - np.array([1.0, h / w], np.float32)
 
 
-def denormalize_screen_coordinates(normalized, image_size):
+def denormalize_screen_coordinates(normalized: ArrayLike,
+                                   image_size: Sequence[float]) -> np.ndarray:
     """The inverse of ``normalize_screen_coordinates``: [..., 2] → image px."""
     w, h = (float(v) for v in image_size)
     return (np.asarray(normalized, np.float32) + np.array([1.0, h / w], np.float32)) * w / 2
@@ -51,13 +53,14 @@ class VideoPoseLifting(BaseKeypointCodec):
                          atol=1e-6)
     input_size = None
 
-    def __init__(self, num_frames=27, root_index=0):
+    def __init__(self, num_frames: int = 27, root_index: int = 0) -> None:
         for name, value, low in (('num_frames', num_frames, 1), ('root_index', root_index, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
         self.num_frames, self.root_index = num_frames, root_index
 
-    def encode(self, keypoints, image_size, joints_3d=None) -> Dict[str, np.ndarray]:
+    def encode(self, keypoints: ArrayLike, image_size: Sequence[float],
+               joints_3d: Optional[ArrayLike] = None) -> Dict[str, np.ndarray]:
         keypoints = np.asarray(keypoints, np.float32)
         if keypoints.ndim < 2 or keypoints.shape[-1] != 2:
             raise ValueError(f'{type(self).__name__}: keypoints must be [..., K, 2] px, '
@@ -73,7 +76,7 @@ class VideoPoseLifting(BaseKeypointCodec):
             out['joints_3d'] = np.ascontiguousarray(joints - root)
         return out
 
-    def decode(self, outputs) -> Tuple[np.ndarray, None]:
+    def decode(self, outputs: ArrayLike) -> Tuple[np.ndarray, None]:
         return np.asarray(outputs, np.float32), None
 
     def __repr__(self):

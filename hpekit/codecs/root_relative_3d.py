@@ -4,9 +4,8 @@ from typing import Dict, Sequence, Tuple, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hpekit.registry import KEYPOINT_CODECS
-
 from hpekit.codecs.base import BaseKeypointCodec, to_size
+from hpekit.registry import KEYPOINT_CODECS
 
 
 @KEYPOINT_CODECS.register_module()

@@ -10,7 +10,12 @@ minutes later (or, for a data loader, after the model was built). ``load_config`
 What is checked, each error naming its config path:
 
 - every part's ``type`` is registered; its arguments are ones its class takes, and
-  the ones it requires (no default) are given;
+  the ones it requires (no default) are given — a missing ``encoder`` / ``decoder``
+  / ``input_size`` with a message saying to write ``encoder=codec`` (…);
+- the config's ``codec`` (``check_codec``): every part that takes the codec or its
+  input size is given it, and no part holds another one — so a child config that
+  changes only ``codec`` (the base's pipelines and head were computed with the base's
+  codec when the base was read) is refused, naming the keys to re-state;
 - a value given as a string where the argument's default (or annotation) is a number
   (``lr='1e-3'``);
 - intervals, epochs, iterations and sizes are positive ints (``val_interval=0``,
@@ -25,16 +30,16 @@ import numbers
 import os.path as osp
 import sys
 import warnings
+from typing import Optional
 
-from hpekit.registry import (BLOCKS, DATA_SAMPLERS, DATASETS, HOOKS, KEYPOINT_CODECS,
-                             LOOPS, METRICS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS,
-                             PARAM_SCHEDULERS, TRANSFORMS)
+from torch.utils.data import DataLoader
+
+from hpekit.registry import (BLOCKS, DATA_SAMPLERS, DATASETS, HOOKS, KEYPOINT_CODECS, LOOPS,
+                             METRICS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS,
+                             TRANSFORMS)
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 GENERIC_MAKE_DATA = 'python tools/make_synthetic_data.py {h36m,mpii} --out {root}'
-# Arguments a part may leave unset because the config's ``codec`` fills them
-# (hpekit.config.codec.apply_codec).
-CODEC_FILLED = ('encoder', 'decoder', 'input_size')
 # Nested keys whose parts live in the codec registry.
 CODEC_KEYS = ('encoder', 'decoder', 'codec')
 
@@ -64,6 +69,37 @@ DATALOADER_EXTRA = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker
 
 class ConfigError(ValueError):
     """A config names an unknown part or argument, or a bad value (the key path is named)."""
+
+
+#: The arguments through which a part takes the config's codec (or its input size).
+CODEC_ARGS = ('encoder', 'decoder', 'input_size')
+
+
+class CodecNotSetError(TypeError, ValueError):
+    """A part that needs the config's codec (``encoder``, ``decoder``) or its input size
+    (``input_size``) was not given it. hpekit fills nothing from a config's ``codec``
+    variable: a config passes it explicitly, as MMPose's configs do. A TypeError (a
+    missing argument) and a ValueError (a missing value), so either is caught."""
+
+
+def codec_not_set(key: str, part: Optional[str] = None, alternative: Optional[str] = None,
+                  explain: bool = True) -> CodecNotSetError:
+    """The error for the config key ``key`` (a dotted path ending in ``encoder``,
+    ``decoder`` or ``input_size``, e.g. ``'model.head.decoder'``) left unset on a part
+    (of type ``part``): the message says what to write there (or ``alternative``),
+    and with ``explain`` how a config writes its codec."""
+    arg = key.rsplit('.', 1)[-1]
+    value = "codec['input_size']" if arg == 'input_size' else 'codec'
+    what = "the config's codec dict" if arg != 'input_size' else \
+        "the (W, H) input size of the config's codec dict"
+    message = (f"{key} is not set{f' ({part})' if part else ''}: add {arg}={value} "
+               f"({what}){f', or {alternative}' if alternative else ''}")
+    if explain:
+        message += ('. A config writes its codec once, e.g. codec = dict(type='
+                    "'MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2), "
+                    'and passes it to every part that uses it, as MMPose configs do (hpekit '
+                    'fills nothing from `codec`).')
+    return CodecNotSetError(message)
 
 
 def _close(key, names):
@@ -128,7 +164,7 @@ def check_value(where, key, value):
         raise ConfigError(f'{path}: the learning rate must be >= 0, got {value}')
 
 
-def check_part(cfg, registries, where, fixed=(), skip=(), filled=()):
+def check_part(cfg, registries, where, fixed=(), skip=()):
     """Check one ``dict(type=..., **kwargs)`` and the parts nested in it.
 
     Args:
@@ -137,12 +173,13 @@ def check_part(cfg, registries, where, fixed=(), skip=(), filled=()):
         where (str): its key path in the config, for messages (e.g. 'model.backbone').
         fixed (sequence[str]): keys the builder consumes or passes itself.
         skip (sequence[str]): keys not to look into (checked elsewhere).
-        filled (sequence[str]): arguments something else fills when unset (the codec).
 
     Raises:
         ConfigError: unknown type (closest names suggested), an argument the part
             does not take (the part, the argument and close argument names), a
-            required argument missing, a number given as a string, or a bad value.
+            required argument missing (a codec argument: ``codec_not_set``'s message,
+            e.g. "model.head.decoder is not set: add decoder=codec …"), a number given
+            as a string, or a bad value.
     """
     if not isinstance(cfg.get('type'), str):
         return
@@ -161,12 +198,14 @@ def check_part(cfg, registries, where, fixed=(), skip=(), filled=()):
         missing = [p.name for p in params.values()
                    if p.default is p.empty and p.name != 'self'
                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                   and p.name not in cfg and p.name not in fixed and p.name not in filled]
+                   and p.name not in cfg and p.name not in fixed]
+        for name in missing:
+            if name in CODEC_ARGS:
+                raise ConfigError(str(codec_not_set(f'{where}.{name}', cfg['type'])))
         if missing:
             raise ConfigError(
                 f"{where}: {cfg['type']} needs the argument(s) {', '.join(map(repr, missing))} "
-                f"(no default), which the config does not set"
-                f"{' (nor its codec)' if set(missing) & set(CODEC_FILLED) else ''}.")
+                f"(no default), which the config does not set.")
     for key, value in cfg.items():
         if key == 'type':
             continue
@@ -181,18 +220,18 @@ def check_part(cfg, registries, where, fixed=(), skip=(), filled=()):
             continue
         nested = TRANSFORMS if key == 'pipeline' else \
             KEYPOINT_CODECS if key in CODEC_KEYS else None
-        _check_nested(value, f'{where}.{key}', nested, registries, filled=filled)
+        _check_nested(value, f'{where}.{key}', nested, registries)
 
 
-def _check_nested(value, where, registry, parents, fixed=(), filled=()):
+def _check_nested(value, where, registry, parents, fixed=()):
     """Parts inside a part: in ``registry`` if given, else the parent's registries."""
     registries = [registry] if registry is not None else [*parents, BLOCKS]
     if isinstance(value, dict) and 'type' in value:
-        check_part(value, registries, where, fixed=fixed, filled=filled)
+        check_part(value, registries, where, fixed=fixed)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             if isinstance(item, dict) and 'type' in item:
-                check_part(item, registries, f'{where}[{i}]', fixed=fixed, filled=filled)
+                check_part(item, registries, f'{where}[{i}]', fixed=fixed)
 
 
 def _check_plain(cfg, where, accepted, fixed=()):
@@ -224,7 +263,6 @@ def check_loop(cfg, name):
 
 def check_dataloader(loader, where):
     """A data loader's own keys (DataLoader's arguments and mmengine's extras)."""
-    from torch.utils.data import DataLoader
     accepted = [*(_accepted(DataLoader) or []), *DATALOADER_EXTRA]
     _check_plain(loader, where, list(dict.fromkeys(accepted)))
     sampler = loader.get('sampler')
@@ -261,20 +299,20 @@ def check_config(cfg, loaders=LOADERS):
         ConfigError: see ``check_part`` and the module doc.
         FileNotFoundError: a data_root folder is missing (see ``check_data_root``).
     """
-    filled = CODEC_FILLED if cfg.get('codec') else ()
     if isinstance(cfg.get('codec'), dict):
         check_part(cfg.codec, [KEYPOINT_CODECS], 'codec')
     if cfg.get('model'):
-        check_part(cfg.model, [MODELS], 'model', filled=filled)
+        check_part(cfg.model, [MODELS], 'model')
     for name in LOADERS:
         loader = cfg.get(name) or {}
         if loader:
             check_dataloader(loader, name)
         dataset = loader.get('dataset')
         if dataset:
-            check_part(dataset, [DATASETS], f'{name}.dataset', filled=filled)
+            check_part(dataset, [DATASETS], f'{name}.dataset')
             if name in loaders:
                 check_data_root(dataset, f'{name}.dataset')
+    check_codec(cfg)
     for name in ('train_cfg', 'val_cfg', 'test_cfg'):
         check_loop(cfg, name)
     for name in ('val_evaluator', 'test_evaluator'):
@@ -303,6 +341,91 @@ def check_config(cfg, loaders=LOADERS):
         _check_plain(cfg.randomness, 'randomness', ('seed', 'diff_rank_seed', 'deterministic'))
     if isinstance(cfg.get('auto_scale_lr'), dict):
         _check_plain(cfg.auto_scale_lr, 'auto_scale_lr', ('enable', 'base_batch_size'))
+
+
+def _codec_part_class(type_name):
+    """The class a transform or model part config names, or None (unknown, or a codec)."""
+    if inspect.isclass(type_name):
+        cls = type_name
+    elif isinstance(type_name, str):
+        cls = next((r.get(type_name) for r in (TRANSFORMS, MODELS) if type_name in r), None)
+    else:
+        cls = None
+    return None if cls is None or cls in KEYPOINT_CODECS.module_dict.values() else cls
+
+
+def _plain_value(value):
+    """Lists → tuples and ConfigDicts → dicts, all the way down (for comparing)."""
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain_value(v) for v in value)
+    return value
+
+
+def _codec_problems(node, where, codec, input_size, problems):
+    """Collect, below ``node`` (at key path ``where``), the parts that take the codec
+    (or its input size) and are not given it, or are given another one."""
+    if isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            _codec_problems(item, f'{where}[{i}]', codec, input_size, problems)
+        return
+    if not isinstance(node, dict):
+        return
+    cls = _codec_part_class(node.get('type')) if 'type' in node else None
+    params = _parameters(cls) if cls is not None else None
+    for arg in CODEC_ARGS if params else ():
+        param = params.get(arg)
+        if param is None or param.default not in (None, param.empty):
+            continue   # not a codec argument of this class (e.g. LoadImage's decoder='auto')
+        expected = codec if arg != 'input_size' else input_size
+        value = node.get(arg)
+        if value is None:
+            if arg == 'input_size' and (expected is None or node.get('size') is not None):
+                continue   # a codec without input size (lifting); ClipResize(size=...)
+            problems.append(str(codec_not_set(f'{where}.{arg}', node['type'],
+                                              explain=False)))
+        elif expected is not None and _plain_value(value) != _plain_value(expected):
+            wanted = 'codec' if arg != 'input_size' else "codec['input_size']"
+            problems.append(f'{where}.{arg} is {_plain_value(value)!r}, not the config\'s '
+                            f'{wanted} ({_plain_value(expected)!r})')
+    for key, value in node.items():
+        if key not in ('encoder', 'decoder'):
+            _codec_problems(value, f'{where}.{key}' if where else key, codec, input_size,
+                            problems)
+
+
+def check_codec(cfg):
+    """The config's ``codec`` is what its parts use: ConfigError otherwise.
+
+    A config with a top-level ``codec = dict(type=..., input_size=..., ...)`` passes it
+    to every part that uses it (MMPose's style): ``GenerateTarget(encoder=codec)``, the
+    head's ``decoder=codec``, ``input_size=codec['input_size']`` on the transforms that
+    take one. hpekit fills nothing; this check refuses, naming every key:
+
+    - a transform or model part whose class takes ``encoder``, ``decoder`` or
+      ``input_size`` (no default, or None) and is not given it;
+    - a part given another codec or input size than ``codec``: what a child config
+      that changes only ``codec`` (or ``--cfg-options codec.input_size=...``) leads
+      to, since the base's pipelines and head were computed with the base's codec
+      when it was read. Such a child re-states the parts that use the codec.
+
+    Looks at what the Runner builds (``model`` and the data loaders), not at the
+    config's variables (``train_pipeline`` …). A config without ``codec`` is not checked.
+    """
+    codec = cfg.get('codec')
+    if not isinstance(codec, dict):
+        return
+    input_size = codec.get('input_size')
+    problems = []
+    for key in ('model', *LOADERS):
+        if cfg.get(key):
+            _codec_problems(cfg[key], key, codec, input_size, problems)
+    if problems:
+        raise ConfigError(
+            'the config\'s codec is not what its parts use (hpekit fills nothing from '
+            '`codec`; a config that changes it re-states every part that uses it, as '
+            'MMPose configs do):\n  ' + '\n  '.join(dict.fromkeys(problems)))
 
 
 def check_cfg_options(cfg, options):

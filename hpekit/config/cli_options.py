@@ -1,9 +1,12 @@
 """MMPose's tool options applied to a config: --data-root, --no-validate, --show-dir,
 --out (``tools/train.py`` and ``tools/test.py`` call these)."""
+import inspect
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
+
+from hpekit.registry import METRICS
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = ('val_evaluator', 'test_evaluator')
@@ -83,9 +86,6 @@ def set_outfile_prefix(cfg: Config, out: str, key: str = 'test_evaluator') -> Op
 
     Returns the prefix (FILE without its extension), or None if no evaluator takes one.
     """
-    import inspect
-
-    from hpekit.registry import METRICS
     prefix = osp.splitext(out)[0]
     evaluators = _as_list(cfg.get(key))
     used = False

@@ -9,10 +9,7 @@ shipped folder is ``hpekit/.mim/configs`` in a packaged install and the reposito
 import glob
 import os
 import os.path as osp
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
-
-if TYPE_CHECKING:
-    from mmengine.config import Config
+from typing import List
 
 
 def config_roots() -> List[str]:
@@ -60,20 +57,3 @@ def find_config_file(path: str) -> str:
                 return found[0]
     raise FileNotFoundError(f'config file {path!r} not found; looked at: '
                             f'{", ".join(tried)}')
-
-
-def get_config(name: str, cfg_options: Optional[Dict[str, Any]] = None) -> 'Config':
-    """The loaded config of a shipped experiment (or of any config file), as the tools
-    load it: ``hpekit.get_config('hg2-bottleneck_b24-20e_mpii-256')``.
-
-    Args:
-        name: an experiment config's name, a path relative to ``configs/`` or a file
-            path (:func:`find_config_file`); ``.yaml`` experiments are converted.
-        cfg_options: dict of dotted keys to override, as ``--cfg-options``.
-
-    Returns:
-        mmengine.config.Config: through ``hpekit.config.setup.load_config``
-        (``default_scope`` set, the config's codec applied).
-    """
-    from hpekit.config.setup import load_config
-    return load_config(name, cfg_options)

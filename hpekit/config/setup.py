@@ -3,13 +3,17 @@
 ``tools/train.py`` and ``tools/test.py`` are thin wrappers around these functions, so
 the behaviour of every command-line flag lives (and is tested) here.
 """
+import importlib.util
 import os.path as osp
+from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
 
-from hpekit.config.codec import apply_codec
 from hpekit.config.checks import check_cfg_options
+from hpekit.config.cli_options import set_data_root
+from hpekit.config.files import find_config_file
+from hpekit.config.yacs import convert_hint, load_yacs_experiment, warn_ignored
 
 
 def load_config(path, cfg_options=None):
@@ -21,13 +25,10 @@ def load_config(path, cfg_options=None):
     ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, or a
     path relative to ``configs/``): ``hpekit.config.files.find_config_file``;
     FileNotFoundError names every place searched."""
-    from hpekit.config.files import find_config_file
     path = find_config_file(path)
     # ``data_root`` (a variable of the file) in the options is applied with
     # ``hpekit.config.cli_options.set_data_root``: every loader and evaluator file.
     if path.endswith(('.yaml', '.yml')):
-        from hpekit.config.yacs import (convert_hint, load_yacs_experiment,
-                                                   warn_ignored)
         cfg, report = load_yacs_experiment(path)
         warn_ignored(report)
         print(convert_hint(path), flush=True)
@@ -40,10 +41,26 @@ def load_config(path, cfg_options=None):
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if data_root is not None:   # `data_root=X` moves every dataset and evaluator file
-        from hpekit.config.cli_options import set_data_root
         set_data_root(cfg, data_root)
     cfg.setdefault('default_scope', 'hpekit')
-    return apply_codec(cfg)
+    return cfg
+
+
+
+def get_config(name: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """The loaded config of a shipped experiment (or of any config file), as the tools
+    load it: ``hpekit.get_config('hg2-bottleneck_b24-20e_mpii-256')``.
+
+    Args:
+        name: an experiment config's name, a path relative to ``configs/`` or a file
+            path (:func:`find_config_file`); ``.yaml`` experiments are converted.
+        cfg_options: dict of dotted keys to override, as ``--cfg-options``.
+
+    Returns:
+        mmengine.config.Config: through :func:`load_config`
+        (``--cfg-options`` merged, ``default_scope`` set).
+    """
+    return load_config(name, cfg_options)
 
 
 def _common(cfg, config_path, work_dir, launcher):
@@ -245,7 +262,6 @@ def enable_tensorboard(cfg):
     is optional: without the ``tensorboard`` package this raises ImportError saying
     how to install it, before anything runs.
     """
-    import importlib.util
     if importlib.util.find_spec('tensorboard') is None:
         raise ImportError('--tensorboard needs the tensorboard package, which is not '
                           'installed: pip install tensorboard')

@@ -26,9 +26,13 @@ shipped config of the model family (``mpii_hourglass/simplebaseline-res50_b32-14
 for ``pose_resnet``, ``mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py`` for
 ``pose_hourglass``) and sets only what the YAML names, in today's vocabulary: one
 ``codec = dict(type='MSRAHeatmap', input_size=..., heatmap_size=..., sigma=...)``
-from ``MODEL.IMAGE_SIZE`` / ``HEATMAP_SIZE`` / ``SIGMA`` (the pipelines and heads take
-their sizes from it), a train pipeline only where the augmentation changes, and
-partial dicts that mmengine merges into the base. Comments name the YAML keys behind
+from ``MODEL.IMAGE_SIZE`` / ``HEATMAP_SIZE`` / ``SIGMA``, a train pipeline where the
+augmentation or the codec changes, and partial dicts that mmengine merges into the
+base. Nothing fills a config's parts from its ``codec``, and the base's pipelines and
+head hold the base's codec: when the codec differs from the base's, the written config
+re-states every part that uses it (the train and val pipelines with
+``input_size=codec['input_size']`` and ``GenerateTarget(encoder=codec)``, and the
+head's ``decoder=codec``), as MMPose configs do. Comments name the YAML keys behind
 each setting and list the keys that were not converted, with the reason.
 
 **Where the base config is found.** mmengine resolves a ``_base_`` entry as a file
@@ -540,9 +544,22 @@ def _model(s):
     return model
 
 
-def _train_pipeline(s, base):
-    """The base train pipeline with HRNet's augmentation settings, or None if unchanged."""
-    if not any(key in s for key in TARGETS['train_pipeline']):
+def _with_codec(t):
+    """A transform config of the base whose codec arguments use the written config's
+    ``codec`` (the base's hold the base's codec's values)."""
+    t = dict(t)
+    if 'input_size' in t:
+        t['input_size'] = _Code("codec['input_size']")
+    for key in ('encoder', 'decoder'):
+        if key in t:
+            t[key] = _Code('codec')
+    return t
+
+
+def _train_pipeline(s, base, codec_changed):
+    """The base train pipeline with HRNet's augmentation settings and the written
+    config's codec, or None if neither changes it."""
+    if not codec_changed and not any(key in s for key in TARGETS['train_pipeline']):
         return None
     pipeline = []
     for t in _plain(base.train_pipeline):
@@ -561,7 +578,7 @@ def _train_pipeline(s, base):
                     t[key] = s[key]
             if 'flip' in s:
                 t['flip_prob'] = 0.5 if s['flip'] else 0.0
-        pipeline.append(t)
+        pipeline.append(_with_codec(t))
     return pipeline
 
 
@@ -597,16 +614,22 @@ def _overrides(s, base):
     if 'sigma' in s:
         codec['sigma'] = s['sigma']
     out['codec'] = codec
+    # The base's pipelines and head hold the base's codec: another one re-states them.
+    codec_changed = codec != _plain(base.codec)
     model = _model(s)
+    if codec_changed:
+        model.setdefault('head', {})['decoder'] = _Code('codec')
     if model:
         out['model'] = model
     if 'data_root' in s:
         root = s['data_root']
         out['data_root'] = root if not root or root.endswith('/') else root + '/'
     root = _Code('data_root') if 'data_root' in s else None
-    pipeline = _train_pipeline(s, base)
+    pipeline = _train_pipeline(s, base, codec_changed)
     if pipeline is not None:
         out['train_pipeline'] = pipeline
+    if codec_changed:
+        out['val_pipeline'] = [_with_codec(t) for t in _plain(base.val_pipeline)]
     train = _loader(s, root, 'batch_size', 'train_ann')
     if 'shuffle' in s:
         train['sampler'] = dict(shuffle=s['shuffle'])
@@ -615,6 +638,8 @@ def _overrides(s, base):
     if train:
         out['train_dataloader'] = train
     val = _loader(s, root, 'test_batch_size', 'test_ann')
+    if codec_changed:
+        val.setdefault('dataset', {})['pipeline'] = _Code('val_pipeline')
     if val:
         out['val_dataloader'] = val
         out['test_dataloader'] = _Code('val_dataloader')
@@ -753,8 +778,8 @@ def _body(overrides, sources):
             keys = []
         lines.append('')
         if name == 'codec':
-            lines.append('# The target geometry, once: pipelines and heads take their '
-                         'sizes from it.')
+            lines.append('# The target geometry, once; every part below that uses it is '
+                         'given it.')
         if keys:
             lines.append(_comment('From ' + ', '.join(keys)))
         lines.append(f'{name} = {_format(value, len(name) + 3)}')

@@ -19,7 +19,7 @@ convention; COCO states none and MMPose reads them the same way). Boxes are in t
 detector convention (the image spans [0, W] × [0, H]). Each box becomes the crop box
 of ``TopdownAffine`` as MMPose's ``GetBBoxCenterScale`` + ``TopdownAffine`` make it:
 widened or heightened about its centre to the model input's aspect ratio, then
-padded by ``bbox_padding`` (1.25), through ``hpekit.apis.inference.boxes_to_center_size``
+padded by ``bbox_padding`` (1.25), through ``hpekit.core.boxes.boxes_to_center_size``
 (the function inference uses, so evaluation and inference crop alike).
 
 Parsing uses ``pycocotools`` (``pip install hpekit[coco]``); the JSON is checked
@@ -33,12 +33,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from hpekit.registry import DATASETS
+from hpekit.core.boxes import BOX_PADDING, crop_boxes, xywh_to_xyxy
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
+from hpekit.registry import DATASETS
 
 COCO_METAINFO_FILE = 'configs/_base_/datasets/coco.py'
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py coco --out {root}'
-BBOX_PADDING = 1.25       # MMPose's GetBBoxCenterScale(padding=1.25)
 
 
 class CocoAnnotationError(ValueError):
@@ -47,7 +47,7 @@ class CocoAnnotationError(ValueError):
 
 def _require_pycocotools():
     try:
-        from pycocotools.coco import COCO
+        from pycocotools.coco import COCO  # optional dependency (extra "coco")
     except ImportError:
         raise ImportError('COCO-format data needs pycocotools: pip install pycocotools '
                           "(or pip install 'hpekit[coco]')") from None
@@ -263,30 +263,6 @@ def load_detections(path: str, coco: Any, categories: Optional[Sequence[int]]) -
 
 
 # --------------------------------------------------------------------- samples
-def xywh_to_xyxy(box: Sequence[float]) -> np.ndarray:
-    """[x, y, w, h] → [x1, y1, x2, y2] (float64)."""
-    x, y, w, h = (float(v) for v in box)
-    return np.array([x, y, x + w, y + h])
-
-
-def crop_boxes(bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
-               input_size: Optional[Tuple[int, int]] = None,
-               padding: float = BBOX_PADDING) -> Tuple[np.ndarray, np.ndarray]:
-    """xyxy boxes [N, 4] → (center float32 [N, 2], bbox_size float32 [N, 2]).
-
-    With ``input_size`` (W, H): ``hpekit.apis.inference.boxes_to_center_size`` (fit to
-    W / H about the centre, then × padding). Without: the centre, and the size ×
-    padding (no aspect-ratio fit).
-    """
-    boxes = np.asarray(bboxes, np.float64).reshape(-1, 4)
-    if input_size is not None:
-        from hpekit.apis.inference import boxes_to_center_size
-        return boxes_to_center_size(boxes, input_size, padding)
-    center = (boxes[:, :2] + boxes[:, 2:]) / 2 - 0.5
-    return center.astype(np.float32), ((boxes[:, 2:] - boxes[:, :2]) * padding).astype(
-        np.float32)
-
-
 def _gt_sample(ann, img, img_dir, num_keypoints):
     """One GT person annotation → a data info (without center/bbox_size), or None.
 
@@ -364,7 +340,7 @@ class CocoDataset(BasePoseDataset):
             this (MMPose's 1.25).
         input_size ((W, H), optional): the model input whose aspect ratio the crop
             boxes take; None: the ``input_size`` of the pipeline's transforms
-            (``TopdownAffine``, filled from the config's ``codec``); with neither the
+            (``TopdownAffine``'s ``input_size=codec['input_size']``); with neither the
             boxes keep their own aspect ratio.
         pipeline (sequence): transform configs (hpekit TRANSFORMS) or callables.
         test_mode (bool): mmengine's test mode (no re-fetching of failed samples).
@@ -405,7 +381,7 @@ class CocoDataset(BasePoseDataset):
                  data_prefix: Dict[str, str] = dict(img='train2017/'),
                  metainfo: Optional[Dict[str, Any]] = None,
                  bbox_file: Optional[str] = None, bbox_score_thr: float = 0.0,
-                 bbox_padding: float = BBOX_PADDING,
+                 bbox_padding: float = BOX_PADDING,
                  input_size: Optional[Tuple[int, int]] = None,
                  pipeline: Sequence = (), test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,

@@ -15,10 +15,12 @@ import os.path as osp
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from hpekit.registry import DATASETS
+
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
 from hpekit.datasets.metainfo import add_metainfo_to_info, keypoint_names
 from hpekit.datasets.skipping import report_skipped
+from hpekit.datasets.synthetic.h36m import render_h36m_clip, sample_h36m_poses
+from hpekit.registry import DATASETS
 
 H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
 
@@ -301,7 +303,6 @@ class SyntheticH36MClips(BasePoseDataset):
 
     def load_data_list(self) -> List[dict]:
         """Render all clips into ``self.frames`` / ``self.joints_3d``; list them."""
-        from hpekit.datasets.synthetic.h36m import render_h36m_clip, sample_h36m_poses
         rng = np.random.default_rng(self.seed)
         self.joints_3d = sample_h36m_poses(rng, self.num_samples, self.num_frames)
         self.frames = np.stack([render_h36m_clip(j, self.image_size, rng)

@@ -21,15 +21,15 @@ numpy arrays, numpy scalars and builtin containers only: a crafted file runs no 
 import os.path as osp
 import pickle
 import re
-from typing import (Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from hpekit.registry import DATASETS
+from hpekit.core.boxes import scale_to_size
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
 from hpekit.datasets.metainfo import add_metainfo_to_info
+from hpekit.registry import DATASETS
 
 H36M_METAINFO_FILE = 'configs/_base_/datasets/h36m.py'
 
@@ -40,7 +40,6 @@ H36M_ACTIONS = ('Directions', 'Discussion', 'Eating', 'Greeting', 'Phoning', 'Ph
 # Names some subjects' files use in the official release for the same actions.
 ACTION_ALIASES = {'TakingPhoto': 'Photo', 'WalkingDog': 'WalkDog'}
 DEFAULT_SUBJECTS = {'train': ('S1', 'S5', 'S6', 'S7', 'S8'), 'test': ('S9', 'S11')}
-BOX_PIXELS_PER_SCALE = 200.0
 
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py h36m-full --out {root}'
 PREPARE_CMD = 'python tools/dataset_converters/preprocess_h36m.py'
@@ -479,7 +478,7 @@ class H36MVideoDataset(BasePoseDataset):
         rows = seq['rows'][own]
         joints = self._joints[rows]
         root = joints[:, self.root_index].copy()
-        side = self._scale[rows] * (BOX_PIXELS_PER_SCALE * self.bbox_padding)
+        side = scale_to_size(self._scale[rows], self.bbox_padding)
         info = dict(
             sample_idx=int(idx),
             img_paths=[osp.join(self.img_root, n.decode('utf-8'))

@@ -21,18 +21,18 @@ import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
-from hpekit.registry import DATASETS
+
+from hpekit.core.boxes import BOX_PADDING, scale_to_size
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
 from hpekit.datasets.skipping import report_skipped, report_undecodable
+from hpekit.registry import DATASETS
 
 MPII_METAINFO_FILE = 'configs/_base_/datasets/mpii.py'
 
 MAKE_SYNTHETIC_CMD = 'python tools/make_synthetic_data.py mpii --out {root}'
 
-# The official loader's conventions (HRNet / MMPose): box = scale·200·BOX_PADDING px,
-# centre moved down by CENTER_SHIFT·scale px.
-PIXELS_PER_SCALE = 200.0
-BOX_PADDING = 1.25
+# The official loader's conventions (HRNet / MMPose): box = scale·200·BOX_PADDING px
+# (hpekit.core.boxes), centre moved down by CENTER_SHIFT·scale px.
 CENTER_SHIFT = 15.0
 
 _RECORD_INDEX = '_record_index'   # where the JSON position is kept
@@ -152,7 +152,7 @@ def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: st
     _check_values(path, index, center, joints, visible)
     img_path = image_path(path, index, img_dir, record['image'], allow_outside)
     center = center - 1.0 + np.array([0.0, CENTER_SHIFT * scale])
-    side = scale * PIXELS_PER_SCALE * BOX_PADDING
+    side = scale_to_size(scale, BOX_PADDING)
     return {'sample_idx': index,
             'img_path': img_path,
             'image_id': record['image'],

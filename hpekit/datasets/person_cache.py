@@ -31,6 +31,7 @@ in original image px, so the samples equal the uncached pipeline's up to resampl
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import os.path as osp
 import zlib
@@ -38,6 +39,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
+
+from hpekit.datasets.transforms.topdown_transforms import _SIMPLEJPEG, LoadImage, half_body_box
 
 FORMAT_VERSION = 1
 INDEX_FILE, ENTRIES_FILE, DATA_FILE = 'index.json', 'entries.npz', 'crops.bin'
@@ -137,7 +141,6 @@ def half_body_boxes(info: Dict[str, Any], half_body: Optional[Dict[str, Any]]):
     ``half_body`` holds RandomHalfBody's ``padding``, ``min_visible`` and ``aspect``;
     None (no RandomHalfBody in the pipeline) gives {}.
     """
-    from hpekit.datasets.transforms.topdown_transforms import half_body_box
     if not half_body:
         return {}
     visible = np.asarray(info['keypoints_visible'])
@@ -161,13 +164,11 @@ def encode_crop(rgb: np.ndarray, encoding: str, quality: int) -> bytes:
     if encoding == 'raw':
         return np.ascontiguousarray(rgb).tobytes()
     if encoding == 'jpeg':
-        try:
-            import simplejpeg
-            return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=quality,
-                                          colorspace='RGB', colorsubsampling='420')
-        except ImportError:
-            params = [cv2.IMWRITE_JPEG_QUALITY, quality]
-            return cv2.imencode('.jpg', rgb[..., ::-1], params)[1].tobytes()
+        if _SIMPLEJPEG is not None:
+            return _SIMPLEJPEG.encode_jpeg(np.ascontiguousarray(rgb), quality=quality,
+                                           colorspace='RGB', colorsubsampling='420')
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        return cv2.imencode('.jpg', rgb[..., ::-1], params)[1].tobytes()
     return cv2.imencode('.png', rgb[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
 
 
@@ -179,7 +180,6 @@ def decode_crop(data: np.ndarray, encoding: str, shape, to_rgb: bool = True):
         img = data.reshape(shape[0], shape[1], 3)
         return img if to_rgb else np.ascontiguousarray(img[..., ::-1])
     if encoding == 'jpeg':
-        from hpekit.datasets.transforms.topdown_transforms import _SIMPLEJPEG
         if _SIMPLEJPEG is not None:
             try:
                 return _SIMPLEJPEG.decode_jpeg(data, colorspace='RGB' if to_rgb else 'BGR')
@@ -403,7 +403,7 @@ LOADERS = ('LoadImage', 'LoadPersonCrop')
 def settings_from_pipeline(pipeline: Sequence[Dict[str, Any]], encoding: str = 'jpeg',
                            quality: int = 95, full_resolution: bool = False,
                            margin_px: int = 2) -> Dict[str, Any]:
-    """The cache settings a (codec-filled) top-down pipeline config needs.
+    """The cache settings a top-down pipeline config (as loaded) needs.
 
     Reads ``TopdownAffine`` (input_size, scale_factor, rotate_factor; none when
     ``augment=False``) and, when present with ``prob > 0``, ``RandomHalfBody``
@@ -458,7 +458,6 @@ def image_crops(infos: Sequence[Dict[str, Any]], settings: Dict[str, Any]):
     Returns:
         list of (entry dict without offset/length/crc32, bytes).
     """
-    from hpekit.datasets.transforms.topdown_transforms import LoadImage
     path = infos[0]['img_path']
     img = LoadImage(reduce_decode=False)._read(path, 1, infos[0])   # RGB, full size
     stat = os.stat(path)
@@ -516,12 +515,10 @@ def build_person_cache(dataset, settings: Dict[str, Any], out_dir: str,
 
 def _write_crops(jobs, data_path, workers, progress):
     """Append every job's crops to data_path; their entry dicts, completed."""
-    from mmengine.utils import ProgressBar
     bar = ProgressBar(len(jobs)) if progress else None
     rows, offset = [], 0
     pool = None
     if workers > 0:
-        import multiprocessing
         pool = multiprocessing.get_context('fork').Pool(workers)
     try:
         results = pool.imap(_image_crops_job, jobs, chunksize=4) if pool else \

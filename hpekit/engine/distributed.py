@@ -11,6 +11,7 @@ import gc
 import os
 import signal
 import subprocess
+import sys
 
 import torch
 import torch.distributed as torch_dist
@@ -136,10 +137,9 @@ def launch_local(script, argv, nproc, threads_per_proc=1):
     ``script argv --launcher pytorch`` N times; each process joins the gloo group
     (``init_distributed``), trains on its share of every epoch (mmengine's
     distributed sampler, the config's batch size per process) and DDP averages the
-    gradients. Each process gets ``threads_per_proc`` threads (``OMP_NUM_THREADS``):
-    on 2 cores, 2 processes × 1 thread trained hg2 1.28–1.36× faster than 1 process ×
-    2 threads (issue 15), and single-threaded processes do not spin-wait on each
-    other when other jobs share the cores.
+    gradients. Each process gets ``threads_per_proc`` threads (``OMP_NUM_THREADS``);
+    single-threaded processes do not spin-wait on each other when other jobs share the
+    cores (the speed-up is measured in docs/benchmarks.md, "--nproc").
 
     Args:
         script (str): the tool, e.g. ``tools/train.py``.
@@ -154,7 +154,6 @@ def launch_local(script, argv, nproc, threads_per_proc=1):
     if nproc < 1 or threads_per_proc < 1:
         raise ValueError(f'nproc and threads_per_proc must be >= 1, got {nproc}, '
                          f'{threads_per_proc}')
-    import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(script)))
     env = worker_env(threads_per_proc, root)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',

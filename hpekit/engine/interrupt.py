@@ -26,6 +26,7 @@ written; ``--resume auto`` continues from the one named.
 """
 import contextlib
 import glob
+import multiprocessing
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ import time
 
 from mmengine.hooks import CheckpointHook, Hook
 
+from hpekit.fileio import WorkDirLock
 from hpekit.registry import HOOKS
 
 EXIT_STATUS = 128 + signal.SIGINT   # 130, what shells report for a Ctrl-C
@@ -184,7 +186,6 @@ def stop_children(timeout=5.0):
     interrupted) gets SIGKILL. torch's SIGCHLD handler (it reports workers killed by a
     signal as errors) is switched off first: here they are stopped on purpose.
     """
-    import multiprocessing
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     known = multiprocessing.active_children()
     for process in known:
@@ -229,7 +230,6 @@ def stop_interrupted(runner):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_children()
     if runner is not None:
-        from hpekit.fileio import WorkDirLock
         WorkDirLock(runner.work_dir).release()
     message = interrupt_message(runner)
     if runner is not None:

@@ -3,9 +3,8 @@ import numpy as np
 from mmengine.dist import get_rank
 from mmengine.runner import EpochBasedTrainLoop
 
-from hpekit.registry import LOOPS
-
 from hpekit.engine.hooks import seed_everything
+from hpekit.registry import LOOPS
 
 
 def iteration_seed(seed, iteration, rank=0):

@@ -131,7 +131,7 @@ def compare_with_onnxruntime(model: nn.Module, onnx_file: str, input_shape: Sequ
     if not onnxruntime_available():
         raise ImportError('checking the ONNX file needs onnxruntime: '
                           'pip install onnxruntime (or skip with --no-verify)')
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional dependency (extra "onnx")
     spec = model_spec(model)
     generator = torch.Generator().manual_seed(seed)
     example = example_input(spec, input_shape, generator)

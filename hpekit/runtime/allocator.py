@@ -1,10 +1,9 @@
 """A fault-free memory allocator for hpekit's tools on Linux CPUs (standard library only).
 
-glibc's malloc gives large blocks (a training step's activations: tens of MB each)
-back to the kernel when they are freed and maps them again on the next step, so every
-step pays page faults and kernel time for memory it had a moment ago (hg2 eval at
-batch 16: ~130k faults per crop). jemalloc told to keep what it has
-(``MALLOC_CONF=retain:true,dirty_decay_ms:-1,muzzy_decay_ms:-1``) reuses it instead.
+glibc's malloc gives large blocks (a training step's activations) back to the kernel
+when they are freed and maps them again on the next step, so every step pays page
+faults and kernel time for memory it had a moment ago. jemalloc told to keep what it
+has (``MALLOC_CONF=retain:true,dirty_decay_ms:-1,muzzy_decay_ms:-1``) reuses it instead.
 glibc's own knobs (``GLIBC_TUNABLES``: mmap threshold, trim threshold, top pad) help
 less: a block above the largest allowed mmap threshold (32 MiB) is still mapped and
 unmapped every time. ``tools/benchmark.py allocator`` measures the choices against
@@ -15,8 +14,8 @@ each other (docs/benchmarks.md, "Allocator").
 process once with the best allocator available here: jemalloc with the settings above
 (``LD_PRELOAD``) where ``libjemalloc.so.2`` is installed (Debian/Ubuntu:
 ``apt-get install libjemalloc2``; ``make install`` tries it), else glibc with
-``GLIBC_TUNABLES`` (largest mmap threshold, no trimming: about a quarter of the page
-faults, 0.67–0.78× the time of hg2 eval at batch 16; neutral in training). It changes
+``GLIBC_TUNABLES`` (largest mmap threshold, no trimming: fewer page faults at large
+batches; the figures are in docs/benchmarks.md, "Allocator"). It changes
 nothing when ``HPEKIT_NO_ALLOCATOR_TUNING=1`` is set, off Linux, when the process
 already runs under the chosen settings, or when the user set ``LD_PRELOAD``,
 ``MALLOC_CONF`` or ``GLIBC_TUNABLES`` themselves. The memory a tuned process has

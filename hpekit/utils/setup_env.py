@@ -10,6 +10,8 @@ import importlib
 
 from mmengine.registry import init_default_scope as _init_default_scope
 
+from hpekit.checkpoint.loading import install_atomic_local_backend, install_safe_checkpoint_loader
+
 PART_PACKAGES = ('hpekit.codecs', 'hpekit.datasets', 'hpekit.engine', 'hpekit.evaluation',
                  'hpekit.models', 'hpekit.visualization')
 
@@ -26,8 +28,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     Idempotent; call it once at the top of a script that builds hpekit parts or
     loads hpekit checkpoints through mmengine.
     """
-    from hpekit.checkpoint.loading import (install_atomic_local_backend,
-                                         install_safe_checkpoint_loader)
     for name in PART_PACKAGES:
         importlib.import_module(name)
     install_safe_checkpoint_loader()

@@ -4,7 +4,7 @@ from hpekit.visualization.curves import load_scalars, plot_training_curves
 from hpekit.visualization.local_visualizer import PoseLocalVisualizer
 from hpekit.visualization.skeleton2d import draw_pose2d, link_colors
 from hpekit.visualization.skeleton3d import (plot_pose3d, render_pose3d, save_pose3d_comparison,
-                         save_pose3d_grid)
+                                             save_pose3d_grid)
 
 __all__ = ['load_scalars', 'plot_training_curves', 'plot_pose3d',
            'save_pose3d_comparison', 'save_pose3d_grid', 'draw_pose2d', 'link_colors',

@@ -12,7 +12,6 @@ from mmengine.structures import BaseDataElement
 from mmengine.visualization import Visualizer
 
 from hpekit.registry import VISUALIZERS
-
 from hpekit.visualization.skeleton2d import GT_COLOR, draw_pose2d, link_colors
 
 BOX_COLOR = (255, 255, 255)

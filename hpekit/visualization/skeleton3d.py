@@ -5,7 +5,6 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-
 from hpekit.visualization.skeleton2d import check_skeleton
 
 

@@ -7,21 +7,22 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from metainfo_values import H36M_META, MPII_META, metainfo
 from mmengine.structures import InstanceData
 
-from hpekit.apis import (inference_topdown, inference_video3d, init_model,
-                         merge_data_samples, stack_keypoints, window_starts)
+from hpekit.apis import (inference_topdown, inference_video3d, init_model, merge_data_samples,
+                         stack_keypoints, window_starts)
+from hpekit.checkpoint.loading import CheckpointError, UnsafeCheckpointError
 from hpekit.datasets.transforms.clip_transforms import resize_frames
 from hpekit.models.estimators import EstimatorSpec, TopDownPoseEstimator
 from hpekit.structures import PoseDataSample
-from hpekit.checkpoint.loading import CheckpointError, UnsafeCheckpointError
-from metainfo_values import H36M_META, MPII_META, metainfo
 
 ROOT = Path(__file__).resolve().parents[2]
 MPII_TINY = ROOT / 'tests' / 'configs' / 'mpii_tiny.py'
 VIDEO_TINY = ROOT / 'tests' / 'configs' / 'video_tiny.py'
-# video_tiny's codec takes 4-frame clips of 32 px; here one window = the 8-frame clips.
-CLIPS_OF_8 = {'codec.num_frames': 8}
+# video_tiny's codec takes 4-frame clips of 32 px; here one window = the 8-frame clips:
+# the model's window is its head's decoder (given the config's codec in the file).
+CLIPS_OF_8 = {'model.head.decoder.num_frames': 8}
 
 
 # ------------------------------------------------------------------ helpers
@@ -176,9 +177,9 @@ def test_init_model_reads_what_inference_needs_from_the_config(mpii_model):
 
 def test_init_model_accepts_a_config_and_checks_the_keypoint_count():
     from mmengine import Config
-    raw = Config.fromfile(str(MPII_TINY))           # the codec is not applied yet
-    model = init_model(raw, cfg_options={'codec.input_size': (96, 96)})
-    assert model.spec.input_size == (96, 96)        # options merged, then the codec
+    raw = Config.fromfile(str(MPII_TINY))           # a plain mmengine Config
+    model = init_model(raw, cfg_options={'model.head.decoder.input_size': (96, 96)})
+    assert model.spec.input_size == (96, 96)        # options merged: the head's decoder
     assert model.dataset_meta['num_keypoints'] == 16
     mpii = dict(from_file='configs/_base_/datasets/mpii.py')
     with pytest.raises(ValueError, match='17 keypoints.*16'):
@@ -305,9 +306,9 @@ def test_video_meta_and_spec():
     assert spec.task == 'video3d' and spec.input_size == (32, 32) and spec.num_frames == 4
     assert spec.num_keypoints == 17 and spec.input_shape(2) == (2, 4, 3, 32, 32)
     assert spec.input_name == 'clip' and spec.output_names == ('joints_3d',)
-    # a config changes only its codec: the frame size and clip length follow
-    spec = init_model(VIDEO_TINY, cfg_options={'codec.input_size': (48, 40),
-                                               'codec.num_frames': 8}).spec
+    # the frame size and clip length are the head's decoder's (the config's codec)
+    spec = init_model(VIDEO_TINY, cfg_options={'model.head.decoder.input_size': (48, 40),
+                                               'model.head.decoder.num_frames': 8}).spec
     assert spec.input_size == (48, 40) and spec.num_frames == 8
     assert spec.input_shape() == (1, 8, 3, 40, 48)
 

@@ -6,16 +6,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from metainfo_values import MPII_META
 from mmengine.structures import InstanceData
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour, midpoint,
+                           stick_figure)
 
 from hpekit.apis import PoseInferencer
 from hpekit.apis import inferencer as inferencer_module
 from hpekit.registry import PERSON_DETECTORS
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
-from metainfo_values import MPII_META
-from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
-                           midpoint, stick_figure)
 
 MPII_TINY = Path(__file__).resolve().parents[1] / 'configs' / 'mpii_tiny.py'
 

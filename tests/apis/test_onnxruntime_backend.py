@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from hpekit.apis import (OnnxRuntimeEstimator, PoseInferencer, inference_topdown,
-                         inference_video3d, init_model, stack_keypoints)
-from hpekit.apis import onnxruntime_backend as backend
-from hpekit.apis.inference import DEFAULT_BATCH_SIZE, default_batch_size
 from tool_loader import load_tool
+
+from hpekit.apis import (OnnxRuntimeEstimator, PoseInferencer, inference_topdown, inference_video3d,
+                         init_model)
+from hpekit.apis import onnxruntime_backend as backend
+from hpekit.apis import stack_keypoints
+from hpekit.apis.model import DEFAULT_BATCH_SIZE, default_batch_size
 
 pytest.importorskip('onnxruntime')
 

@@ -5,8 +5,8 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from hpekit.checkpoint.loading import (CheckpointError, UnsafeCheckpointError,
-                                     load_checkpoint_file)
+from hpekit.checkpoint.loading import CheckpointError, UnsafeCheckpointError, load_checkpoint_file
+from hpekit.utils import register_all_modules
 
 
 class _RunsCode:
@@ -42,7 +42,7 @@ def test_mmengine_checkpoint_objects_load(tmp_path):
 
 
 def test_mmengine_loader_goes_through_the_safe_path(tmp_path):
-    import hpekit  # noqa: F401  (installs the loader)
+    register_all_modules()   # hpekit's set-up installs the loader (import hpekit does not)
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': _RunsCode(str(marker))}, path)

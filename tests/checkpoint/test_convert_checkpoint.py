@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from hpekit.apis import init_model
 from hpekit.checkpoint.converters import (CheckpointConversionError, convert_checkpoint,
-                                           read_state_dict)
+                                          read_state_dict)
 from hpekit.checkpoint.loading import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[2]

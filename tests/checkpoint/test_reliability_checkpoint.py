@@ -13,10 +13,10 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from hpekit.engine.hooks.checkpoint import CheckpointWriteError, write_checkpoint
+from hpekit.checkpoint.files import CheckpointWriteError, write_checkpoint
+from hpekit.checkpoint.loading import (AtomicLocalBackend, CheckpointError, compare_state_dicts,
+                                       load_checkpoint_file)
 from hpekit.engine.hooks import CheckpointKeysHook, CheckpointMismatchError
-from hpekit.checkpoint.loading import (AtomicLocalBackend, CheckpointError,
-                                     compare_state_dicts, load_checkpoint_file)
 from hpekit.fileio import atomic_open
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ import torch
 import hpekit.fileio as hpekit_io
 import mmengine.fileio.backends.local_backend as local_backend
 from mmengine.runner.checkpoint import save_checkpoint
-from hpekit.engine.hooks.checkpoint import write_checkpoint
+from hpekit.checkpoint.files import write_checkpoint
 
 path, marker, writer = sys.argv[1:4]
 save = save_checkpoint if writer == 'mmengine' else write_checkpoint
@@ -223,8 +223,8 @@ def test_test_tool_stops_on_a_mismatched_checkpoint_before_testing(tmp_path):
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from hpekit.datasets.synthetic.h36m import write_h36m_split
     from hpekit.config.setup import load_config, setup_test_config
+    from hpekit.datasets.synthetic.h36m import write_h36m_split
     from hpekit.registry import MODELS
     write_h36m_split(str(tmp_path), num_train=1, num_valid=2, size=32, num_frames=4,
                      progress=False)

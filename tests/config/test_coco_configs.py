@@ -1,4 +1,4 @@
-"""The COCO configs: models build with MMPose's sizes, codecs fill every part, the data,
+"""The COCO configs: models build with MMPose's sizes, every part is given the codec, the data,
 metric and schedule resolve, and CocoMetric gets the meta keys it reads."""
 from pathlib import Path
 

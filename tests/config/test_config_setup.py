@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from tool_loader import load_tool
 
 from hpekit.config.setup import load_config, setup_test_config, setup_train_config
 from hpekit.registry import OPTIM_WRAPPERS
-from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs' / 'h36m_video' / 'r18-lstm-fc_b2-3e_h36m-224.py')

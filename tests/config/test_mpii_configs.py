@@ -36,7 +36,7 @@ TOLERANCE_M = 0.05
 
 
 def load(name):
-    """The config file ``name`` of configs/mpii_hourglass/, its codec applied."""
+    """The config file ``name`` of configs/mpii_hourglass/, loaded as the tools load it."""
     return load_config(str(CONFIG_DIR / name))
 
 

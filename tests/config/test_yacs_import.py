@@ -13,14 +13,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from hpekit.config.yacs2py import main as yacs2py_main
-from hpekit.config.yacs import (YacsImportError, load_yacs_experiment, read_yaml,
-                                           yacs_to_config_text)
-from hpekit.datasets.synthetic.mpii import write_mpii_split
+from hpekit.config.checks import check_config
+from hpekit.config.files import config_roots
 from hpekit.config.setup import load_config
+from hpekit.config.yacs import YacsImportError, load_yacs_experiment, read_yaml, yacs_to_config_text
+from hpekit.config.yacs2py import main as yacs2py_main
+from hpekit.datasets.synthetic.mpii import write_mpii_split
 from hpekit.registry import MODELS
 from hpekit.utils import register_all_modules
-from hpekit.config.files import config_roots
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'configs' / 'yacs_examples' / 'res50_256x256_d256x3_adam_lr1e-3.yaml'
@@ -76,12 +76,18 @@ def test_simplebaseline_example_converts_to_a_config_that_loads_and_builds(tmp_p
     assert any(base.startswith(root) for root in config_roots())
     assert ("codec = dict(type='MSRAHeatmap', input_size=(256, 256), "
             "heatmap_size=(64, 64), sigma=2)") in text
-    assert 'GenerateHeatmaps' not in text and text.count('input_size=') == 1  # codec only
+    # Sizes are written once, in the codec; the parts are given it. The YAML keeps the
+    # base's codec, so the base's val pipeline and head (which hold it) are kept.
+    assert 'GenerateHeatmaps' not in text and text.count('input_size=(') == 1
+    assert text.count("input_size=codec['input_size']") == 2   # LoadImage, TopdownAffine
+    assert "dict(type='GenerateTarget', encoder=codec)" in text
+    assert 'val_pipeline' not in text and 'decoder=' not in text
     for key in report.ignored:   # every key that was not converted is named, with why
         assert f'#   {key}: ' in text
     compile(text, path, 'exec')
 
-    cfg = load_config(path)   # mmengine's Config.fromfile, then the codec
+    cfg = load_config(path)   # mmengine's Config.fromfile, --cfg-options, default scope
+    check_config(cfg, loaders=())   # every part is given the config's codec
     train = cfg.train_dataloader
     assert train.batch_size == 32 and train.num_workers == 4 and train.sampler.shuffle
     pipeline = train.dataset.pipeline
@@ -143,13 +149,20 @@ def test_tiny_hourglass_builds_the_expected_network(tmp_path):
     assert not transforms(pipeline, 'RandomHalfBody')                    # PROB_HALF_BODY 0
     assert transforms(cfg.val_dataloader.dataset.pipeline,
                       'TopdownAffine')[0].input_size == (64, 64)
+    # Another codec than the base's: every part that uses it is re-stated with it.
+    check_config(cfg, loaders=())
+    assert cfg.model.head.decoder == cfg.codec
+    assert transforms(pipeline, 'GenerateTarget')[0].encoder == cfg.codec
+    assert 'val_pipeline = [' in text and 'decoder=codec' in text
     # The same network as the shipped hourglass config with the YAML's sizes.
     reference = load_config(str(HOURGLASS), {
         'model.backbone.channels': 16, 'model.backbone.depth': 2,
-        'codec.input_size': (64, 64), 'codec.heatmap_size': (16, 16)})
+        'model.head.decoder.input_size': (64, 64),
+        'model.head.decoder.heatmap_size': (16, 16)})
     model = build(cfg.model).eval()
     assert shapes(model) == shapes(build(reference.model))
     assert num_params(model) == num_params(build(reference.model))
+    assert build(reference.model).spec == model.spec   # the decoder too: 64 px crops
     with torch.no_grad():
         heatmaps = model(torch.zeros(1, 3, 64, 64), mode='tensor')
     assert len(heatmaps) == 2 and heatmaps[-1].shape == (1, 16, 16, 16)

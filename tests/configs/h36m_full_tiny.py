@@ -12,14 +12,15 @@ model = dict(
     backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(3, )),
     spatial_neck=dict(type='GlobalAveragePooling'),
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=64, hidden_size=32),
-    head=dict(type='JointRegressionHead', in_channels=32, hidden_dims=(32, )))
+    head=dict(type='JointRegressionHead', in_channels=32, hidden_dims=(32, ), decoder=codec))
 
-train_pipeline = [dict(type='LoadClipCrops'), dict(type='GenerateTarget'),
-                  dict(type='PackClipInputs')]
+train_pipeline = [dict(type='LoadClipCrops', input_size=codec['input_size']),
+                  dict(type='GenerateTarget', encoder=codec), dict(type='PackClipInputs')]
+val_pipeline = train_pipeline
 train_dataloader = dict(batch_size=4, num_workers=0,
                         dataset=dict(seq_len=4, seq_step=4, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=4, num_workers=0,
-                      dataset=dict(seq_len=4, seq_step=2))
+                      dataset=dict(seq_len=4, seq_step=2, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)

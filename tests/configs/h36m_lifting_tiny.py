@@ -12,12 +12,18 @@ model = dict(
     backbone=dict(type='TemporalConvNet', num_keypoints=17, channels=128,
                   kernel_sizes=(3, 3), dropout=0.0),
     head=dict(type='JointRegressionHead', in_channels=128, num_joints=17, hidden_dims=(),
-              loss=dict(type='MPJPELoss')))
+              loss=dict(type='MPJPELoss'), decoder=codec))
 
+train_pipeline = [
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='LiftingRandomFlip', prob=0.5),
+    dict(type='PackLiftingInputs'),
+]
+val_pipeline = [dict(type='GenerateTarget', encoder=codec), dict(type='PackLiftingInputs')]
 train_dataloader = dict(batch_size=32, num_workers=0, dataset=dict(
-    receptive_field=receptive_field, seq_len=8, seq_step=2))
+    receptive_field=receptive_field, seq_len=8, seq_step=2, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=32, num_workers=0, dataset=dict(
-    receptive_field=receptive_field, seq_len=8, seq_step=8))
+    receptive_field=receptive_field, seq_len=8, seq_step=8, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=6)

@@ -4,22 +4,22 @@
 # 2-stack hourglass of depth 2 with 16 channels.
 _base_ = ['../../configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py']
 
-# The one codec: LoadImage, TopdownAffine, GenerateTarget and the head's decoder take
-# their sizes from it (hpekit.config.codec).
+# The one codec: LoadImage, TopdownAffine, GenerateTarget and the head's decoder are
+# given it (or its input size) below.
 codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 
-model = dict(backbone=dict(channels=16, depth=2))
+model = dict(backbone=dict(channels=16, depth=2), head=dict(decoder=codec))
 
 train_pipeline = [
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(type='LoadImage'),
-    dict(type='TopdownAffine'),
-    dict(type='GenerateTarget'),
+    dict(type='RandomHalfBody', prob=0.3, input_size=codec['input_size']),
+    dict(type='LoadImage', input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage', min_box_scale=1.0),
-    dict(type='TopdownAffine', augment=False),
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(pipeline=train_pipeline))

@@ -11,7 +11,7 @@ model = dict(
     backbone=dict(type='ResNet', depth=18, base_channels=4, out_indices=(3, )),
     spatial_neck=dict(type='GlobalAveragePooling'),
     temporal_neck=dict(type='RecurrentNeck', cell='lstm', in_channels=32, hidden_size=16),
-    head=dict(type='JointRegressionHead', in_channels=16, hidden_dims=(16, )))
+    head=dict(type='JointRegressionHead', in_channels=16, hidden_dims=(16, ), decoder=codec))
 
 synthetic_clips = dict(type='SyntheticH36MClips', num_frames=2, image_size=32,
                        pipeline=[dict(type='PackClipInputs')])

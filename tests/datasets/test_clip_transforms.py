@@ -3,17 +3,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from metainfo_values import H36M_FLIP_INDICES, H36M_META, H36M_SKELETON
 
 from hpekit.datasets.synthetic import h36m as synthetic
 from hpekit.datasets.synthetic.h36m import (default_camera, project_points, render_h36m_clip,
-                                       sample_h36m_poses)
-from hpekit.datasets.transforms import (ClipColorJitter, ClipRandomFlip,
-                                        ClipRandomResizedCrop, ClipResize, GenerateTarget,
-                                        PackClipInputs, TemporalSubsample)
+                                            sample_h36m_poses)
+from hpekit.datasets.transforms import (ClipColorJitter, ClipRandomFlip, ClipRandomResizedCrop,
+                                        ClipResize, GenerateTarget, PackClipInputs,
+                                        TemporalSubsample)
 from hpekit.datasets.transforms.clip_transforms import flip_joints_3d
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
-from metainfo_values import H36M_FLIP_INDICES, H36M_META, H36M_SKELETON
 
 J = H36M_META['keypoint_name2id']
 

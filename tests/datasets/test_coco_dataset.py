@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from metainfo_values import metainfo
+from tool_loader import load_tool
 
 from hpekit.datasets import CocoDataset, parse_pose_metainfo
 from hpekit.datasets.coco import CocoAnnotationError
 from hpekit.datasets.synthetic.coco import COCO_KEYPOINTS, write_coco_split
 from hpekit.utils import register_all_modules
-
-from metainfo_values import metainfo
-from tool_loader import load_tool
 
 register_all_modules()
 COCO_META = metainfo('coco')

@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from hpekit.config.setup import load_config
 from hpekit.datasets.h36m_clips import release_pages
 from hpekit.datasets.transforms.clip_transforms import jitter_colours
-from hpekit.datasets.transforms.topdown_transforms import (
-    _SIMPLEJPEG, LoadImage, TopdownAffine, reduced_decode_factor)
-from hpekit.config.setup import load_config
+from hpekit.datasets.transforms.topdown_transforms import (_SIMPLEJPEG, LoadImage, TopdownAffine,
+                                                           reduced_decode_factor)
 
 
 def _scene(width=1280, height=720):

@@ -8,15 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from metainfo_values import H36M_FLIP_INDICES, H36M_JOINT_NAMES, H36M_META, H36M_SKELETON, MPII_META
+from tool_loader import load_tool
 
 from hpekit.datasets import MetainfoError, keypoint_names
 from hpekit.datasets.h36m_clips import H36MClipDataset, SyntheticH36MClips
 from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.registry import DATASETS
 from hpekit.structures import PoseDataSample
-from metainfo_values import (H36M_FLIP_INDICES, H36M_JOINT_NAMES, H36M_META, H36M_SKELETON,
-                             MPII_META)
-from tool_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 VIDEO, JOINT = 'videoframes_clips_{}.npy', 'joint_3d_clips_{}.npy'

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
 
 from hpekit.codecs.pose_lifting import (VideoPoseLifting, denormalize_screen_coordinates,
                                         normalize_screen_coordinates)
 from hpekit.datasets.h36m_video import H36MLiftingDataset
 from hpekit.datasets.synthetic.h36m_full import write_h36m_full
 from hpekit.models.backbones.tcn import TemporalConvNet, receptive_field
-from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'tests' / 'configs' / 'h36m_lifting_tiny.py'
@@ -177,8 +177,8 @@ def test_inference_lifting_predicts_every_frame():
 
 
 def test_two_stage_inference_from_frames():
-    from hpekit.apis import (inference_lifting, inference_topdown, inference_two_stage,
-                             init_model, stack_keypoints)
+    from hpekit.apis import (inference_lifting, inference_topdown, inference_two_stage, init_model,
+                             stack_keypoints)
     lifter = init_model(str(CONFIG), cfg_options={'test_dataloader.dataset.data_root': '.'})
     h36m = 'configs/_base_/datasets/h36m.py'
     pose2d = init_model(str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py'), cfg_options={

@@ -11,8 +11,8 @@ from hpekit.datasets.h36m_video import (H36MVideoDataset, action_category, clip_
                                         load_camera_params, parse_h36m_imgname)
 from hpekit.datasets.synthetic.h36m_full import write_h36m_full
 from hpekit.datasets.transforms import LoadClipCrops
-from hpekit.evaluation.metrics import H36MPerActionMPJPE
 from hpekit.evaluation.functional import mpjpe
+from hpekit.evaluation.metrics import H36MPerActionMPJPE
 
 
 @pytest.fixture(scope='module')

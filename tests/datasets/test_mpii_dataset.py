@@ -4,12 +4,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from metainfo_values import MPII_FLIP_INDICES, MPII_JOINT_NAMES, MPII_META, MPII_SKELETON, metainfo
 
 from hpekit.datasets import keypoint_names
 from hpekit.datasets.mpii import MPIIAnnotationError, MPIIDataset, parse_mpii_record
 from hpekit.registry import DATASETS
-from metainfo_values import (MPII_FLIP_INDICES, MPII_JOINT_NAMES, MPII_META, MPII_SKELETON,
-                             metainfo)
 
 
 def _record(image='a.jpg', offset=0.0, scale=1.5):

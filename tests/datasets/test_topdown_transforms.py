@@ -3,6 +3,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from metainfo_values import (MPII_FLIP_INDICES, MPII_LOWER_BODY_IDS, MPII_META, MPII_UPPER_BODY_IDS,
+                             per_sample_keys)
 
 from hpekit.codecs import MSRAHeatmap
 from hpekit.codecs.msra_heatmap import input_to_heatmap
@@ -12,8 +14,6 @@ from hpekit.datasets.transforms.topdown_transforms import (LoadImage, PackPoseIn
                                                            RandomHalfBody, TopdownAffine)
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
-from metainfo_values import (MPII_FLIP_INDICES, MPII_LOWER_BODY_IDS, MPII_META,
-                             MPII_UPPER_BODY_IDS, per_sample_keys)
 
 J = MPII_META['keypoint_name2id']
 CODEC = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2.0)

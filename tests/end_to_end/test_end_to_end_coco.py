@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tool_loader import load_tool
 
 from hpekit.datasets.synthetic.coco import write_coco_split
-
-from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'tests' / 'configs' / 'coco_tiny.py'

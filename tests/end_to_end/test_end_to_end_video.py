@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.datasets.synthetic.h36m import write_h36m_split
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'tests' / 'configs' / 'video_tiny.py'

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_sweep as sweep
 import torch
 
-import test_sweep as sweep
-from hpekit.registry import (BLOCKS, DATASETS, KEYPOINT_CODECS, METRICS, MODELS,
-                             TRANSFORMS)
+from hpekit.registry import BLOCKS, DATASETS, KEYPOINT_CODECS, METRICS, MODELS, TRANSFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / 'examples'

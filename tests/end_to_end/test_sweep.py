@@ -25,8 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from hpekit.registry import (BLOCKS, DATASETS, KEYPOINT_CODECS, METRICS, MODELS,
-                             TRANSFORMS)
+from hpekit.registry import BLOCKS, DATASETS, KEYPOINT_CODECS, METRICS, MODELS, TRANSFORMS
 from hpekit.utils import register_all_modules
 
 register_all_modules()

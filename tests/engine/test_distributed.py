@@ -22,13 +22,13 @@ import pytest
 import torch
 import torch.distributed as torch_dist
 
+from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.config.setup import load_config, setup_test_config, setup_train_config
 from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.engine import distributed
-from hpekit.config.setup import load_config, setup_test_config, setup_train_config
 from hpekit.evaluation.functional import mpjpe
-from hpekit.models.wrappers import HpekitDistributedDataParallel
-from hpekit.checkpoint.loading import load_checkpoint_file
 from hpekit.fileio import load_predictions
+from hpekit.models.wrappers import HpekitDistributedDataParallel
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPERS = ROOT / 'tests' / 'helpers'

@@ -8,12 +8,12 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from hpekit.datasets.synthetic.h36m import write_h36m_split
+from hpekit.checkpoint.files import NonFiniteCheckpointError
+from hpekit.checkpoint.loading import load_checkpoint_file
 from hpekit.config.setup import load_config, setup_train_config
-from hpekit.engine.hooks.checkpoint import NonFiniteCheckpointError
+from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.engine.hooks import NonFiniteLossError, NonFiniteLossHook
 from hpekit.registry import HOOKS
-from hpekit.checkpoint.loading import load_checkpoint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 POISONED_ITER = 4   # 1-based, as the log and the error count iterations

@@ -6,22 +6,21 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from metainfo_values import metainfo, mpii_id
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour, midpoint,
+                           stick_figure)
 
+from hpekit.config.setup import enable_tensorboard, load_config, setup_train_config
 from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.datasets.synthetic.mpii import write_mpii_split
 from hpekit.engine.hooks import visualization as visualization_hook
-from hpekit.config.setup import (enable_tensorboard, load_config,
-                                        setup_train_config)
 from hpekit.engine.hooks.visualization import PoseVisualizationHook
 from hpekit.registry import HOOKS
 from hpekit.structures import PoseDataSample
 from hpekit.visualization.local_visualizer import GRID_GAP_PX, GRID_TITLE_PX
 from hpekit.visualization.skeleton2d import GT_COLOR
-from metainfo_values import metainfo, mpii_id
-from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
-                           midpoint, stick_figure)
 
 ROOT = Path(__file__).resolve().parents[2]
 

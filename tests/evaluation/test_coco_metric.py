@@ -6,13 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from metainfo_values import metainfo
 
 from hpekit.datasets.synthetic.coco import write_coco_split
 from hpekit.evaluation.metrics import CocoMetric, PCKAccuracy
 from hpekit.evaluation.metrics.coco_metric import STATS_NAMES, exact_sigmas
 from hpekit.structures import PoseDataSample
-
-from metainfo_values import metainfo
 
 COCO_META = metainfo('coco')
 K = COCO_META['num_keypoints']

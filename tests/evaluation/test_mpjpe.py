@@ -2,15 +2,14 @@
 import numpy as np
 import pytest
 import torch
+from metainfo_values import H36M_JOINT_NAMES, metainfo
 
 from hpekit.datasets import parse_pose_metainfo
-from hpekit.evaluation.functional import (mpjpe, mpjpe_per_joint, procrustes_align,
-                                          scale_align)
+from hpekit.evaluation.functional import mpjpe, mpjpe_per_joint, procrustes_align, scale_align
 from hpekit.evaluation.metrics import mpjpe_metric
 from hpekit.evaluation.metrics.mpjpe_metric import MPJPE
 from hpekit.registry import METRICS
 from hpekit.structures import PoseDataSample
-from metainfo_values import H36M_JOINT_NAMES, metainfo
 
 
 def _rotation(axis, angle):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import scipy.io
 import torch
+from metainfo_values import MPII_META, metainfo, mpii_id
 
 from hpekit.datasets.synthetic.mpii import MAT_JOINT_NAMES
 from hpekit.evaluation.functional import (load_mpii_gt, mpii_head_sizes, pckh, pckh_counts,
@@ -11,7 +12,6 @@ from hpekit.evaluation.metrics import mpii_pckh
 from hpekit.evaluation.metrics.mpii_pckh import MPIIPCKh, pckh_table
 from hpekit.registry import METRICS
 from hpekit.structures import PoseDataSample
-from metainfo_values import MPII_META, metainfo, mpii_id
 
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 KEYS = PARTS + ('PCKh', 'PCKh (plain mean)', 'PCKh@0.1')

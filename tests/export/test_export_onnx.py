@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
 
 from hpekit.apis import init_model
-from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 from hpekit.export.onnx import ExportModule, compare_with_onnxruntime, export_onnx
-from tool_loader import load_tool
+from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEO = str(ROOT / 'tests/configs/video_tiny.py')

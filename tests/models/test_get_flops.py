@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
+from tool_loader import load_tool
 
 from hpekit.apis import init_model
-from hpekit.models.estimators import BasePoseEstimator
 from hpekit.models.complexity import RNN_OPS, format_count, model_complexity, rnn_flop_jit
+from hpekit.models.estimators import BasePoseEstimator
 from hpekit.models.model_inputs import input_shape_from_args, model_spec
-from tool_loader import load_tool
 
 get_flops = load_tool('get_flops')
 

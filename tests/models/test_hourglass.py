@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from hpekit.models.backbones.blocks import (DWSepBottleneck, DWSepMidBottleneck,
-                                            PreActBottleneck, TwoConv3x3, TwoDWSepConv)
+from hpekit.models.backbones.blocks import (DWSepBottleneck, DWSepMidBottleneck, PreActBottleneck,
+                                            TwoConv3x3, TwoDWSepConv)
 from hpekit.models.backbones.hourglass import StackedHourglass
 from hpekit.registry import BLOCKS, MODELS
 

@@ -11,12 +11,12 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+from tool_loader import load_tool
 
 from hpekit.models.backbones.hourglass import StackedHourglass
 from hpekit.models.backbones.resnet import ResNet
 from hpekit.registry import MODELS
 from hpekit.utils import register_all_modules
-from tool_loader import load_tool
 
 register_all_modules()
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
-
-from hpekit.models.backbones.timm_backbone import TimmBackbone
-from hpekit.checkpoint.loading import CheckpointError
 from timm_for_tests import import_real_timm, timm_tests_dir
+
+from hpekit.checkpoint.loading import CheckpointError
+from hpekit.models.backbones.timm_backbone import TimmBackbone
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'configs' / 'mpii_hourglass' / 'simplebaseline-timm-resnet18_b32-140e_mpii-256.py'

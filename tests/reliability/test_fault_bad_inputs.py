@@ -19,7 +19,6 @@ from hpekit.fileio import UnsafeFormatError, load_predictions, save_predictions
 sys.path.insert(0, str(ROOT / 'tests'))
 from tool_loader import load_tool  # noqa: E402
 
-
 # ----------------------------------------------------------------------- configs
 CONFIG_CASES = [
     ({'train_cfgg.max_epochs': 50},

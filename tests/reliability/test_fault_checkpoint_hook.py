@@ -15,12 +15,12 @@ from conftest import ITERS, assert_same_weights, build_runner, env, log_text
 from mmengine.hooks import Hook
 
 import hpekit.fileio as hpekit_io
-from hpekit.datasets.synthetic.h36m import write_h36m_split
-from hpekit.engine.hooks.checkpoint import (CheckpointWriteError, NonFiniteCheckpointError,
-                                           ResumeMismatchError)
-from hpekit.registry import HOOKS
+from hpekit.checkpoint.files import CheckpointWriteError, NonFiniteCheckpointError
 from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.checkpoint.resume import ResumeMismatchError
+from hpekit.datasets.synthetic.h36m import write_h36m_split
 from hpekit.fileio import WorkDirLock, WorkDirLockedError
+from hpekit.registry import HOOKS
 
 
 def _copy(src, dst):

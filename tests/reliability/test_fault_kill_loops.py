@@ -19,8 +19,8 @@ import pytest
 import torch
 from conftest import ITERS, train_argv
 
-from hpekit.engine.hooks.checkpoint import find_resumable_checkpoint
 from hpekit.checkpoint.loading import CheckpointError, load_checkpoint_file
+from hpekit.checkpoint.resume import find_resumable_checkpoint
 
 ROUNDS = int(os.environ.get('HPEKIT_FAULT_ROUNDS', '1'))
 SEED = int(os.environ.get('HPEKIT_FAULT_SEED', '0'))

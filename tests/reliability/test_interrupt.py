@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import ForkServer, train_argv
 
-from hpekit.engine.interrupt import (check_interrupt, interrupt_guard, interrupt_message,
-                                     interrupted)
 from hpekit.checkpoint.loading import load_checkpoint_file
+from hpekit.engine.interrupt import check_interrupt, interrupt_guard, interrupt_message, interrupted
 from hpekit.fileio import WorkDirLock
 
 WORKERS = ('train_dataloader.num_workers=2', 'val_dataloader.num_workers=2')

@@ -8,9 +8,9 @@ import types
 import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
 
 from tools.benchmarking.harness import PeakMemory, summarize
-from tool_loader import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 tool = load_tool('benchmark')

@@ -5,7 +5,6 @@ consistency, the ranks for having trained one model together."""
 import json
 
 import pytest
-
 from tool_loader import load_tool
 
 tool = load_tool('benchmark')

@@ -8,15 +8,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
+from metainfo_values import mpii_id
 from mmengine.structures import InstanceData
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour, midpoint,
+                           stick_figure)
+from tool_loader import load_tool
 
 from hpekit.apis import inference_video3d, init_model, stack_keypoints
 from hpekit.structures import PoseDataSample
-from metainfo_values import mpii_id
-from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
-                           midpoint, stick_figure)
-from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 MPII_TINY = ROOT / 'tests' / 'configs' / 'mpii_tiny.py'

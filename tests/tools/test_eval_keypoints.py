@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.io
 import torch
+from tool_loader import load_tool
 
 from hpekit.datasets.synthetic.mpii import write_mpii_split
 from hpekit.evaluation.functional import load_mpii_gt, load_mpii_preds, save_mpii_preds
 from hpekit.evaluation.metrics.mpii_pckh import PLAIN_MEAN_KEY, MPIIPCKh
-from tool_loader import load_tool
 
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 

@@ -4,13 +4,12 @@ import os
 
 import numpy as np
 import pytest
+from tool_loader import load_tool
 
 from hpekit.datasets.h36m_video import H36MVideoDataset, load_camera_params
-from hpekit.datasets.synthetic.h36m_full import (action_motion, camera_params, project,
-                                                 render_frame, world_to_camera,
-                                                 write_h36m_full)
 from hpekit.datasets.synthetic.h36m import make_background
-from tool_loader import load_tool
+from hpekit.datasets.synthetic.h36m_full import (action_motion, camera_params, project_with,
+                                                 render_frame, world_to_camera, write_h36m_full)
 
 cdfwrite = pytest.importorskip('cdflib.cdfwrite')
 cv2 = pytest.importorskip('cv2')
@@ -49,7 +48,7 @@ def write_release(root, subjects=('S1', 'S9'), frames=10, size=64, with_d2=True)
             for index in range(2):
                 cam = camera_params(index, size)
                 joints = world_to_camera(motion, cam)
-                pix = project(joints, cam)
+                pix = project_with(joints, cam)
                 base = f'{name}.{cam["id"]}'
                 write_cdf(feats / 'D3_Positions_mono' / f'{base}.cdf', full32(joints) * 1000)
                 if with_d2:

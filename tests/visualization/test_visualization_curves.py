@@ -4,10 +4,10 @@ import json
 import cv2
 import numpy as np
 import pytest
+from metainfo_values import H36M_SKELETON
 from mmengine.visualization import LocalVisBackend
 
 from hpekit.visualization import load_scalars, plot_training_curves, save_pose3d_comparison
-from metainfo_values import H36M_SKELETON
 
 # Lines as mmengine's LoggerHook writes them: training lines every `interval`
 # iterations (step = iteration), one validation line per epoch (step = epoch).

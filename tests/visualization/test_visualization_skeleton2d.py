@@ -2,15 +2,15 @@
 PoseLocalVisualizer's grid of several samples (prediction over ground truth)."""
 import numpy as np
 import pytest
+from metainfo_values import H36M_META, MPII_META, MPII_SKELETON, mpii_id
 from mmengine.structures import InstanceData
+from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour, midpoint,
+                           stick_figure)
 
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer, draw_pose2d, link_colors
 from hpekit.visualization.local_visualizer import GRID_GAP_PX, GRID_TITLE_PX
 from hpekit.visualization.skeleton2d import GT_COLOR
-from metainfo_values import H36M_META, MPII_META, MPII_SKELETON, mpii_id
-from pose_pictures import (LEFT_FOREARM, RIGHT_FOREARM, assert_colour, link_colour,
-                           midpoint, stick_figure)
 
 KEYPOINTS = np.array([[10.0, 10.0], [50.0, 10.0], [50.0, 50.0]])
 SKELETON = [(0, 1), (1, 2)]

@@ -26,6 +26,16 @@ import tempfile
 import time
 
 import numpy as np
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from hpekit.engine.distributed import finish_distributed, init_distributed, worker_env
+from hpekit.utils import register_all_modules
+from tools.benchmarking import ROOT
+from tools.benchmarking import harness as bench
+from tools.benchmarking import module_command
 
 REPORT = '@hpekit-benchmark '   # rank 0's report lines start so (mmengine logs to stdout)
 
@@ -37,10 +47,9 @@ def _free_port():
 
 
 def _rank_env(rank, nproc, port, threads):
-    """The environment torchrun would give rank ``rank`` of ``nproc``."""
-    from hpekit.engine.distributed import worker_env
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return worker_env(threads, root, RANK=rank, LOCAL_RANK=rank, WORLD_SIZE=nproc,
+    """The environment torchrun would give rank ``rank`` of ``nproc``, with ``ROOT``
+    first on ``PYTHONPATH`` (as ``module_env``) for ``module_command``."""
+    return worker_env(threads, ROOT, RANK=rank, LOCAL_RANK=rank, WORLD_SIZE=nproc,
                       LOCAL_WORLD_SIZE=nproc, MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
 
 
@@ -50,7 +59,7 @@ class _Ranks:
 
     def __init__(self, spec, nproc, threads):
         port = _free_port()
-        cmd = [sys.executable, '-m', 'tools.benchmarking.ddp', json.dumps(spec)]
+        cmd = module_command('ddp', json.dumps(spec))
         self.procs = [subprocess.Popen(
             cmd, env=_rank_env(rank, nproc, port, threads), text=True, bufsize=1,
             stdin=subprocess.PIPE if rank == 0 else subprocess.DEVNULL,
@@ -107,7 +116,6 @@ def bench_train_step_nproc(cfg, nproc, iters=20, warmup=3, batch_size=None,
         baseline: ``plain_baseline``, ``speedup_vs_baseline`` (baseline median step /
         hpekit's) and ``speedup_vs_baseline_paired``.
     """
-    from tools.benchmarking import harness as bench
     if nproc < 2:
         raise ValueError(f'train-step --nproc: needs 2 or more processes, got {nproc}')
     batch_size = batch_size or cfg.train_dataloader.batch_size * nproc
@@ -123,7 +131,6 @@ def bench_train_step_nproc(cfg, nproc, iters=20, warmup=3, batch_size=None,
         spec = dict(config=cfg_file, per_process_batch=batch_size // nproc,
                     iters=iters, warmup=warmup, work_dir=os.path.join(tmp, 'work'))
         if baseline_allocator:
-            import torch
             worker = bench.StepWorker(baseline_allocator, dict(
                 config=config_path, cfg_options=dict(cfg_options or {}),
                 workload='train', batch_size=batch_size), threads=torch.get_num_threads())
@@ -176,12 +183,10 @@ def _report(**fields):
     print(REPORT + json.dumps(fields), flush=True)
 
 
-def _pacer_hook(rank, dist):
+def _pacer_hook(rank):
     """A Runner hook (last of all): rank 0 prints each iteration's time — from the end
     of the previous barrier to now — and waits for the parent's go; all ranks then
     meet at a barrier and start the next iteration together."""
-    from mmengine.hooks import Hook
-
     class Pacer(Hook):
         priority = 'LOWEST'
 
@@ -201,14 +206,12 @@ def _pacer_hook(rank, dist):
 
 
 def _param_vector(model):
-    import torch
     module = getattr(model, 'module', model)
     return torch.cat([p.detach().reshape(-1).float() for p in module.parameters()])
 
 
-def _params_equal_everywhere(vector, dist):
+def _params_equal_everywhere(vector):
     """Whether every rank holds exactly rank 0's parameters."""
-    import torch
     reference = vector.clone()
     dist.broadcast(reference, 0)
     same = torch.tensor([float(torch.equal(reference, vector))])
@@ -219,13 +222,6 @@ def _params_equal_everywhere(vector, dist):
 def rank_main(spec):
     """One rank: join the gloo group, train ``warmup + iters`` iterations of the
     config's Runner on this rank's fixed batch, report on rank 0 (see the module doc)."""
-    import torch
-    import torch.distributed as dist
-    from mmengine.config import Config
-
-    from hpekit.engine.distributed import finish_distributed, init_distributed
-    from tools.benchmarking import harness as bench
-    from hpekit.utils import register_all_modules
     register_all_modules()
     rank, nproc = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
     cfg = Config.fromfile(spec['config'])
@@ -237,11 +233,11 @@ def rank_main(spec):
     run_cfg = bench.runner_config(cfg, spec['work_dir'], spec['warmup'] + spec['iters'])
     run_cfg.launcher = 'pytorch'
     runner = bench._build_runner(run_cfg, bench.fixed_batch_loader(samples))
-    runner.register_hook(_pacer_hook(rank, dist))
+    runner.register_hook(_pacer_hook(rank))
     before = _param_vector(runner.model).clone()
     runner.train()
     after = _param_vector(runner.model)
-    equal = _params_equal_everywhere(after, dist)
+    equal = _params_equal_everywhere(after)
     rss = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0])
     dist.all_reduce(rss, op=dist.ReduceOp.MAX)
     if rank == 0:

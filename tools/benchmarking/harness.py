@@ -1,4 +1,4 @@
-"""Throughput measurements behind ``tools/benchmark.py``: timing, memory, the four modes.
+"""Throughput measurements behind ``tools/benchmark.py``: timing, memory, every mode.
 
 Every mode returns a JSON-ready dict with at least ``mode``, ``config``, ``device``,
 ``batch_size``, ``iters``, ``warmup``, ``samples_per_s``, ``step_ms`` (``median``,
@@ -17,9 +17,21 @@ import tempfile
 import time
 from contextlib import contextmanager
 
+import cv2
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
+from mmengine.device import get_device
+from mmengine.hooks import Hook
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+from mmengine.utils import ProgressBar
+
+from hpekit.apis import init_model
+from hpekit.apis.onnxruntime_backend import onnxruntime_model
+from hpekit.registry import DATASETS, MODELS, TRANSFORMS
+from hpekit.runtime.allocator import APPLIED, allocator_env, allocator_names, available
+from tools.benchmarking import module_command, module_env
 
 # ------------------------------------------------------------------- measurements
 
@@ -66,8 +78,8 @@ class _PauseSwitch:
 
 class PeakMemory:
     """Sample the memory of this process plus its children (DataLoader workers) from a
-    separate process (``tools.benchmarking.memory_sampler``), so that nothing in the timed process
-    is disturbed.
+    separate process (``tools.benchmarking.memory_sampler``), so that nothing in the
+    timed process is disturbed.
 
     Use as a context manager. ``peak_mb``: the largest sampled sum of RSS (MiB; without
     /proc: this process's lifetime peak ``ru_maxrss``): pages shared by the processes
@@ -76,18 +88,17 @@ class PeakMemory:
     split between their users): the memory the process tree really occupies.
 
     Two rates, because the two reads cost very different amounts: RSS comes from
-    ``/proc/PID/statm`` (a few counters, ~20 µs) every ``interval_s``; PSS needs
-    ``/proc/PID/smaps_rollup``, a walk of every page table of the process (~10 ms in a
-    2.5 GB process, holding the process's memory-map lock, so an allocation that maps
-    or unmaps memory in the timed thread waits for it). PSS is therefore read on entry,
-    on exit, whenever the RSS sum exceeds by more than 2 % the largest RSS sum seen at
-    a PSS read (at most once per ``pss_min_gap_s``: a new peak is followed while memory
-    grows; an RSS that falls and rises again each step, as glibc's malloc makes it,
-    does not trigger) and otherwise every ``pss_interval_s`` — not every 50 ms, which
-    slowed timed training steps by 1.35–1.46× (docs/benchmarks.md).
-    ``pss_interval_s=0`` restores that old behaviour (PSS at every sample;
-    ``tools/benchmark.py sampler`` compares them). A sampling thread inside the
-    process, as before, still cost the stepping thread 2–5 %: hence the process.
+    ``/proc/PID/statm`` (a few counters) every ``interval_s``; PSS needs
+    ``/proc/PID/smaps_rollup``, a walk of every page table of the process, holding the
+    process's memory-map lock (an allocation that maps or unmaps memory in the timed
+    thread waits for it). PSS is therefore read on entry, on exit, whenever the RSS
+    sum exceeds by more than 2 % the largest RSS sum seen at a PSS read (at most once
+    per ``pss_min_gap_s``: a new peak is followed while memory grows; an RSS that
+    falls and rises again each step, as glibc's malloc makes it, does not trigger) and
+    otherwise every ``pss_interval_s``. ``pss_interval_s=0`` reads PSS at every sample
+    (the old behaviour; ``tools/benchmark.py sampler`` compares them). The costs of
+    both, and of a sampling thread inside the process instead of a separate one, are
+    measured in docs/benchmarks.md ("The memory sampler does not disturb the timing").
 
     ``paused``: ``set()`` stops the sampling, ``clear()`` resumes it; the
     sampler-overhead benchmark uses it to time steps with and without sampling in one
@@ -105,9 +116,9 @@ class PeakMemory:
         if not os.path.isdir('/proc/self'):
             return self
         self._proc = subprocess.Popen(
-            [sys.executable, '-m', 'tools.benchmarking.memory_sampler', str(os.getpid()),
-             str(self.interval_s), str(self.pss_interval_s), str(self.pss_min_gap_s)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            module_command('memory_sampler', os.getpid(), self.interval_s,
+                           self.pss_interval_s, self.pss_min_gap_s),
+            env=module_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.paused._pipe = self._proc.stdin
         if self.paused.is_set():
             self.paused.set()
@@ -284,7 +295,6 @@ def take_samples(dataset, n):
 
 def build_dataset(dataset_cfg):
     """Build a dataset config in hpekit's scope."""
-    from hpekit.registry import DATASETS
     return DATASETS.build(dataset_cfg)
 
 
@@ -308,9 +318,9 @@ def _base(mode, cfg, device, batch_size, iters, warmup):
 
 
 def current_allocator():
-    """The allocator this process runs under: ``hpekit.runtime.allocator``'s name when a tool
-    applied it, else a description of ``LD_PRELOAD`` / ``GLIBC_TUNABLES``, else 'glibc'."""
-    from hpekit.runtime.allocator import APPLIED
+    """The allocator this process runs under: ``hpekit.runtime.allocator``'s name when
+    a tool applied it, else a description of ``LD_PRELOAD`` / ``GLIBC_TUNABLES``, else
+    'glibc'."""
     if os.environ.get(APPLIED):
         return os.environ[APPLIED]
     if os.environ.get('LD_PRELOAD'):
@@ -335,14 +345,12 @@ def bench_pipeline(cfg, iters=200, warmup=10, seed=0, **_):
     compete for the CPU) and ``cv2_threads``. ``samples_per_s`` = samples / total
     wall time (not from the median).
     """
-    import cv2
     threads = (cfg.get('env_cfg') or {}).get('mp_cfg', {}).get('opencv_num_threads')
     if threads is not None:
         cv2.setNumThreads(threads)
     dataset_cfg = dict(cfg.train_dataloader.dataset)
     transforms = dataset_cfg.pop('pipeline', [])
     dataset = build_dataset(dict(dataset_cfg, pipeline=[]))
-    from hpekit.registry import TRANSFORMS
     stages = [('get_data_info', dataset.get_data_info)]
     stages += [(f'{i}:{t["type"]}', TRANSFORMS.build(t)) for i, t in enumerate(transforms)]
     rng = np.random.default_rng(seed)
@@ -393,7 +401,6 @@ def bench_loader(cfg, iters=50, warmup=5, batch_size=None, num_workers=None, **_
     ``peak_pss_mb`` count the workers too. Step = one batch (the wait for it);
     samples/s = all samples / total time (the waits are bimodal with workers: a
     prefetched batch comes at once)."""
-    from mmengine.runner import Runner
     loader_cfg = dict(cfg.train_dataloader)
     if batch_size:
         loader_cfg['batch_size'] = batch_size
@@ -447,8 +454,6 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
 
     Extra fields: ``flip_test`` (bool or None), ``backend``.
     """
-    from hpekit.apis import init_model
-    from hpekit.apis.onnxruntime_backend import onnxruntime_model
     backends = list(backends)
     batch_sizes = list(batch_sizes or [batch_size])
     model = init_model(cfg, device=device)
@@ -540,8 +545,6 @@ def _interleaved_hook(loader, device, warmup, external=None):
     runs one step of its own after each plain step (and ``warmup`` before training);
     its wall times go to ``external_times`` (seconds).
     """
-    from mmengine.hooks import Hook
-
     class Interleaved(Hook):
         priority = 'LOWEST'
 
@@ -630,7 +633,6 @@ def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
     and ``speedup_vs_baseline`` / ``speedup_vs_baseline_paired`` (baseline step time /
     hpekit step time: > 1 means hpekit is faster).
     """
-    from mmengine.device import get_device
     if torch.device(device).type != torch.device(get_device()).type:
         raise ValueError(f'train-step: --device {device}, but mmengine\'s Runner trains on '
                          f'{get_device()} here (hide GPUs with CUDA_VISIBLE_DEVICES= for '
@@ -679,7 +681,6 @@ def bench_train_step(cfg, iters=20, warmup=3, batch_size=None, device='cpu',
 def _build_runner(cfg, loader):
     """mmengine's Runner from cfg as ``Runner.from_cfg`` builds it, with ``loader`` as
     the training DataLoader (a DataLoader object cannot travel inside a config)."""
-    from mmengine.runner import Runner
     keys = ('model', 'work_dir', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
             'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
             'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
@@ -706,9 +707,6 @@ def bench_sampler(cfg, iters=10, warmup=1, batch_size=None, device='cpu', **_):
     ``overhead`` = the sampler arm's paired wall ratio to ``off`` (target ≤ 1.02),
     ``legacy_overhead``, and the samplers' read counts.
     """
-    from mmengine.optim import build_optim_wrapper
-
-    from hpekit.registry import MODELS
     batch_size = batch_size or cfg.train_dataloader.batch_size
     batch = pseudo_collate(take_samples(build_dataset(cfg.train_dataloader.dataset),
                                         batch_size))
@@ -755,8 +753,8 @@ def bench_sampler(cfg, iters=10, warmup=1, batch_size=None, device='cpu', **_):
 def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workload='train',
                     iters=10, warmup=1, batch_size=None, threads=1, **_):
     """Allocators against each other on one workload: one worker process per allocator
-    (``tools.benchmarking.worker``, started with ``hpekit.runtime.allocator.allocator_env``),
-    stepped alternately — round r runs one step in each worker, in an order rotated
+    (``tools.benchmarking.worker``, started with
+    ``hpekit.runtime.allocator.allocator_env``), stepped alternately — round r runs one step in each worker, in an order rotated
     by r, one worker at a time — so changes of the machine's load hit all alike.
 
     Per step each worker reports wall and thread-CPU time, the process's user and
@@ -767,7 +765,6 @@ def bench_allocator(cfg, config_path, cfg_options=None, allocators=None, workloa
     being counted in scheduler ticks), ``workload``, ``unavailable`` (names skipped:
     no jemalloc).
     """
-    from hpekit.runtime.allocator import allocator_names, available
     names = list(allocators or allocator_names())
     unavailable = [n for n in names if not available(n)]
     names = [n for n in names if n not in unavailable]
@@ -832,13 +829,11 @@ class StepWorker:
     """
 
     def __init__(self, name: str, spec: dict, threads: int = 1):
-        from hpekit.runtime.allocator import allocator_env
-        env = allocator_env(name)
+        env = module_env(allocator_env(name))
         env.update(OMP_NUM_THREADS=str(threads), HPEKIT_NO_ALLOCATOR_TUNING='1')
         self.name = name
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'tools.benchmarking.worker',
-             json.dumps(dict(spec, threads=threads))], env=env,
+            module_command('worker', json.dumps(dict(spec, threads=threads))), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         ready = self._line()
         self.env = {k: ready[k] for k in ('ld_preload', 'malloc_conf', 'glibc_tunables')}
@@ -881,7 +876,6 @@ def write_synthetic_clips(out_dir, gigabytes, frames=8, size=224, progress=True)
     The header comes from ``np.lib.format.open_memmap``; the data is written in chunks
     with plain file writes, so this process's memory stays small. Returns N.
     """
-    from mmengine.utils import ProgressBar
     clip_bytes = frames * size * size * 3
     num = max(1, int(gigabytes * 2**30 // clip_bytes))
     os.makedirs(out_dir, exist_ok=True)

@@ -1,15 +1,16 @@
 """The memory sampler of ``tools/benchmark.py``, run as its own process (standard
-library only): ``python -m tools.benchmarking.memory_sampler PID INTERVAL PSS_INTERVAL MIN_GAP``.
+library only, as its package's ``__init__``: keep torch and hpekit out of it):
+``python -m tools.benchmarking.memory_sampler PID INTERVAL PSS_INTERVAL MIN_GAP``.
 
 Sampling from outside leaves the timed process alone: no thread of its own wakes up,
-takes its GIL or competes with it for a core's time slice (a thread sampling every
-50 ms cost the stepping thread 2–5 % in ``tools/benchmark.py sampler``). It reads
+takes its GIL or competes with it for a core's time slice (what a sampling thread
+cost: docs/benchmarks.md, "The memory sampler does not disturb the timing"). It reads
 ``/proc/PID/statm`` of the process and its descendants (itself excluded) every
 INTERVAL s for RSS and ``/proc/PID/smaps_rollup`` for PSS rarely (see
-``tools.benchmarking.harness.PeakMemory``). Commands on stdin, one byte each: ``p`` pause,
-``r`` resume, ``q`` (or end of input) take a last sample and print the result as one
-JSON line: ``peak`` and ``peak_pss`` (bytes), ``samples``, ``pss_samples``. It prints
-``ready`` after its first sample.
+``tools.benchmarking.harness.PeakMemory``). Commands on stdin, one byte each: ``p``
+pause, ``r`` resume, ``q`` (or end of input) take a last sample and print the result
+as one JSON line: ``peak`` and ``peak_pss`` (bytes), ``samples``, ``pss_samples``. It
+prints ``ready`` after its first sample.
 """
 import json
 import os

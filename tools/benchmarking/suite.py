@@ -31,7 +31,14 @@ import traceback
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from hpekit.config.setup import load_config, setup_train_config
+from hpekit.datasets.synthetic.h36m import write_h36m_split
+from hpekit.datasets.synthetic.mpii import write_mpii_split
+from hpekit.export.onnx import onnxruntime_available
+from hpekit.utils import register_all_modules
+from tools.benchmarking import ROOT
+from tools.benchmarking import harness as bench
+
 COURSE_TRAIN_CLIPS = 5964   # clips in the course split's training set
 
 FULL = dict(hg2='configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py',
@@ -61,7 +68,6 @@ def _resolve(path):
 
 def train_config(path, options, device, amp=False, channels_last=False, batch_scale=1):
     """A config as ``tools/benchmark.py train-step`` prepares it."""
-    from hpekit.config.setup import load_config, setup_train_config
     cfg = load_config(_resolve(path), options)
     setup_train_config(cfg, _resolve(path), work_dir=tempfile.gettempdir(), amp=amp)
     if channels_last:
@@ -75,8 +81,6 @@ def train_config(path, options, device, amp=False, channels_last=False, batch_sc
 
 def write_data(data_dir, sizes):
     """Synthetic MPII and course-format data under data_dir (kept when present)."""
-    from hpekit.datasets.synthetic.h36m import write_h36m_split
-    from hpekit.datasets.synthetic.mpii import write_mpii_split
     mpii, clips = osp.join(data_dir, 'mpii'), osp.join(data_dir, 'h36m')
     if not osp.isfile(osp.join(mpii, 'annotations', 'mpii_gt_val.mat')):
         write_mpii_split(mpii, *sizes['mpii_images'], seed=0, progress=False)
@@ -95,7 +99,6 @@ def data_options(root):
 
 def suite_entries(sizes, mpii, clips, device):
     """(section, config key, variant name, callable → result dict) in running order."""
-    from tools.benchmarking import harness as bench
     entries = []
     tiny = sizes is TINY
     model_opts = {'hg2': data_options(mpii), 'simplebaseline': data_options(mpii),
@@ -137,8 +140,6 @@ def suite_entries(sizes, mpii, clips, device):
             entries.append(('loader', key, f'{count} workers', measure))
 
     def inference():
-        from hpekit.config.setup import load_config
-        from hpekit.export.onnx import onnxruntime_available
         cfg = load_config(_resolve(sizes['hg2']), model_opts['hg2'])
         backends = ['pytorch'] + (['onnxruntime'] if onnxruntime_available() else [])
         return bench.bench_inference(cfg, iters=sizes['infer_iters'],
@@ -149,10 +150,9 @@ def suite_entries(sizes, mpii, clips, device):
 
 
 def machine_info(device):
-    from tools.benchmarking.harness import current_allocator, load_average
     info = {'torch': torch.__version__, 'device': device, 'python': platform.python_version(),
             'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
-            'allocator': current_allocator(), 'loadavg': load_average()}
+            'allocator': bench.current_allocator(), 'loadavg': bench.load_average()}
     if torch.device(device).type == 'cuda' and torch.cuda.is_available():
         info['gpu'] = torch.cuda.get_device_name()
         info['cuda'] = torch.version.cuda
@@ -162,8 +162,6 @@ def machine_info(device):
 def run_suite(out_dir, device='cuda', tiny=False, budget_s=280.0, data_dir=None):
     """Run every entry (see the module doc); write suite.json and suite.md; return the
     JSON object."""
-    from hpekit.utils import register_all_modules
-    from tools.benchmarking.harness import load_average
     register_all_modules()
     sizes = TINY if tiny else FULL
     os.makedirs(out_dir, exist_ok=True)
@@ -189,7 +187,7 @@ def run_suite(out_dir, device='cuda', tiny=False, budget_s=280.0, data_dir=None)
         results.append(entry)
         print(f"[suite] {section:9s} {key:14s} {variant:30s} "
               f"{_summary(entry)}", flush=True)
-    info['loadavg_end'] = load_average()
+    info['loadavg_end'] = bench.load_average()
     info['seconds'] = time.perf_counter() - start
     report = {'machine': info, 'tiny': tiny, 'results': results}
     _add_appetite(results)

@@ -4,10 +4,10 @@ JSON``). Each allocator runs in its own worker (an allocator is chosen when a pr
 starts); the parent alternates between them step by step.
 
 JSON keys: ``config``, ``cfg_options``, ``workload`` ('train': the plain PyTorch
-training step of ``tools.benchmarking.harness.plain_step``; 'eval': ``model.val_step`` with
-the config's flip test), ``batch_size``, ``threads``. Prints one JSON line when ready,
-then one per step: ``wall_ms``, ``cpu_ms`` (this thread), ``sys_ms`` and ``user_ms``
-(process), ``minflt``/``majflt`` (process), ``rss_mb`` after the step.
+training step of ``tools.benchmarking.harness.plain_step``; 'eval': ``model.val_step``
+with the config's flip test), ``batch_size``, ``threads``. Prints one JSON line when
+ready, then one per step: ``wall_ms``, ``cpu_ms`` (this thread), ``sys_ms`` and
+``user_ms`` (process), ``minflt``/``majflt`` (process), ``rss_mb`` after the step.
 """
 import json
 import os
@@ -15,22 +15,23 @@ import resource
 import sys
 import time
 
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+
+from hpekit.apis import init_model
+from hpekit.config.setup import load_config
+from hpekit.registry import MODELS
+from hpekit.utils import register_all_modules
+from tools.benchmarking import harness as bench
+
 
 def build_step(spec):
-    import torch
-    from mmengine.dataset import pseudo_collate
-
-    from hpekit.config.setup import load_config
-    from hpekit.utils import register_all_modules
-    from tools.benchmarking import harness as bench
     register_all_modules()
     torch.manual_seed(0)
     cfg = load_config(spec['config'], spec.get('cfg_options') or {})
     size = spec.get('batch_size')
     if spec['workload'] == 'train':
-        from mmengine.optim import build_optim_wrapper
-
-        from hpekit.registry import MODELS
         size = size or cfg.train_dataloader.batch_size
         batch = pseudo_collate(bench.take_samples(
             bench.build_dataset(cfg.train_dataloader.dataset), size))
@@ -38,7 +39,6 @@ def build_step(spec):
         optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
         return lambda: bench.plain_step(model, optimizer, batch, 'cpu')
     if spec['workload'] == 'eval':
-        from hpekit.apis import init_model
         size = size or 1
         model = init_model(cfg)
         batch = pseudo_collate(bench.take_samples(
@@ -53,7 +53,6 @@ def build_step(spec):
 
 def main(argv=None):
     spec = json.loads((argv or sys.argv[1:])[0])
-    import torch
     torch.set_num_threads(int(spec.get('threads') or 1))
     step = build_step(spec)
     page = os.sysconf('SC_PAGE_SIZE')

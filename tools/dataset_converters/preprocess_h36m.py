@@ -44,6 +44,9 @@ import sys
 import cv2
 import numpy as np
 
+from hpekit.core.boxes import size_to_scale
+from hpekit.core.camera import project
+
 # Indices of the 17 joints of configs/_base_/datasets/h36m.py among the release's 32.
 H36M_32_TO_17 = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
 BOX_MARGIN = 1.2
@@ -77,7 +80,7 @@ def sequence_name(subject, basename):
 def box_of(part):
     """(center [N, 2], scale [N]) of 2D joints [N, K, 2]: box with a 1.2 margin."""
     low, high = part.min(axis=1), part.max(axis=1)
-    return (low + high) / 2.0, BOX_MARGIN * (high - low).max(axis=1) / 200.0
+    return (low + high) / 2.0, size_to_scale(BOX_MARGIN * (high - low).max(axis=1))
 
 
 def fit_intrinsics(points_3d, points_2d):
@@ -104,11 +107,6 @@ def fit_extrinsics(world, camera):
     d = np.sign(np.linalg.det(u @ vt))
     rotation = u @ np.diag([1.0, 1.0, d]) @ vt
     return rotation, (mw - rotation.T @ mc).reshape(3, 1)
-
-
-def project(points, params):
-    """Camera-frame points [..., 3] → px through f, c (no distortion)."""
-    return points[..., :2] / points[..., 2:3] * params['f'][:, 0] + params['c'][:, 0]
 
 
 def extract_frames(video, frame_dir, prefix, step, count, quality, skip_existing):
@@ -151,7 +149,8 @@ def convert_sequence(original, out, subject, mono_file, step, quality, cameras,
     if osp.isfile(d2_file):
         part = read_cdf_pose(d2_file, 2)[:, H36M_32_TO_17]
     elif cameras is not None and (subject, camera) in cameras:
-        part = project(pose3d, cameras[(subject, camera)])
+        params = cameras[(subject, camera)]
+        part = project(pose3d, params['f'][:, 0], params['c'][:, 0])
     else:
         raise FileNotFoundError(f'{d2_file} is missing and no --cameras-file gives '
                                 f'{(subject, camera)} to project the 3D joints')

@@ -19,8 +19,8 @@ from mmengine.config import DictAction
 from mmengine.structures import InstanceData
 from mmengine.utils import ProgressBar
 
-from hpekit.datasets.transforms import LoadImage
 from hpekit.config.setup import load_config
+from hpekit.datasets.transforms import LoadImage
 from hpekit.registry import DATASETS
 from hpekit.structures import PoseDataSample
 from hpekit.utils import register_all_modules

@@ -22,9 +22,9 @@ import time
 
 from mmengine.config import DictAction
 
-from hpekit.datasets.person_cache import (ENCODINGS, KINDS, PersonCache,
-                                          build_person_cache, settings_from_pipeline)
 from hpekit.config.setup import load_config
+from hpekit.datasets.person_cache import (ENCODINGS, KINDS, PersonCache, build_person_cache,
+                                          settings_from_pipeline)
 from hpekit.registry import DATASETS
 from hpekit.utils import register_all_modules
 

@@ -8,6 +8,7 @@ Prints the ``tools.benchmarking.harness.interleaved`` result as JSON: per arm wa
 time and faults per step, and the paired ratios ``inplace`` / ``out_of_place``.
 """
 import json
+import os
 import sys
 
 import torch
@@ -20,8 +21,12 @@ from hpekit.models.backbones.blocks.base import PreActResidual
 from hpekit.models.backbones.hourglass import Hourglass, StackedHourglass
 from hpekit.models.backbones.resnet import _ResidualBlock
 from hpekit.registry import MODELS
-from tools.benchmarking import harness as bench
 from hpekit.utils import register_all_modules
+
+# Run as a script, sys.path[0] is tools/misc/: add the folder above tools/ (the
+# checkout, or hpekit/.mim in a wheel), where the harness imports as tools.benchmarking.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tools.benchmarking import harness as bench  # noqa: E402
 
 
 # ------------------------------------------------ the out-of-place code, as it was

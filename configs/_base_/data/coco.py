@@ -8,8 +8,12 @@
 # A synthetic stand-in: python tools/make_synthetic_data.py coco --out data/coco_synthetic
 dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
-# The target geometry, defined once (hpekit.config.codec fills the transforms'
-# and the head's sizes from it; CocoDataset fits every person box to its aspect ratio).
+# The target geometry, defined once (as MMPose's configs do): the transforms below
+# take `input_size=codec['input_size']`, GenerateTarget `encoder=codec`, and a model
+# config inheriting this file gives its head `decoder=_base_.codec` (CocoDataset fits
+# every person box to TopdownAffine's aspect ratio). A config that changes `codec`
+# re-states the pipelines, the loaders' `pipeline` and the head's `decoder` (see
+# configs/coco/hg2-bottleneck_b32-210e_coco-256x256.py).
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 
 # MMPose's COCO augmentation with hpekit's transforms: half-body crops (probability
@@ -19,11 +23,11 @@ codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), s
 # RandomHalfBody fits its box to the codec's input aspect ratio (as MMPose refits every
 # box), so half-body crops of the 192×256 input are not stretched.
 train_pipeline = [
-    dict(type='RandomHalfBody', prob=0.3, min_visible=9),
-    dict(type='LoadImage', min_box_scale=0.65),
-    dict(type='TopdownAffine', scale_factor=0.35, rotate_factor=45, rotate_prob=0.6,
-         flip_prob=0.5),
-    dict(type='GenerateTarget'),
+    dict(type='RandomHalfBody', prob=0.3, min_visible=9, input_size=codec['input_size']),
+    dict(type='LoadImage', min_box_scale=0.65, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.35,
+         rotate_factor=45, rotate_prob=0.6, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
 # CocoMetric reads id, img_id, category_id and bbox_score from each sample;
@@ -32,8 +36,8 @@ val_meta_keys = ('sample_idx', 'image_id', 'center', 'bbox_size', 'input_size',
                  'heatmap_size', 'flip_indices', 'img_scale', 'id', 'img_id',
                  'category_id', 'bbox', 'bbox_score')
 val_pipeline = [
-    dict(type='LoadImage', min_box_scale=1.0),
-    dict(type='TopdownAffine', augment=False),
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
     dict(type='PackPoseInputs', meta_keys=val_meta_keys),
 ]
 

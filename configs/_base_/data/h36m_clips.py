@@ -5,20 +5,23 @@
 dataset_type = 'H36MClipDataset'
 data_root = 'data/h36m/'
 
-# The target and input geometry, defined once: ClipResize and the head take their
-# sizes from it (hpekit.config.codec); a config changes only `codec`.
+# The target and input geometry, defined once (as MMPose's configs do): ClipResize
+# takes `input_size=codec['input_size']`, GenerateTarget `encoder=codec`, and a model
+# config inheriting this file gives its head `decoder=_base_.codec`. A config that
+# changes `codec` re-states the pipelines, the loaders' `pipeline` and the head's
+# `decoder` (see configs/h36m_video/r18-lstm_synthetic-quick.py).
 codec = dict(type='RootRelativeJoints3D', input_size=(224, 224), num_frames=8,
              root_index=0)
 
 train_pipeline = [
-    dict(type='ClipResize'),
+    dict(type='ClipResize', input_size=codec['input_size']),
     dict(type='ClipRandomFlip', prob=0.5),
     dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
-    dict(type='GenerateTarget'),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackClipInputs'),
 ]
-val_pipeline = [dict(type='ClipResize'), dict(type='GenerateTarget'),
-                dict(type='PackClipInputs')]
+val_pipeline = [dict(type='ClipResize', input_size=codec['input_size']),
+                dict(type='GenerateTarget', encoder=codec), dict(type='PackClipInputs')]
 
 train_dataloader = dict(
     batch_size=2,

@@ -8,14 +8,19 @@ dataset_type = 'H36MLiftingDataset'
 data_root = 'data/h36m_full/'
 receptive_field = 27
 
+# The codec, defined once (as MMPose's configs do): GenerateTarget takes
+# `encoder=codec`, and a model config inheriting this file gives its head
+# `decoder=_base_.codec`. A config that changes the receptive field re-states
+# `codec`, the pipelines, the loaders' `pipeline` and `receptive_field`, and the
+# head's `decoder` (see configs/h36m_lifting/tcn-rf81_b1024-80e_h36m-gt2d.py).
 codec = dict(type='VideoPoseLifting', num_frames=receptive_field, root_index=0)
 
 train_pipeline = [
-    dict(type='GenerateTarget'),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='LiftingRandomFlip', prob=0.5),
     dict(type='PackLiftingInputs'),
 ]
-val_pipeline = [dict(type='GenerateTarget'), dict(type='PackLiftingInputs')]
+val_pipeline = [dict(type='GenerateTarget', encoder=codec), dict(type='PackLiftingInputs')]
 
 train_dataloader = dict(
     batch_size=64,

@@ -7,18 +7,23 @@
 dataset_type = 'H36MVideoDataset'
 data_root = 'data/h36m_full/'
 
+# The geometry, defined once (as MMPose's configs do): LoadClipCrops takes
+# `input_size=codec['input_size']`, GenerateTarget `encoder=codec`, and a model config
+# inheriting this file gives its head `decoder=_base_.codec`. A config that changes
+# `codec` re-states the pipelines, the loaders' `pipeline` and the head's `decoder`
+# (see configs/h36m_video/r18-lstm_synthetic-full-quick.py).
 codec = dict(type='RootRelativeJoints3D', input_size=(224, 224), num_frames=8,
              root_index=0)
 
 train_pipeline = [
-    dict(type='LoadClipCrops'),
+    dict(type='LoadClipCrops', input_size=codec['input_size']),
     dict(type='ClipRandomFlip', prob=0.5),
     dict(type='ClipColorJitter', brightness=0.2, contrast=0.2, saturation=0.2),
-    dict(type='GenerateTarget'),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackClipInputs'),
 ]
-val_pipeline = [dict(type='LoadClipCrops'), dict(type='GenerateTarget'),
-                dict(type='PackClipInputs')]
+val_pipeline = [dict(type='LoadClipCrops', input_size=codec['input_size']),
+                dict(type='GenerateTarget', encoder=codec), dict(type='PackClipInputs')]
 
 train_dataloader = dict(
     batch_size=2,

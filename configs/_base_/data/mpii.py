@@ -6,9 +6,13 @@
 # A synthetic stand-in: python tools/make_synthetic_data.py mpii --out data/mpii_synthetic
 dataset_type = 'MPIIDataset'
 data_root = 'data/mpii/'
-# The target geometry, defined once: every transform and head below that takes an
-# input size or a codec gets it from here (hpekit.config.codec); a config that
-# changes the size changes only `codec`.
+# The target geometry, defined once (as MMPose's configs do): the transforms below
+# take `input_size=codec['input_size']`, GenerateTarget `encoder=codec`, and a model
+# config inheriting this file gives its head `decoder=_base_.codec`. Values are
+# computed when this file is read: a config that changes `codec` re-states the
+# pipelines, the loaders' `pipeline` and the head's `decoder` (see
+# configs/mpii_hourglass/hg2_synthetic-quick.py); tools refuse a config whose parts
+# disagree with its `codec` (hpekit.config.checks.check_codec).
 codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
 
 # RandomHalfBody only replaces the person box, so it comes first: LoadImage then sees
@@ -16,16 +20,16 @@ codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), s
 # scale draw (min_box_scale = 1 - scale_factor) keeps the input's resolution.
 # TopdownAffine draws scale ±25 %, rotation ±30° (probability 0.6) and flip (0.5).
 train_pipeline = [
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(type='LoadImage', min_box_scale=0.75),
-    dict(type='TopdownAffine', scale_factor=0.25, rotate_factor=30, rotate_prob=0.6,
-         flip_prob=0.5),
-    dict(type='GenerateTarget'),
+    dict(type='RandomHalfBody', prob=0.3, input_size=codec['input_size']),
+    dict(type='LoadImage', min_box_scale=0.75, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.25,
+         rotate_factor=30, rotate_prob=0.6, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage', min_box_scale=1.0),
-    dict(type='TopdownAffine', augment=False),
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
     dict(type='PackPoseInputs'),
 ]
 

@@ -14,7 +14,7 @@ model = dict(
     backbone=dict(type='TinyConvNet', channels=(8, 16, 32, 64)),      # from the plugin
     spatial_neck=dict(type='GlobalAveragePooling'),
     temporal_neck=dict(type='TemporalSmoothingNeck', in_channels=64),  # from the plugin
-    head=dict(type='JointRegressionHead', in_channels=64, hidden_dims=(64, )))
+    head=dict(type='JointRegressionHead', in_channels=64, hidden_dims=(64, ), decoder=codec))
 
 synthetic_clips = dict(type='SyntheticH36MClips', num_frames=4, image_size=64,
              pipeline=[dict(type='PackClipInputs')])

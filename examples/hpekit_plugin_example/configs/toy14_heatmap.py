@@ -13,22 +13,23 @@ codec = dict(type='CentroidHeatmap', input_size=(64, 64), heatmap_size=(16, 16),
 model = dict(
     type='TopDownPoseEstimator',
     backbone=dict(type='TinyConvNet', channels=(16, 32), block=dict(type='SEBottleneck')),
-    head=dict(type='ConvHeatmapHead', in_channels=32, num_joints=14, mid_channels=32),
+    head=dict(type='ConvHeatmapHead', in_channels=32, num_joints=14, mid_channels=32,
+              decoder=codec),
     test_cfg=dict(flip_test=True))
 
 val_meta_keys = ('sample_idx', 'image_id', 'center', 'bbox_size', 'input_size',
                  'flip_indices', 'img_scale', 'bbox')
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadImage', input_size=codec['input_size']),
     dict(type='RandomGrayscale', prob=0.2),
-    dict(type='TopdownAffine', scale_factor=0.15, rotate_factor=15, rotate_prob=0.3,
-         flip_prob=0.5),
-    dict(type='GenerateTarget'),
+    dict(type='TopdownAffine', input_size=codec['input_size'], scale_factor=0.15,
+         rotate_factor=15, rotate_prob=0.3, flip_prob=0.5),
+    dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
-    dict(type='LoadImage', min_box_scale=1.0),
-    dict(type='TopdownAffine', augment=False),
+    dict(type='LoadImage', min_box_scale=1.0, input_size=codec['input_size']),
+    dict(type='TopdownAffine', input_size=codec['input_size'], augment=False),
     dict(type='PackPoseInputs', meta_keys=val_meta_keys),
 ]
 dataset = dict(type='Toy14Dataset', data_root=data_root, data_prefix=dict(img='images/'))

@@ -33,11 +33,12 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
 
 from hpekit.datasets.synthetic import mpii as body
 
 # The renderer's body model: COCO's 17 keypoints in the order of
-# configs/_base_/datasets/coco.py (tests/test_synthetic_coco.py checks it).
+# configs/_base_/datasets/coco.py (tests/datasets/test_coco_dataset.py checks it).
 COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
                   'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
                   'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
@@ -237,7 +238,6 @@ def _write_split(out_dir, split, num, rng, image_size, progress):
 
 
 def _progress_bar(num, split):
-    from mmengine.utils import ProgressBar
     print(f'rendering {num} synthetic COCO {split} images')
     return ProgressBar(num)
 

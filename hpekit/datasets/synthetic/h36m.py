@@ -23,6 +23,9 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
+
+from hpekit.core.camera import project
 
 # The renderer's body model: 17 joints in the order of configs/_base_/datasets/h36m.py
 # and its bones as (parent, child) joint indices.
@@ -221,11 +224,9 @@ def project_points(joints_cam, focal, center, root_depth):
     Returns:
         np.ndarray: float64 [..., K, 2] pixel coordinates (x, y), 0-based.
     """
-    joints_cam = np.asarray(joints_cam, dtype=np.float64)
-    depth = joints_cam[..., 2] + np.asarray(root_depth, dtype=np.float64)[..., None]
-    x = center[0] + focal * joints_cam[..., 0] / depth
-    y = center[1] + focal * joints_cam[..., 1] / depth
-    return np.stack([x, y], axis=-1)
+    points = np.array(joints_cam, dtype=np.float64)
+    points[..., 2] += np.asarray(root_depth, dtype=np.float64)[..., None]
+    return project(points, focal, center)
 
 
 def default_camera(size):
@@ -405,7 +406,6 @@ def _write_clips(video_path, joint_path, num, size, num_frames, rng, progress, c
 
 def _progress_bar(num, name):
     """mmengine progress bar over ``num`` clips, announced with the file name."""
-    from mmengine.utils import ProgressBar
     print(f'rendering {num} clips into {name}')
     return ProgressBar(num)
 

@@ -28,10 +28,13 @@ import pickle
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
 
+from hpekit.core.boxes import size_to_scale
+from hpekit.core.camera import project
 from hpekit.datasets.h36m_video import DEFAULT_SUBJECTS, H36M_ACTIONS
-from hpekit.datasets.synthetic.h36m import (ANGLE_DISTRIBUTIONS, _draw_items, _draw_torso, _frame_items,
-                        _rot, forward_kinematics, make_background)
+from hpekit.datasets.synthetic.h36m import (ANGLE_DISTRIBUTIONS, _draw_items, _draw_torso,
+                                            _frame_items, _rot, forward_kinematics, make_background)
 
 SUBJECTS = DEFAULT_SUBJECTS['train'] + DEFAULT_SUBJECTS['test']
 CAMERA_IDS = ('54138969', '55011271', '58860488', '60457274')
@@ -117,10 +120,9 @@ def world_to_camera(points, params):
     return (np.asarray(points) - params['T'][:, 0]) @ params['R'].T
 
 
-def project(points_cam, params):
-    """Camera-frame points [..., 3] → pixels [..., 2]."""
-    xy = points_cam[..., :2] / points_cam[..., 2:3]
-    return xy * params['f'][:, 0] + params['c'][:, 0]
+def project_with(points_cam, params):
+    """Camera-frame points [..., 3] → pixels [..., 2] through a ``camera_params`` dict."""
+    return project(points_cam, params['f'][:, 0], params['c'][:, 0])
 
 
 def _smooth_noise(rng, num, length, knots=4):
@@ -170,7 +172,7 @@ def action_motion(action, num_frames, fps, rng, scale=1.0):
 def render_frame(background, joints_cam, params, shift):
     """One RGB frame of the stick body seen by a camera (uint8 [h, w, 3])."""
     canvas = np.roll(background, tuple(shift), axis=(0, 1))
-    pix = project(joints_cam, params)
+    pix = project_with(joints_cam, params)
     rel = joints_cam - joints_cam[0]
     _draw_torso(canvas, rel, pix)
     _draw_items(canvas, _frame_items(rel, pix, joints_cam[:, 2], float(params['f'][0, 0])))
@@ -180,7 +182,7 @@ def render_frame(background, joints_cam, params, shift):
 def box_of(pix):
     """(center [2], scale) of MMPose's converter from 2D joints [K, 2]."""
     low, high = pix.min(axis=0), pix.max(axis=0)
-    return (low + high) / 2.0, BOX_MARGIN * float(np.max(high - low)) / 200.0
+    return (low + high) / 2.0, float(size_to_scale(BOX_MARGIN * float(np.max(high - low))))
 
 
 def sequence_dir(subject, action, subaction, camera):
@@ -269,7 +271,7 @@ def _write_sequence(out_dir, subject, action, sub, cam, background, motion, step
     if images:
         os.makedirs(osp.join(out_dir, 'images', subject, folder), exist_ok=True)
     joints = world_to_camera(motion, cam)
-    pix = project(joints, cam)
+    pix = project_with(joints, cam)
     shifts = rng.integers(-2, 3, (len(joints), 2))
     names, centers, scales = [], [], []
     for t in range(len(joints)):
@@ -307,6 +309,5 @@ def _save_npz(path, records):
 
 
 def _progress(num):
-    from mmengine.utils import ProgressBar
     print(f'rendering {num} frames')
     return ProgressBar(num)

@@ -34,8 +34,11 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
 
-from hpekit.datasets.mpii import CENTER_SHIFT, PIXELS_PER_SCALE
+from hpekit.core.boxes import size_to_scale
+from hpekit.datasets.mpii import CENTER_SHIFT
+from hpekit.datasets.mpii_mat import save_mpii_gt
 
 # The renderer's body model: the 16 joints of configs/_base_/datasets/mpii.py, with
 # the short names the official mpii_gt_val.mat lists in 'dataset_joints'.
@@ -386,7 +389,7 @@ def render_mpii_image(rng, image_size=IMAGE_SIZE):
 def mpii_record(image_name, person):
     """The MMPose-style JSON record of one rendered person (1-based MATLAB px)."""
     low, high = person['extent']
-    scale = float(np.max(high - low)) / PIXELS_PER_SCALE
+    scale = float(size_to_scale(np.max(high - low)))
     center = (low + high) / 2 - np.array([0.0, CENTER_SHIFT * scale])
     return {'image': image_name, 'center': [round(float(v) + 1, 2) for v in center],
             'scale': round(scale, 4),
@@ -416,7 +419,6 @@ def _write_images(out_dir, split, num, rng, image_size, progress):
 
 
 def _progress_bar(num, split):
-    from mmengine.utils import ProgressBar
     print(f'rendering {num} synthetic MPII {split} images')
     return ProgressBar(num)
 
@@ -428,7 +430,6 @@ def _write_json(path, records):
 
 def _write_gt_mat(path, people):
     """mpii_gt_val.mat in the official layout (1-based px)."""
-    from hpekit.evaluation.functional.pckh import save_mpii_gt
     n = len(people)
     pos = np.array([p['joints'] for p in people]).reshape(n, NUM_MPII_JOINTS, 2) + 1.0
     visible = np.array([p['visible'] for p in people]).reshape(n, NUM_MPII_JOINTS)

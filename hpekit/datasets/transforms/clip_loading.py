@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from hpekit.config.checks import codec_not_set
 from hpekit.core import affine_matrix, apply_affine, invert_affine
-from hpekit.registry import TRANSFORMS
 from hpekit.datasets.transforms.topdown_transforms import (LoadImage, _pair, reduced_decode_factor,
-                                 reduced_image_matrix)
+                                                           reduced_image_matrix)
+from hpekit.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
@@ -27,7 +28,8 @@ class LoadClipCrops(BaseTransform):
     a path repeated in a clip (edge padding) is decoded once.
 
     Args:
-        input_size (int | (W, H)): the model input; in a config, the codec's.
+        input_size (int | (W, H)): the model input; in a config,
+            ``input_size=codec['input_size']`` (required).
         to_rgb (bool): RGB frames (default) or OpenCV's BGR.
         reduce_decode (bool): allow reduced JPEG decoding.
         decoder (str): 'auto' (simplejpeg when installed) or 'cv2'.
@@ -45,8 +47,7 @@ class LoadClipCrops(BaseTransform):
 
     def __init__(self, input_size=None, to_rgb=True, reduce_decode=True, decoder='auto'):
         if input_size is None:
-            raise ValueError('LoadClipCrops needs input_size=(W, H) (a config with a codec '
-                             'fills it from the codec)')
+            raise codec_not_set('input_size', 'LoadClipCrops')
         self.input_size = _pair(input_size, 'input_size')
         self.reduce_decode = reduce_decode
         self.loader = LoadImage(to_rgb=to_rgb, reduce_decode=reduce_decode,

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from hpekit.config.checks import codec_not_set
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
 
@@ -211,15 +212,14 @@ class ClipResize(BaseTransform):
 
     INTER_AREA when shrinking, INTER_LINEAR when enlarging; frames already of that size
     pass unchanged. The 3D joints are unchanged (see ``ClipRandomResizedCrop``). In a
-    config with a ``codec``, ``dict(type='ClipResize')`` takes the codec's input size.
+    config: ``dict(type='ClipResize', input_size=codec['input_size'])``.
     """
 
     sweep_example = dict(cfg=dict(input_size=(24, 16)), results='clip')
 
     def __init__(self, size=None, input_size=None):
         if size is None and input_size is None:
-            raise ValueError('ClipResize needs size=(H, W) or input_size=(W, H) (a config '
-                             "with a codec fills input_size)")
+            raise codec_not_set('input_size', 'ClipResize', alternative='size=(H, W)')
         if size is None:
             width, height = (input_size, input_size) if np.isscalar(input_size) \
                 else input_size

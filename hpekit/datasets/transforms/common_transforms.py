@@ -2,6 +2,7 @@
 from mmcv.transforms import BaseTransform
 
 from hpekit.codecs import build_codec
+from hpekit.config.checks import codec_not_set
 from hpekit.registry import TRANSFORMS
 
 
@@ -15,7 +16,8 @@ class GenerateTarget(BaseTransform):
     ``target_weight``, ``heatmap_size``; or root-relative ``joints_3d``).
 
     Args:
-        encoder (dict): the codec config, usually the config's ``codec`` variable.
+        encoder (dict): the codec config: in a config, ``encoder=codec`` (the config's
+            ``codec`` variable; nothing fills it). None raises ``CodecNotSetError``.
     """
 
     sweep_example = dict(
@@ -23,6 +25,8 @@ class GenerateTarget(BaseTransform):
         results='crop')
 
     def __init__(self, encoder):
+        if encoder is None:
+            raise codec_not_set('encoder', type(self).__name__)
         self.encoder = build_codec(encoder)
 
     def transform(self, results: dict) -> dict:

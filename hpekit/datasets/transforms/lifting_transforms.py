@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from hpekit.datasets.transforms.clip_transforms import flip_joints_3d
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
-from hpekit.datasets.transforms.clip_transforms import flip_joints_3d
 
 
 @TRANSFORMS.register_module()

@@ -4,9 +4,9 @@ See ``hpekit.datasets.person_cache`` and docs/person_cache.md.
 """
 from typing import Optional, Sequence, Union
 
-from hpekit.registry import TRANSFORMS
 from hpekit.datasets.person_cache import PersonCache, PersonCacheError
 from hpekit.datasets.transforms.topdown_transforms import LoadImage, _pair
+from hpekit.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
@@ -24,7 +24,7 @@ class LoadPersonCrop(LoadImage):
     resampling (and JPEG, when stored so).
 
     ``scale_factor``, ``rotate_factor`` and ``input_size`` must be those of the
-    pipeline's ``TopdownAffine`` (a config's codec fills ``input_size``): the cache is
+    pipeline's ``TopdownAffine`` (both ``input_size=codec['input_size']``): the cache is
     refused unless it was built for them. With ``cache_dir=None`` it decodes the full
     image as ``LoadImage`` does (min_box_scale = 1 - scale_factor), so one config can
     switch the cache off (``--cfg-options ...pipeline.1.cache_dir=None``).

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from hpekit.config.checks import codec_not_set
 from hpekit.core import affine_matrix, apply_affine, invert_affine
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
@@ -57,9 +58,10 @@ def reduced_image_matrix(img_scale):
 
 # ------------------------------------------------------------------------ LoadImage
 def _jpeg_decoder():
-    """``simplejpeg`` (libjpeg-turbo, ~2× faster than OpenCV's JPEG path) or None."""
+    """``simplejpeg`` (libjpeg-turbo; its speed against OpenCV's JPEG path is in
+    docs/benchmarks.md) or None when it is not installed."""
     try:
-        import simplejpeg
+        import simplejpeg  # optional dependency: OpenCV decodes without it
     except ImportError:
         return None
     return simplejpeg
@@ -227,7 +229,8 @@ def _inside(points, size):
 class TopdownAffine(BaseTransform):
     """Crop the person box into a fixed-size input with one random affine per sample.
 
-    ``input_size`` (W, H) is the model input (in a config, the codec's input size).
+    ``input_size`` (W, H) is the model input (in a config,
+    ``input_size=codec['input_size']``; required).
     The box (centre 'center', size 'bbox_size', original image px) is scaled by
     s ~ U[1 - scale_factor, 1 + scale_factor], rotated by r ~ U[-rotate_factor,
     rotate_factor] degrees with probability ``rotate_prob`` (else 0) and mirrored with
@@ -253,8 +256,7 @@ class TopdownAffine(BaseTransform):
     def __init__(self, input_size=None, scale_factor=0.25, rotate_factor=30,
                  rotate_prob=0.6, flip_prob=0.5, augment=True):
         if input_size is None:
-            raise ValueError('TopdownAffine needs input_size=(W, H) (a config with a codec '
-                             'fills it from the codec)')
+            raise codec_not_set('input_size', 'TopdownAffine')
         self.input_size = _pair(input_size, 'input_size')
         for name, value in (('rotate_prob', rotate_prob), ('flip_prob', flip_prob)):
             if not 0.0 <= value <= 1.0:
@@ -336,8 +338,8 @@ class RandomHalfBody(BaseTransform):
     which every data info carries (``BasePoseDataset``). Applies only when at least ``min_visible`` joints are visible. The upper or the
     lower body is picked at random (each needs >= 2 visible joints, else the other
     half is used); the new box is ``half_body_box`` of that half's visible joints,
-    fitted to the aspect ratio of ``input_size`` (W, H; a config's codec fills it, as
-    MMPose refits every box; square when None) and scaled by ``padding``. Replaces 'center' and 'bbox_size' (image px); sets
+    fitted to the aspect ratio of ``input_size`` (W, H; in a config
+    ``input_size=codec['input_size']``, as MMPose refits every box; square when None) and scaled by ``padding``. Replaces 'center' and 'bbox_size' (image px); sets
     'half_body' to 'upper', 'lower' or None. Keypoints are unchanged (joints outside
     the new box are dropped later by ``TopdownAffine``). Runs before TopdownAffine.
     """

@@ -1,8 +1,5 @@
 """The hooks hpekit adds to mmengine's Runner, one concern per module (registered in
 ``hpekit.registry.HOOKS``; ``configs/_base_/default_runtime.py`` names them)."""
-from hpekit.engine.hooks import (channels_last, checkpoint, checkpoint_keys,  # noqa: F401
-                                 curve_plot, dump_predictions, metrics_json,
-                                 nonfinite_loss, seeding, setup, visualization)
 from hpekit.engine.hooks.channels_last import ChannelsLastHook
 from hpekit.engine.hooks.checkpoint import SafeCheckpointHook
 from hpekit.engine.hooks.checkpoint_keys import CheckpointKeysHook, CheckpointMismatchError

@@ -21,20 +21,17 @@ keeps mmengine's options and file names but:
 - stores the data plan (batch size, world size, dataset length, iterations per
   epoch) in the checkpoint and refuses to resume under another plan
   (``ResumeMismatchError``): the saved iteration would mean other batches.
+
+This module holds what needs the Runner; the file logic lives in the checkpoint room:
+``hpekit.checkpoint.files`` (atomic writes, the pointer, temporary files, the NaN/Inf
+check), ``hpekit.checkpoint.retention`` (which old checkpoints go, and when) and
+``hpekit.checkpoint.resume`` (``find_resumable_checkpoint``, the data plan).
 """
-import errno
-import glob
-import hashlib
-import os
 import os.path as osp
 import pickle
-import re
-import shutil
 import time
-from collections import deque
 
 import mmengine
-import torch
 from mmengine.dist import broadcast_object_list, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
@@ -43,173 +40,14 @@ from mmengine.runner import BaseLoop
 from mmengine.runner.checkpoint import weights_to_cpu
 from mmengine.utils import apply_to, get_git_hash
 
-from hpekit.registry import HOOKS
+from hpekit.checkpoint import retention
+from hpekit.checkpoint.files import (POINTER, plain, published_path, raise_if_nonfinite,
+                                     remove_stale_temp_files, write_checkpoint, write_pointer)
 from hpekit.checkpoint.loading import (CheckpointError, install_safe_checkpoint_loader,
-                                     load_checkpoint_file)
-from hpekit.fileio import WorkDirLock, atomic_open
-
-POINTER = 'last_checkpoint'
-# Temporary files of atomic_open ('.<name>.<random>.tmp') whose target is a checkpoint,
-# the pointer or metrics.json: what a killed save or metrics write leaves behind.
-_TEMP = re.compile(r'^\.(?P<name>.+)\.[A-Za-z0-9_]{6,}\.tmp$')
-_TEMP_TARGETS = re.compile(r'(\.pth|^last_checkpoint|^metrics\.json)$')
-_PUBLISHED = re.compile(r'-[0-9a-f]{8}\.pth$')
-
-
-class NonFiniteCheckpointError(FloatingPointError):
-    """The model or optimizer state holds NaN/Inf: no checkpoint was written."""
-
-
-class CheckpointWriteError(OSError):
-    """A checkpoint could not be written (e.g. the disk is full); the old ones are kept."""
-
-
-class ResumeMismatchError(RuntimeError):
-    """A checkpoint was saved under another data plan (batch size, dataset length…)."""
-
-
-def nonfinite_tensors(obj, prefix=''):
-    """``[(name, bad count, size), ...]`` of the floating tensors in ``obj`` with NaN/Inf.
-
-    ``obj`` is a tensor or nested dicts/lists/tuples of them (a state dict, an
-    optimizer state dict); names are the key paths joined with '.'.
-    """
-    found = []
-    if isinstance(obj, torch.Tensor):
-        if (obj.is_floating_point() or obj.is_complex()) and obj.numel():
-            bad = int((~torch.isfinite(obj.detach())).sum())
-            if bad:
-                found.append((prefix, bad, obj.numel()))
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            found += nonfinite_tensors(value, f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(obj, (list, tuple)):
-        for i, value in enumerate(obj):
-            found += nonfinite_tensors(value, f'{prefix}.{i}' if prefix else str(i))
-    return found
-
-
-def remove_stale_temp_files(*folders):
-    """Delete temporary files of killed checkpoint/pointer/metrics writes; return their paths.
-
-    Only names ``atomic_open`` makes (``.<name>.<random>.tmp``) whose ``<name>`` is a
-    ``.pth`` file, ``last_checkpoint`` or ``metrics.json`` are touched. Call it only
-    while holding the work dir's lock (no save of this run is in progress).
-    """
-    removed = []
-    for folder in dict.fromkeys(f for f in folders if f and osp.isdir(f)):
-        for name in sorted(os.listdir(folder)):
-            match = _TEMP.match(name)
-            if match and _TEMP_TARGETS.search(match.group('name')):
-                path = osp.join(folder, name)
-                try:
-                    os.remove(path)
-                except FileNotFoundError:
-                    continue
-                removed.append(path)
-    return removed
-
-
-def _step_of(path):
-    found = re.findall(r'(\d+)', osp.basename(path))
-    return int(found[-1]) if found else -1
-
-
-def _is_resumable(checkpoint):
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    return isinstance(meta, dict) and 'iter' in meta and 'epoch' in meta \
-        and 'state_dict' in checkpoint
-
-
-def find_resumable_checkpoint(work_dir, ckpt_dir=None):
-    """The newest checkpoint of a run that loads, for ``--resume auto``.
-
-    Tries the file ``<work_dir>/last_checkpoint`` names first, then every other
-    ``*.pth`` in ``ckpt_dir`` (default ``work_dir``), newest first (modification
-    time, then the number in the name); best and published checkpoints (no optimizer
-    state) are not candidates. Each is loaded with ``load_checkpoint_file`` (CRC and
-    allow-list checks) until one loads and holds ``meta`` with epoch and iter.
-
-    Returns:
-        tuple: (path or None, skipped) where skipped lists ``(path or pointer,
-        reason)`` for every candidate passed over, in the order tried. ``(None, [])``
-        means there is no checkpoint at all.
-    """
-    ckpt_dir = ckpt_dir or work_dir
-    skipped, candidates = [], []
-    pointer = osp.join(work_dir, POINTER)
-    if osp.isfile(pointer):
-        try:
-            with open(pointer, encoding='utf-8') as f:
-                target = f.read().strip()
-        except (OSError, UnicodeDecodeError) as err:
-            target = None
-            skipped.append((pointer, f'cannot be read: {err}'))
-        if target == '':
-            skipped.append((pointer, 'is empty'))
-        elif target is not None and not osp.isfile(target):
-            skipped.append((pointer, f'names {target}, which does not exist'))
-        elif target is not None:
-            candidates.append(target)
-    others = []
-    for path in glob.glob(osp.join(glob.escape(ckpt_dir), '*.pth')):
-        name = osp.basename(path)
-        if name.startswith('best_') or _PUBLISHED.search(name):
-            continue
-        try:
-            others.append((os.stat(path).st_mtime_ns, _step_of(path), path))
-        except FileNotFoundError:
-            continue
-    candidates += [p for _, _, p in sorted(others, reverse=True)]
-    seen = set()
-    for path in candidates:
-        real = osp.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        try:
-            checkpoint = load_checkpoint_file(path, map_location='cpu')
-        except CheckpointError as err:
-            skipped.append((path, str(err)))
-            continue
-        if not _is_resumable(checkpoint):
-            skipped.append((path, 'holds no meta epoch/iter or no state_dict (not a '
-                                  'training checkpoint)'))
-            continue
-        return path, skipped
-    return None, skipped
-
-
-def plain(obj):
-    """``obj`` with dict subclasses (mmengine's ConfigDict) turned into dicts, recursively."""
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [plain(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(plain(v) for v in obj)
-    return obj
-
-
-def train_plan(runner):
-    """What an iteration number means: batch size, world size, dataset length, batches/epoch."""
-    loader = runner.train_dataloader
-    try:
-        dataset_len = len(loader.dataset)
-    except TypeError:   # iterable datasets have no length
-        dataset_len = None
-    try:
-        iters_per_epoch = len(loader)
-    except TypeError:
-        iters_per_epoch = None
-    return dict(batch_size=getattr(loader, 'batch_size', None), world_size=get_world_size(),
-                dataset_len=dataset_len, iters_per_epoch=iters_per_epoch)
-
-
-def _describe_plan(plan):
-    return (f"batch size {plan.get('batch_size')} per process × {plan.get('world_size')} "
-            f"process(es), {plan.get('dataset_len')} training samples → "
-            f"{plan.get('iters_per_epoch')} iterations per epoch")
+                                       load_checkpoint_file)
+from hpekit.checkpoint.resume import check_resume_plan, find_resumable_checkpoint, train_plan
+from hpekit.fileio import WorkDirLock
+from hpekit.registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -221,6 +59,10 @@ class SafeCheckpointHook(CheckpointHook):
     ``published_keys``, ``save_begin``…); checkpoints go to local files only. See the
     module docstring for what it adds. ``configs/_base_/default_runtime.py`` uses it as
     ``default_hooks.checkpoint``.
+
+    It overrides three private methods of mmengine's ``CheckpointHook`` (grouped at
+    the end of the class; ``tests/checkpoint/test_mmengine_private_api.py`` fails
+    when mmengine changes them).
 
     Args:
         interval (int): save every ``interval`` epochs (iterations with
@@ -282,13 +124,7 @@ class SafeCheckpointHook(CheckpointHook):
         ckpt_dir = self._ckpt_dir(runner)
         if is_main_process():
             if self.lock:
-                self._lock = WorkDirLock(runner.work_dir)
-                previous = self._lock.acquire()
-                if previous and previous.get('pid'):
-                    runner.logger.warning(
-                        f'Took over the lock {self._lock.path} of an earlier run (pid '
-                        f"{previous.get('pid')} on {previous.get('host')}, started "
-                        f"{previous.get('started')}) that is no longer running.")
+                self._take_lock(runner)
             for path in remove_stale_temp_files(runner.work_dir, ckpt_dir):
                 runner.logger.warning(f'Removed {path}: the temporary file of a save '
                                       f'that was interrupted (the run was killed)')
@@ -297,7 +133,18 @@ class SafeCheckpointHook(CheckpointHook):
         elif runner._resume:
             self._resume_path = runner._load_from
 
+    def _take_lock(self, runner):
+        """Hold the work dir's lock; log when it was taken over from a dead run."""
+        self._lock = WorkDirLock(runner.work_dir)
+        previous = self._lock.acquire()
+        if previous and previous.get('pid'):
+            runner.logger.warning(
+                f'Took over the lock {self._lock.path} of an earlier run (pid '
+                f"{previous.get('pid')} on {previous.get('host')}, started "
+                f"{previous.get('started')}) that is no longer running.")
+
     def _choose_auto_resume(self, runner, ckpt_dir):
+        """``--resume auto``: rank 0 picks the checkpoint, every rank loads it."""
         result = [None, []]
         if is_main_process():
             result = list(find_resumable_checkpoint(runner.work_dir, ckpt_dir))
@@ -333,19 +180,19 @@ class SafeCheckpointHook(CheckpointHook):
         if is_main_process() and runner.iter > 0:   # resumed: leftovers of a kill
             self._remove_unkept(runner)
 
+    def _kept_steps(self):
+        """Steps of the kept interval checkpoints (mmengine sets ``keep_ckpt_ids`` only
+        with ``max_keep_ckpts > 0``); empty when all are kept."""
+        return self.keep_ckpt_ids if self.max_keep_ckpts > 0 else ()
+
     def _remove_unkept(self, runner):
         """Files a run killed between writing a checkpoint and deleting the one it
         replaced leaves behind: interval checkpoints older than the kept ones, and best
         checkpoints other than the current best."""
-        step = re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)')
-        if self.max_keep_ckpts > 0 and self.keep_ckpt_ids:
-            oldest = min(self.keep_ckpt_ids)
-            for name in sorted(os.listdir(self.out_dir)):
-                match = re.fullmatch(step, name)
-                if match and int(match.group(1)) < oldest:
-                    self._remove(runner, osp.join(self.out_dir, name),
-                                 f'beyond max_keep_ckpts={self.max_keep_ckpts}, left by an '
-                                 f'interrupted run')
+        for path in retention.stale_interval_checkpoints(self.out_dir, self.filename_tmpl,
+                                                         self._kept_steps()):
+            self._remove(runner, path, f'beyond max_keep_ckpts={self.max_keep_ckpts}, '
+                                       f'left by an interrupted run')
         for key in (self.key_indicators if self.save_best else []):
             if key == 'auto':
                 continue
@@ -353,13 +200,10 @@ class SafeCheckpointHook(CheckpointHook):
                        else self.best_ckpt_path_dict.get(key))
             if current is None:
                 continue
-            prefix = re.escape(f'best_{key}_'.replace('/', '_'))
-            for name in sorted(os.listdir(self.out_dir)):
-                path = osp.join(self.out_dir, name)
-                if re.fullmatch(prefix + step, name) and osp.abspath(path) != \
-                        osp.abspath(current):
-                    self._remove(runner, path, f'a previous best checkpoint, left by an '
-                                               f'interrupted run; the best is {current}')
+            for path in retention.stale_best_checkpoints(self.out_dir, self.filename_tmpl,
+                                                         key, current):
+                self._remove(runner, path, f'a previous best checkpoint, left by an '
+                                           f'interrupted run; the best is {current}')
 
     def after_load_checkpoint(self, runner, checkpoint):
         """Refuse to resume a checkpoint saved under another data plan."""
@@ -372,19 +216,13 @@ class SafeCheckpointHook(CheckpointHook):
             runner.logger.warning('The checkpoint records no data plan (written by an older '
                                   'hpekit?); batch size and dataset length are not checked.')
             return
-        current = train_plan(runner)
-        changed = [k for k in current if saved.get(k) != current[k]]
-        if not changed:
-            return
-        path = self._resume_path or runner._load_from
-        meta = checkpoint['meta']
-        raise ResumeMismatchError(
-            f'cannot resume from {path}: it was saved with {_describe_plan(saved)}; this run '
-            f'has {_describe_plan(current)} (changed: {", ".join(changed)}). Its iteration '
-            f"{meta.get('iter')} (epoch {meta.get('epoch')}) does not mean the same batches "
-            f'under the new settings, so the run would silently skip or repeat data. Resume '
-            f'with the old settings, or start a new run from its weights with '
-            f'load_from={path} (no --resume: the optimizer and schedule start afresh).')
+        check_resume_plan(saved, self._train_plan(runner),
+                          self._resume_path or runner._load_from, checkpoint['meta'])
+
+    @staticmethod
+    def _train_plan(runner):
+        """This run's data plan (``hpekit.checkpoint.resume.train_plan``)."""
+        return train_plan(runner.train_dataloader, get_world_size())
 
     @staticmethod
     def _restore_dataset_meta(runner, checkpoint):
@@ -418,21 +256,12 @@ class SafeCheckpointHook(CheckpointHook):
         if not self.check_finite:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        bad = nonfinite_tensors(model.state_dict(), 'state_dict')
+        state = {'state_dict': model.state_dict()}
         if self.save_optimizer and isinstance(runner.optim_wrapper, OptimWrapper):
-            bad += nonfinite_tensors(runner.optim_wrapper.state_dict(), 'optimizer')
-        if not bad:
-            return
-        shown = ', '.join(f'{name} ({count} of {size})' for name, count, size in bad[:10])
-        more = f', … ({len(bad)} tensors in all)' if len(bad) > 10 else ''
-        last = runner.message_hub.get_info('hpekit_last_saved')
-        raise NonFiniteCheckpointError(
-            f'not saving checkpoint {path}: the training state holds NaN/Inf values at '
-            f'iteration {runner.iter + 1} (epoch {runner.epoch + 1}): {shown}{more}. '
-            f'Training stopped; {POINTER} still names '
-            f'{last or "no checkpoint (none was saved yet)"}, whose values were finite. '
-            f'Common causes: a learning rate too high, Adam eps=0, bad data; the loss '
-            f'itself may have stayed finite.')
+            state['optimizer'] = runner.optim_wrapper.state_dict()
+        raise_if_nonfinite(state, path,
+                           f'iteration {runner.iter + 1} (epoch {runner.epoch + 1})',
+                           runner.message_hub.get_info('hpekit_last_saved'))
 
     def _build_checkpoint(self, runner, save_optimizer, save_param_scheduler, meta):
         """The dict ``Runner.save_checkpoint`` would save (mmengine 0.10.7)."""
@@ -443,7 +272,7 @@ class SafeCheckpointHook(CheckpointHook):
                     experiment_name=runner.experiment_name,
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
                     mmengine_version=mmengine.__version__ + get_git_hash(),
-                    train_plan=train_plan(runner))
+                    train_plan=self._train_plan(runner))
         if hasattr(runner.train_dataloader.dataset, 'metainfo'):
             # plain dicts: the safe loader does not admit mmengine's ConfigDict
             meta.update(dataset_meta=plain(runner.train_dataloader.dataset.metainfo))
@@ -477,35 +306,31 @@ class SafeCheckpointHook(CheckpointHook):
         write_checkpoint(checkpoint, path)
 
     def _write_pointer(self, runner, path):
-        pointer = osp.join(runner.work_dir, POINTER)
-        try:
-            with atomic_open(pointer, 'w', encoding='utf-8') as f:
-                f.write(path)
-        except OSError as err:
-            raise CheckpointWriteError(
-                err.errno, f'could not update {pointer} to name {path}: '
-                f'{err.strerror or err}; it still names the previous checkpoint') from err
+        """Make ``last_checkpoint`` name ``path`` (complete on disk) and remember it."""
+        write_pointer(runner.work_dir, path)
         runner.message_hub.update_info('hpekit_last_saved', path)
 
     def _remove(self, runner, path, why):
-        if osp.isfile(path):
-            os.remove(path)
+        """Delete an old checkpoint (only after its replacement is on disk)."""
+        if retention.delete_checkpoint(path) == 'file':
             runner.logger.info(f'Removed {path} ({why})')
-        elif osp.isdir(path):   # deepspeed-style checkpoint folders
-            shutil.rmtree(path)
 
+    # ------------------------------------------ overrides of mmengine private methods
+    # mmengine's CheckpointHook calls these three; their names and parameters are
+    # checked against mmengine by tests/checkpoint/test_mmengine_private_api.py.
+
+    # mmengine: called by _save_checkpoint (interval/last saves, with meta=...) and by
+    # _save_best_checkpoint; deletes the outdated checkpoint first, then saves through
+    # the file backend. Ours: atomic save, pointer, then deletion.
     def _save_checkpoint_with_step(self, runner, step, meta):
         """Save ``filename_tmpl.format(step)``; only then delete what it replaces."""
         outdated = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
-                                            self.keep_ckpt_ids[-1] == step):
-            keep = deque(self.keep_ckpt_ids, self.max_keep_ckpts)
-            if len(keep) == self.max_keep_ckpts:
-                outdated.append(keep.popleft())
-            keep.append(step)
-            self.keep_ckpt_ids = keep
+        update = retention.plan_interval_retention(self._kept_steps(),
+                                                   self.max_keep_ckpts, step)
+        if update is not None:
+            self.keep_ckpt_ids, outdated = update
             # the saved message hub lists the kept files, this one included
-            runner.message_hub.update_info('keep_ckpt_ids', list(keep))
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
@@ -519,6 +344,9 @@ class SafeCheckpointHook(CheckpointHook):
             if old_path != self.last_ckpt:
                 self._remove(runner, old_path, f'max_keep_ckpts={self.max_keep_ckpts}')
 
+    # mmengine: called by after_val_epoch with the metrics; deletes the previous best
+    # before saving the new one through runner.save_checkpoint. Ours: the previous
+    # best goes only after the new best and the latest checkpoint are written.
     def _save_best_checkpoint(self, runner, metrics):
         """As mmengine's, but the previous best is deleted after the new one is written."""
         if not self.save_best:
@@ -531,7 +359,7 @@ class SafeCheckpointHook(CheckpointHook):
             cur_type, cur_time = 'iter', runner.iter
         meta = dict(epoch=runner.epoch, iter=runner.iter)
         if 'auto' in self.key_indicators:
-            self._init_rule(self.rules, [list(metrics.keys())[0]])
+            self._init_rule(self.rules, [list(metrics.keys())[0]])   # mmengine private
         replaced, updated = [], False
         for key_indicator, rule in zip(self.key_indicators, self.rules):
             key_score = metrics[key_indicator]
@@ -567,10 +395,9 @@ class SafeCheckpointHook(CheckpointHook):
             for path in replaced:
                 self._remove(runner, path, 'the previous best checkpoint')
 
-    @staticmethod
-    def _publish_hash(checkpoint):
-        return hashlib.sha256(pickle.dumps(checkpoint)).hexdigest()
-
+    # mmengine: called by after_train for the last and best checkpoints when
+    # published_keys is set; loads with its own _load_checkpoint and writes with
+    # save_checkpoint (a plain open). Ours: the safe loader and an atomic write.
     def _publish_model(self, runner, ckpt_path):
         """Published copy with ``published_keys`` only, written atomically."""
         if not is_main_process():
@@ -582,43 +409,6 @@ class SafeCheckpointHook(CheckpointHook):
         if removed:
             runner.logger.info(f'Keys {removed} are left out of the published checkpoint '
                                f'(not in published_keys)')
-        final_path = osp.splitext(ckpt_path)[0] + f'-{self._publish_hash(checkpoint)[:8]}.pth'
+        final_path = published_path(ckpt_path, checkpoint)
         write_checkpoint(checkpoint, final_path)
         runner.logger.info(f'The checkpoint ({ckpt_path}) is published to {final_path}.')
-
-
-def _os_error_in(err):
-    """The OSError behind ``err`` (torch wraps a failed write in a RuntimeError)."""
-    seen = err
-    while seen is not None:
-        if isinstance(seen, OSError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def write_checkpoint(checkpoint, path):
-    """``torch.save`` ``checkpoint`` to ``path`` atomically (temp file, fsync, rename).
-
-    Raises:
-        CheckpointWriteError: the write failed (errno kept, e.g. ENOSPC); the message
-            names ``path`` and the free space; ``path`` and every other file are as
-            they were, and no temporary file is left.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    try:
-        with atomic_open(path, 'wb') as f:
-            torch.save(checkpoint, f)
-    except (OSError, RuntimeError) as err:
-        cause = _os_error_in(err)
-        if cause is None:
-            raise
-        try:
-            free = f'; {shutil.disk_usage(folder).free / 2**20:.1f} MiB free in {folder}'
-        except OSError:
-            free = ''
-        full = ' (the disk is full)' if cause.errno in (errno.ENOSPC, errno.EDQUOT) else ''
-        raise CheckpointWriteError(
-            cause.errno, f'could not write checkpoint {path}{full}: '
-            f'{cause.strerror or cause}{free}. Nothing was replaced: the previous '
-            f'checkpoints and last_checkpoint are intact.') from err

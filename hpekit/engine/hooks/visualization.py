@@ -9,8 +9,10 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.structures import InstanceData
 
+from hpekit.core import affine_matrix, apply_affine
 from hpekit.registry import HOOKS
 from hpekit.structures import PoseDataSample
+from hpekit.visualization import PoseLocalVisualizer, save_pose3d_grid
 
 
 def _dataset_meta(runner, mode):
@@ -43,7 +45,6 @@ def _record_2d(inputs, sample):
         [1, K]) and, with ground truth, ``gt_instances`` (``keypoints``,
         ``keypoints_visible``), and ``title``.
     """
-    from hpekit.core import affine_matrix, apply_affine
     meta = sample.metainfo
     matrix = affine_matrix(meta['center'], meta['bbox_size'], meta['input_size'])
     drawn = PoseDataSample(metainfo=dict(sample_idx=meta.get('sample_idx')))
@@ -131,7 +132,6 @@ class PoseVisualizationHook(Hook):
         """Every ``interval``-th top-down sample → ``<show_dir>/<sample_idx>.png``."""
         if not self.show_dir or not is_main_process() or not outputs:
             return
-        from hpekit.visualization import PoseLocalVisualizer
         visualizer = runner.visualizer
         if not isinstance(visualizer, PoseLocalVisualizer):
             visualizer = PoseLocalVisualizer.get_instance('hpekit_show_dir')
@@ -182,7 +182,6 @@ class PoseVisualizationHook(Hook):
         """Render the kept samples to ``png`` with the dataset's parsed ``metainfo``
         (skeleton links and their colours); returns the path. 2D samples are drawn
         by ``PoseLocalVisualizer.draw_grid``, 3D ones by ``save_pose3d_grid``."""
-        from hpekit.visualization import PoseLocalVisualizer, save_pose3d_grid
         records = self._records
         titles = [r['title'] for r in records]
         if 'image' not in records[0]:

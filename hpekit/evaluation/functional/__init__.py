@@ -1,8 +1,10 @@
-"""Pure numpy metric functions (no torch)."""
+"""Pure numpy metric functions (no torch); MPII's .mat files and head sizes are read
+and written by ``hpekit.datasets.mpii_mat`` and re-exported here."""
+from hpekit.datasets.mpii_mat import (load_mpii_gt, load_mpii_preds, mpii_head_sizes, save_mpii_gt,
+                                      save_mpii_preds)
 from hpekit.evaluation.functional.mpjpe import mpjpe, mpjpe_per_joint, procrustes_align, scale_align
-from hpekit.evaluation.functional.pckh import (load_mpii_gt, load_mpii_preds, mpii_head_sizes, pckh, pckh_counts,
-                   save_mpii_gt, save_mpii_preds)
+from hpekit.evaluation.functional.pckh import pckh, pckh_counts
 
-__all__ = ['mpjpe', 'mpjpe_per_joint', 'procrustes_align', 'scale_align']
-__all__ += ['load_mpii_gt', 'load_mpii_preds', 'mpii_head_sizes', 'pckh', 'pckh_counts',
-            'save_mpii_gt', 'save_mpii_preds']
+__all__ = ['mpjpe', 'mpjpe_per_joint', 'procrustes_align', 'scale_align',
+           'load_mpii_gt', 'load_mpii_preds', 'mpii_head_sizes', 'pckh', 'pckh_counts',
+           'save_mpii_gt', 'save_mpii_preds']

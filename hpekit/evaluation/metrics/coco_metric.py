@@ -15,9 +15,8 @@ from numpy.typing import ArrayLike
 
 from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
 from hpekit.datasets.metainfo import parse_pose_metainfo
-from hpekit.registry import METRICS
-
 from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
+from hpekit.registry import METRICS
 
 # The names of COCOeval's ten keypoint statistics, in its order (MMPose's key names).
 STATS_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75',
@@ -203,7 +202,7 @@ class CocoMetric(BaseMetric):
 
     def evaluate_file(self, res_file: str) -> Tuple[List[float], str]:
         """(COCOeval's ten stats as floats, its printed summary) for a results file."""
-        from pycocotools.cocoeval import COCOeval
+        from pycocotools.cocoeval import COCOeval  # optional dependency (extra "coco")
         meta = self._meta
         if len(meta.get('sigmas', ())) != meta['num_keypoints']:
             raise ValueError(f"CocoMetric needs the metainfo's sigmas (one per keypoint, "

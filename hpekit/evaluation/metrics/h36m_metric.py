@@ -6,9 +6,8 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 from hpekit.evaluation.functional import mpjpe, mpjpe_per_joint
-from hpekit.registry import METRICS
-
 from hpekit.evaluation.metrics.mpjpe_metric import MPJPE, _field, _frames
+from hpekit.registry import METRICS
 
 
 def _meta(sample, key):

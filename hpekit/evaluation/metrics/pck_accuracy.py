@@ -5,9 +5,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from hpekit.registry import METRICS
-
 from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
+from hpekit.registry import METRICS
 
 # norm_item → its metric key (MMPose's names)
 NORM_KEYS = dict(bbox='PCK', head='PCKh')

@@ -12,6 +12,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from mmengine.model import BaseModule
 
+from hpekit.checkpoint.loading import load_checkpoint_file
 from hpekit.registry import MODELS
 
 TIMM_INSTALL_HINT = ("pip install 'hpekit[timm]' (requirements/timm.txt); timm needs a "
@@ -26,7 +27,7 @@ def import_timm():
     with a RuntimeError or OSError; that is reported as an ImportError too.
     """
     try:
-        import timm
+        import timm  # optional dependency: only TimmBackbone needs it
     except ImportError as err:
         raise ImportError(f'TimmBackbone needs timm, which is not installed ({err}): '
                           f'{TIMM_INSTALL_HINT}') from None
@@ -44,10 +45,9 @@ def _read_weights(path: str) -> dict:
         raise FileNotFoundError(f'TimmBackbone checkpoint not found: {path!r} (weights '
                                 'are local only; nothing is downloaded)')
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file   # a timm dependency
+        from safetensors.torch import load_file  # a timm dependency
         state = load_file(path, device='cpu')
     else:
-        from hpekit.checkpoint.loading import load_checkpoint_file
         state = load_checkpoint_file(path, map_location='cpu')
         for key in ('state_dict', 'model'):
             if isinstance(state, dict) and isinstance(state.get(key), dict):

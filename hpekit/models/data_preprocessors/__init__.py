@@ -3,6 +3,9 @@ from hpekit.models.data_preprocessors.clip_preprocessor import ClipDataPreproces
 
 __all__ = ['ClipDataPreprocessor']
 from hpekit.models.data_preprocessors.image_preprocessor import ImageDataPreprocessor  # noqa: E402
+
 __all__ += ['ImageDataPreprocessor']
-from hpekit.models.data_preprocessors.keypoint_preprocessor import KeypointDataPreprocessor  # noqa: E402
+# E402
+from hpekit.models.data_preprocessors.keypoint_preprocessor import KeypointDataPreprocessor  # noqa:
+
 __all__ += ['KeypointDataPreprocessor']

@@ -1,7 +1,6 @@
 """Batching, device transfer and normalisation of video clips."""
-from hpekit.registry import MODELS
-
 from hpekit.models.data_preprocessors.image_preprocessor import NormalizingPreprocessor
+from hpekit.registry import MODELS
 
 
 @MODELS.register_module()

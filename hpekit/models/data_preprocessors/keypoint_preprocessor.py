@@ -2,9 +2,8 @@
 import torch
 from mmengine.model import BaseDataPreprocessor
 
-from hpekit.registry import MODELS
-
 from hpekit.models.data_preprocessors.image_preprocessor import move_samples
+from hpekit.registry import MODELS
 
 
 @MODELS.register_module()

@@ -1,9 +1,9 @@
 """Top-level model of 2D → 3D lifting: temporal convolutions over 2D keypoints."""
+from hpekit.config.checks import codec_not_set
+from hpekit.models.estimators.base import (INPUT_KEYPOINTS, TASK_LIFTING, BasePoseEstimator,
+                                           EstimatorSpec, build_part)
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
-
-from hpekit.models.estimators.base import (INPUT_KEYPOINTS, TASK_LIFTING, BasePoseEstimator, EstimatorSpec,
-                   build_part)
 
 LIFTING_INPUT = ('x / w · 2 − 1, y / w · 2 − h / w (image px; w, h the camera frame '
                  'size)')
@@ -60,9 +60,8 @@ class PoseLifter(BasePoseEstimator):
         """Task 'lifting': keypoints [B, R, K, 2] → joints [B, 1, K, 3] metres."""
         decoder = self.head.decoder
         frames = decoder.num_frames if decoder is not None else self.receptive_field
-        if frames is None:
-            raise ValueError('PoseLifter.spec needs the head\'s decoder (a VideoPoseLifting '
-                             'codec: the input frames)')
+        if frames is None:   # the spec needs the input frames
+            raise codec_not_set('model.head.decoder', f'{type(self.head).__name__} of PoseLifter')
         return EstimatorSpec(task=TASK_LIFTING, input_size=None,
                              num_keypoints=self.head.num_joints, num_frames=frames,
                              mean=(0.0, ), std=(1.0, ), input_name='keypoints',

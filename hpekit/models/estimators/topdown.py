@@ -1,11 +1,11 @@
 """Top-level model of the top-down 2D pipeline: person crop → heatmaps → keypoints."""
 import torch
 
+from hpekit.config.checks import codec_not_set
+from hpekit.models.estimators.base import (TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec,
+                                           build_part, preprocessor_stats)
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
-
-from hpekit.models.estimators.base import TASK_TOPDOWN, BasePoseEstimator, EstimatorSpec, build_part, \
-    preprocessor_stats
 
 DEFAULT_TEST_CFG = dict(flip_test=True, shift_heatmap=False, output_heatmaps=False,
                         flip_indices=None)
@@ -29,7 +29,9 @@ class TopDownPoseEstimator(BasePoseEstimator):
         backbone (dict): e.g. ``dict(type='StackedHourglass')`` (returns per-stack
             heatmaps) or ``dict(type='ResNet', depth=50)`` (returns feature maps).
         head (dict): ``MultiStageHeatmapHead`` (hourglass) or ``DeconvHeatmapHead``
-            (SimpleBaseline) config; its ``decoder`` codec gives the input size.
+            (SimpleBaseline) config; its ``decoder`` codec (``decoder=codec`` in a
+            config; required, ``CodecNotSetError`` naming ``model.head.decoder``
+            otherwise) decodes the heatmaps and gives the input size.
         neck (dict, optional): applied to the backbone's output; None: identity.
         data_preprocessor (dict, optional): defaults to
             ``dict(type='ImageDataPreprocessor')`` (ImageNet mean/std).
@@ -72,6 +74,8 @@ class TopDownPoseEstimator(BasePoseEstimator):
                          init_cfg=init_cfg)
         self.backbone = build_part(backbone)
         self.neck = build_part(neck)
+        if isinstance(head, dict) and head.get('decoder') is None:
+            raise codec_not_set('model.head.decoder', head.get('type'))
         self.head = build_part(head)
         self.test_cfg = _merge_test_cfg(test_cfg)
 

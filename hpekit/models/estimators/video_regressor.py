@@ -1,9 +1,9 @@
 """Top-level model of the video → 3D pipeline: CNN per frame, temporal neck, head."""
+from hpekit.config.checks import codec_not_set
+from hpekit.models.estimators.base import (TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec,
+                                           build_part, preprocessor_stats)
 from hpekit.registry import MODELS
 from hpekit.structures import PoseDataSample
-
-from hpekit.models.estimators.base import TASK_VIDEO3D, BasePoseEstimator, EstimatorSpec, build_part, \
-    preprocessor_stats
 
 
 @MODELS.register_module()
@@ -57,9 +57,9 @@ class VideoPoseRegressor(BasePoseEstimator):
         """Task 'video3d': clips [B, T, 3, H, W] → joints [B, T, K, 3] metres."""
         mean, std = preprocessor_stats(self)
         decoder = self.head.decoder
-        if decoder is None:
-            raise ValueError('VideoPoseRegressor.spec needs the head\'s decoder (a '
-                             'RootRelativeJoints3D codec: frame size, frames per clip)')
+        if decoder is None:   # the spec needs the frame size and the frames per clip
+            raise codec_not_set('model.head.decoder',
+                                f'{type(self.head).__name__} of VideoPoseRegressor')
         return EstimatorSpec(task=TASK_VIDEO3D, input_size=decoder.input_size,
                              num_keypoints=self.head.num_joints,
                              num_frames=decoder.num_frames, mean=mean, std=std,

@@ -3,4 +3,5 @@ from hpekit.models.heads.regression_head import JointRegressionHead
 
 __all__ = ['JointRegressionHead']
 from hpekit.models.heads.heatmap_heads import DeconvHeatmapHead, MultiStageHeatmapHead  # noqa: E402
+
 __all__ += ['DeconvHeatmapHead', 'MultiStageHeatmapHead']

@@ -12,6 +12,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from hpekit.codecs import build_codec
+from hpekit.config.checks import codec_not_set
 from hpekit.core import affine_matrix, apply_affine, invert_affine
 from hpekit.registry import MODELS
 
@@ -130,7 +131,9 @@ class BaseHeatmapHead(BaseModule):
         loss (dict): MODELS config of the loss, called as
             ``loss(pred [B,K,H,W], target [B,K,H,W], target_weight [B,K])``.
         decoder (dict): the config's keypoint codec (e.g. ``MSRAHeatmap``): decodes
-            the heatmaps and gives the model's input size.
+            the heatmaps and gives the model's input size. Required: a config writes
+            ``decoder=codec`` (``CodecNotSetError`` naming ``model.head.decoder`` if
+            None).
         init_cfg (dict | list | None): mmengine init config.
     """
 
@@ -139,6 +142,8 @@ class BaseHeatmapHead(BaseModule):
         _check_positive_int('num_joints', num_joints)
         self.num_joints = num_joints
         self.loss_module = MODELS.build(loss)
+        if decoder is None:
+            raise codec_not_set('model.head.decoder', type(self).__name__)
         self.decoder = build_codec(decoder)
 
     def predict_heatmaps(self, feats):

@@ -2,9 +2,8 @@
 import torch
 import torch.nn as nn
 
-from hpekit.registry import MODELS
-
 from hpekit.models.necks.temporal import check_positive_int
+from hpekit.registry import MODELS
 
 
 def last_feature_map(feats):

@@ -4,7 +4,8 @@ Each design is built as ``BLOCKS.build(dict(type=Name, in_channels=..., out_chan
 **options))`` and maps [N, in_channels, H, W] → [N, out_channels, H, W].
 """
 from hpekit.models.backbones.blocks.base import DWSepConv, PreActResidual
-from hpekit.models.backbones.blocks.bottleneck import DWSepBottleneck, DWSepMidBottleneck, PreActBottleneck
+from hpekit.models.backbones.blocks.bottleneck import (DWSepBottleneck, DWSepMidBottleneck,
+                                                       PreActBottleneck)
 from hpekit.models.backbones.blocks.two_conv import TwoConv3x3, TwoDWSepConv
 
 __all__ = ['DWSepConv', 'PreActResidual', 'PreActBottleneck', 'DWSepBottleneck',

@@ -1,7 +1,7 @@
 """Pre-activation bottleneck designs: 1×1 → 3×3 → 1×1 with width out/2 inside."""
+from hpekit.models.backbones.blocks.base import (DWSepConv, PreActResidual, check_dilation, conv1x1,
+                                                 conv3x3, pre_act_body)
 from hpekit.registry import BLOCKS
-
-from hpekit.models.backbones.blocks.base import DWSepConv, PreActResidual, check_dilation, conv1x1, conv3x3, pre_act_body
 
 
 @BLOCKS.register_module()

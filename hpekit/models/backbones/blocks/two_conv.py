@@ -1,7 +1,7 @@
 """Two-conv designs (no bottleneck): two 3×3 convs in→out/2→out, pre-activation."""
+from hpekit.models.backbones.blocks.base import (DWSepConv, PreActResidual, check_dilation, conv3x3,
+                                                 pre_act_body)
 from hpekit.registry import BLOCKS
-
-from hpekit.models.backbones.blocks.base import DWSepConv, PreActResidual, check_dilation, conv3x3, pre_act_body
 
 
 @BLOCKS.register_module()

@@ -1,0 +1,198 @@
+"""Building a model for inference: ``init_model`` and what it needs.
+
+``init_model`` is the one way hpekit builds a model outside training: the tools (test,
+demo, export, FLOPs, benchmark, pictures) and the inference functions
+(``hpekit.apis.topdown``, ``hpekit.apis.video3d``, ``hpekit.apis.lifting``) use it.
+"""
+import os
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
+from hpekit.checkpoint.loading import CheckpointError, load_checkpoint_file
+from hpekit.config.setup import load_config
+from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
+from hpekit.models.model_inputs import model_spec
+from hpekit.registry import DATASETS, MODELS
+from hpekit.runtime.allocator import retains_memory
+from hpekit.structures import PoseDataSample
+from hpekit.utils.setup_env import register_all_modules
+
+# Person crops (or clip windows) per forward pass when the caller gives none: the
+# batch size that was fastest per crop for each backend, measured in
+# docs/benchmarks.md ("Inference: backend and batch size"). PyTorch on a CPU depends on
+# whether the allocator retains freed memory (hpekit's tools preload one that does).
+DEFAULT_BATCH_SIZE = {'pytorch': 16, 'pytorch-no-retain': 4, 'onnxruntime': 4}
+
+#: What ``init_model`` returns and the inference functions take.
+PoseModel = Union[BasePoseEstimator, OnnxRuntimeEstimator]
+
+
+def default_batch_size(model: PoseModel) -> int:
+    """Crops per forward pass for ``model`` when none is given (``DEFAULT_BATCH_SIZE``):
+    by its backend (``model.backend``; PyTorch models have none), and for PyTorch on
+    a CPU by whether the process's allocator retains memory
+    (``hpekit.runtime.allocator.retains_memory``)."""
+    backend = getattr(model, 'backend', 'pytorch')
+    if backend != 'pytorch':
+        return DEFAULT_BATCH_SIZE.get(backend, 4)
+    params = next(iter(model.parameters()), None) if hasattr(model, 'parameters') else None
+    on_gpu = params is not None and params.device.type != 'cpu'
+    if on_gpu or retains_memory():
+        return DEFAULT_BATCH_SIZE['pytorch']
+    return DEFAULT_BATCH_SIZE['pytorch-no-retain']
+
+
+def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               cfg_options: Optional[Dict[str, Any]] = None, strict: bool = True,
+               backend: str = 'pytorch', onnx_cache_dir: Optional[str] = None) -> PoseModel:
+    """Build a config's model, load weights, and prepare it for inference.
+
+    The one way hpekit builds a model outside training: the tools (test, demo,
+    export, FLOPs, benchmark, pictures) and the inference API all call it.
+
+    Args:
+        config (str | PathLike | Config): config file or loaded config.
+        checkpoint (str, optional): local checkpoint file (an mmengine checkpoint
+            with 'state_dict', or a bare state dict), loaded with hpekit's safe
+            loader (``weights_only=True`` and an allow-list); 'module.' prefixes are
+            dropped. None: random weights.
+        device (str | torch.device): where the model runs, e.g. 'cpu' or 'cuda:0'.
+        cfg_options (dict, optional): dotted keys to override, as ``--cfg-options``.
+        strict (bool): every key of the model must be in the checkpoint and vice
+            versa (default); False loads the keys that fit and reports the rest.
+        backend (str): 'pytorch' (default) or 'onnxruntime': the model is exported
+            once to ONNX (cached next to the checkpoint, keyed by the checkpoint's
+            SHA-256 and the model config; see ``hpekit.apis.onnxruntime_backend``)
+            and an ``OnnxRuntimeEstimator`` is returned: the same predictions
+            through ``test_step`` (flip test included, decoded by the PyTorch
+            estimator's own code), usable by every inference function.
+        onnx_cache_dir (str, optional): where the ONNX Runtime backend keeps its
+            graphs instead of the checkpoint's folder.
+
+    Returns:
+        The model in eval mode on ``device``, with ``model.cfg`` (the config),
+        ``model.spec`` (what it takes and returns, see ``EstimatorSpec``) and
+        ``model.dataset_meta``: the test dataset's parsed metainfo
+        (``hpekit.datasets.parse_pose_metainfo``: ``num_keypoints``,
+        ``keypoint_id2name``, ``flip_indices``, ``skeleton_links``, colours …).
+
+    Raises:
+        FileNotFoundError: config missing. CheckpointError / UnsafeCheckpointError:
+        unreadable, unsafe or mismatching checkpoint. TypeError: a model without a
+        spec. ValueError: a config without a test or val dataset.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+    register_all_modules()
+    cfg = _load_config(config, cfg_options)
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_weights(model, checkpoint, strict=strict)
+    model.cfg = cfg
+    model.dataset_meta = dataset_metainfo(cfg)
+    spec = model_spec(model)
+    if spec.num_keypoints != model.dataset_meta['num_keypoints']:
+        raise ValueError(f'{cfg.filename}: the model predicts {spec.num_keypoints} '
+                         f"keypoints but the test dataset's metainfo has "
+                         f"{model.dataset_meta['num_keypoints']}")
+    if backend == 'onnxruntime':
+        return onnxruntime_model(model.eval(), checkpoint, device=device,
+                                 cache_dir=onnx_cache_dir)
+    return model.to(device).eval()
+
+
+def _load_config(config, cfg_options):
+    """A Config from a path or a Config (copied), ``cfg_options`` merged."""
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(os.fspath(config), cfg_options)
+    if not isinstance(config, Config):
+        raise TypeError(f'config must be a file path or an mmengine Config, got '
+                        f'{type(config).__name__}')
+    cfg = config.copy()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def load_weights(model: torch.nn.Module, checkpoint: Union[str, os.PathLike],
+                 strict: bool = True) -> Dict[str, List[str]]:
+    """Load a local checkpoint's weights into ``model`` ('module.' prefixes dropped).
+
+    Args:
+        strict (bool): raise unless the keys match exactly; False loads what fits
+            (shapes must still agree) and returns the report.
+
+    Returns:
+        dict: 'missing' and 'unexpected' key lists.
+
+    Raises:
+        CheckpointError: unreadable file, no state dict, or (strict) keys/shapes that
+            do not match the model (the file and up to five keys of each are named).
+    """
+    state = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    if not isinstance(state, dict) or not state:
+        raise CheckpointError(f'checkpoint {checkpoint} holds no state dict (expected '
+                              "a dict of tensors or a dict with 'state_dict')")
+    state = {re.sub(r'^module\.', '', key): value for key, value in state.items()}
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise CheckpointError(f'checkpoint {checkpoint} does not fit the model: '
+                              f'{err}') from None
+    if strict and (result.missing_keys or result.unexpected_keys):
+        raise CheckpointError(
+            f'checkpoint {checkpoint} does not match the model of the config: '
+            f'{len(result.missing_keys)} missing keys {result.missing_keys[:5]}, '
+            f'{len(result.unexpected_keys)} unexpected keys {result.unexpected_keys[:5]} '
+            '(first five of each; pass strict=False to load what fits)')
+    return dict(missing=list(result.missing_keys), unexpected=list(result.unexpected_keys))
+
+
+def dataset_metainfo(cfg: Config) -> dict:
+    """The parsed metainfo of the config's test (else val) dataset, without loading
+    any data: the dataset's ``metainfo`` argument, else its class's ``METAINFO``."""
+    dataset_cfg = _dataset_cfg(cfg)
+    dataset_type = dataset_cfg.get('type')
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    if not hasattr(cls, '_load_metainfo'):
+        raise ValueError(f'{cfg.filename}: test dataset type {dataset_type!r} has no '
+                         'metainfo; derive it from hpekit.datasets.BasePoseDataset')
+    return cls._load_metainfo(dataset_cfg.get('metainfo'))
+
+
+def _dataset_cfg(cfg):
+    """The test (else val) dataloader's dataset config."""
+    for key in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset')
+        if dataset:
+            return dataset
+    raise ValueError(f'{cfg.filename}: no test_dataloader.dataset or '
+                     'val_dataloader.dataset; inference reads the keypoint names, flip '
+                     'pairs and skeleton from its metainfo')
+
+
+def task_meta(model: PoseModel, task: str) -> Tuple[dict, EstimatorSpec]:
+    """(``model.dataset_meta``, ``model.spec``), checked to be of ``task``."""
+    meta = getattr(model, 'dataset_meta', None)
+    if not isinstance(meta, dict) or 'num_keypoints' not in meta:
+        raise ValueError('the model has no dataset_meta; build it with '
+                         'hpekit.apis.init_model')
+    spec = model_spec(model)
+    if spec.task != task:
+        raise ValueError(f"this function needs a {task} model, the model's task is "
+                         f'{spec.task}')
+    return meta, spec
+
+
+@torch.no_grad()
+def predict_items(model: PoseModel, items: Sequence[dict]) -> List[PoseDataSample]:
+    """Run ``model.test_step`` on packed items ({'inputs', 'data_samples'} dicts)."""
+    return model.test_step(pseudo_collate(items))
