@@ -105,7 +105,7 @@ def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int],
 def onnxruntime_available() -> bool:
     """True when onnxruntime can be imported."""
     try:
-        import onnxruntime  # noqa: F401
+        import onnxruntime  # noqa: F401  (optional dependency: is it installed?)
     except ImportError:
         return False
     return True
