@@ -4,7 +4,7 @@ Usage:
     python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
         [--backend pytorch|onnxruntime]
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
-        [--cfg-options key=value ...]
+        [--cfg-options key=value ...] [--allow-nonfinite-weights]
 
 Any estimator whose spec's task is 'topdown2d' (MPII hourglass, SimpleBaseline, a
 plugin) draws the skeleton with ``PoseLocalVisualizer`` in the colours of the dataset
@@ -72,6 +72,9 @@ def parse_args(argv=None):
                         help='height in px of each panel of a 3D demo video (default 360)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. model.test_cfg.flip_test=False')
+    parser.add_argument('--allow-nonfinite-weights', action='store_true',
+                        help='run a checkpoint whose weights hold NaN/Inf (a warning '
+                        'instead of an error; for debugging: its predictions are NaN)')
     args = parser.parse_args(argv)
     if args.panel_size < 64:
         parser.error('--panel-size must be >= 64')
@@ -252,7 +255,8 @@ def main(argv=None):
     args = parse_args(argv)
     kind = input_kind(args.input)
     model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options, backend=args.backend)
+                       cfg_options=args.cfg_options, backend=args.backend,
+                       allow_nonfinite=args.allow_nonfinite_weights)
     task = model.spec.task
     if task not in (TASK_TOPDOWN, TASK_VIDEO3D):
         raise SystemExit(f'{args.config}: the demo draws {TASK_TOPDOWN} and {TASK_VIDEO3D} '

@@ -9,10 +9,15 @@ random (useful to test a deployment path, not to predict).
 
 After exporting, the file is run with onnxruntime (when installed) on a random input
 with another batch size than the example and compared with PyTorch; the tool fails
-when max |ONNX − PyTorch| > atol + rtol · max |PyTorch|. ``M.json`` beside the file
-records inputs, outputs, units and the comparison.
+when max |ONNX − PyTorch| > atol + rtol · max |PyTorch| (or an output is NaN/Inf).
+The graph is written under a temporary name and renamed to ``M.onnx`` only when the
+comparison passed, so a failed export leaves no file (a previous ``M.onnx`` stays as
+it was). ``M.json`` beside the file records inputs, outputs, units and the
+comparison. A checkpoint whose weights hold NaN/Inf is refused before exporting
+(``NonFiniteWeightsError``) unless ``--allow-nonfinite-weights``.
 """
 import argparse
+import math
 import os.path as osp
 
 from mmengine.config import DictAction
@@ -41,6 +46,10 @@ def parse_args(argv=None):
                         help='tolerance relative to the largest |output|')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys')
+    parser.add_argument('--allow-nonfinite-weights', action='store_true',
+                        help='load a checkpoint whose weights hold NaN/Inf (a warning '
+                        'instead of an error; for debugging: the parity check then fails '
+                        'and no file is written)')
     return parser.parse_args(argv)
 
 
@@ -56,34 +65,47 @@ def verify(model, out, input_shape, atol, rtol):
     return result
 
 
+def failure(out, result):
+    """Why a comparison failed, for the error (``result`` from ``verify``)."""
+    diff, tolerance = result['max_abs_diff'], result['tolerance']
+    if not (math.isfinite(diff) and math.isfinite(result['max_abs_value'])):
+        reason = (f'the outputs hold NaN/Inf (max |ONNX − PyTorch| is {diff:.3g}; '
+                  'non-finite weights?)')
+    else:
+        reason = f'ONNX output differs from PyTorch by {diff:.3g} > {tolerance:.3g}'
+    return f'{out}: {reason}; nothing was written (an earlier {out}, if any, is unchanged)'
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not args.out.endswith('.onnx'):
         raise ValueError(f'--out {args.out}: expected a .onnx file name')
-    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options,
+                       allow_nonfinite=args.allow_nonfinite_weights)
     input_shape = input_shape_from_args(model, args.shape, args.frames)
     print_log(f'Exporting {type(model).__name__} with input {input_shape} to {args.out}',
               logger='current')
-    info = export_onnx(model, args.out, input_shape, opset=args.opset)
+
+    def check(path, info):   # on the temporary file, before it is renamed to --out
+        if args.no_verify:
+            info['check'] = 'skipped (--no-verify)'
+        elif not onnxruntime_available():
+            info['check'] = 'skipped: onnxruntime is not installed'
+            print_log('onnxruntime not installed: the file was not checked '
+                      '(pip install onnxruntime)', logger='current', level=30)
+        else:
+            info['check'] = verify(model, path, input_shape, args.atol, args.rtol)
+            if not info['check']['passed']:
+                raise SystemExit(failure(args.out, info['check']))
+
+    info = export_onnx(model, args.out, input_shape, opset=args.opset, check=check)
     info.update(config=args.config, checkpoint=args.checkpoint)
-    if args.no_verify:
-        info['check'] = 'skipped (--no-verify)'
-    elif not onnxruntime_available():
-        info['check'] = 'skipped: onnxruntime is not installed'
-        print_log('onnxruntime not installed: the file was not checked '
-                  '(pip install onnxruntime)', logger='current', level=30)
-    else:
-        info['check'] = verify(model, args.out, input_shape, args.atol, args.rtol)
     meta = osp.splitext(args.out)[0] + '.json'
     write_json_atomic(meta, info)
     outputs = ', '.join(f'{n} {layout}' for n, layout in zip(info['outputs'],
                                                               info['output_layouts']))
     print_log(f"Wrote {args.out} ({info['input']} {info['input_layout']} → {outputs}) "
               f'and {meta}', logger='current')
-    if isinstance(info['check'], dict) and not info['check']['passed']:
-        raise SystemExit(f'{args.out}: ONNX output differs from PyTorch by '
-                         f"{info['check']['max_abs_diff']:.3g} > "
-                         f"{info['check']['tolerance']:.3g}")
     return info
 
 

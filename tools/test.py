@@ -48,6 +48,9 @@ def parse_args(argv=None):
                         help='draw test samples (ground truth | prediction) to DIR')
     parser.add_argument('--interval', type=int, default=1,
                         help='with --show-dir: draw every N-th sample (default 1)')
+    parser.add_argument('--allow-nonfinite-weights', action='store_true',
+                        help='test a checkpoint whose weights hold NaN/Inf (a warning '
+                        'instead of an error; for debugging: its predictions are NaN)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -66,7 +69,8 @@ def main(argv=None):
         set_outfile_prefix(cfg, args.out)
     setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
                       launcher=args.launcher, pin_memory=args.pin_memory,
-                      persistent_workers=args.persistent_workers)
+                      persistent_workers=args.persistent_workers,
+                      allow_nonfinite=args.allow_nonfinite_weights)
     if args.dump:
         cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
                             dict(type='DumpPredictionsHook', out_file=args.dump)]

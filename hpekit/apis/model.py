@@ -13,7 +13,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
-from hpekit.checkpoint.loading import CheckpointError, load_checkpoint_file
+from hpekit.checkpoint.loading import (CheckpointError, check_finite_weights,
+                                       load_checkpoint_file)
 from hpekit.config.setup import load_config
 from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 from hpekit.models.model_inputs import model_spec
@@ -50,7 +51,8 @@ def default_batch_size(model: PoseModel) -> int:
 def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[Dict[str, Any]] = None, strict: bool = True,
-               backend: str = 'pytorch', onnx_cache_dir: Optional[str] = None) -> PoseModel:
+               backend: str = 'pytorch', onnx_cache_dir: Optional[str] = None,
+               allow_nonfinite: bool = False) -> PoseModel:
     """Build a config's model, load weights, and prepare it for inference.
 
     The one way hpekit builds a model outside training: the tools (test, demo,
@@ -74,6 +76,9 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
             estimator's own code), usable by every inference function.
         onnx_cache_dir (str, optional): where the ONNX Runtime backend keeps its
             graphs instead of the checkpoint's folder.
+        allow_nonfinite (bool): load a checkpoint whose weights hold NaN/Inf with a
+            warning instead of ``NonFiniteWeightsError`` (for debugging; its
+            predictions are NaN). Default False.
 
     Returns:
         The model in eval mode on ``device``, with ``model.cfg`` (the config),
@@ -83,9 +88,12 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
         ``keypoint_id2name``, ``flip_indices``, ``skeleton_links``, colours …).
 
     Raises:
-        FileNotFoundError: config missing. CheckpointError / UnsafeCheckpointError:
-        unreadable, unsafe or mismatching checkpoint. TypeError: a model without a
-        spec. ValueError: a config without a test or val dataset.
+        FileNotFoundError: config missing.
+        CheckpointError: unreadable or mismatching checkpoint (UnsafeCheckpointError:
+            unsafe; NonFiniteWeightsError: weights holding NaN/Inf, named with the
+            checkpoint's path and the first such tensor).
+        TypeError: a model without a spec.
+        ValueError: a config without a test or val dataset.
     """
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
@@ -93,7 +101,7 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
     cfg = _load_config(config, cfg_options)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_weights(model, checkpoint, strict=strict)
+        load_weights(model, checkpoint, strict=strict, allow_nonfinite=allow_nonfinite)
     model.cfg = cfg
     model.dataset_meta = dataset_metainfo(cfg)
     spec = model_spec(model)
@@ -121,12 +129,14 @@ def _load_config(config, cfg_options):
 
 
 def load_weights(model: torch.nn.Module, checkpoint: Union[str, os.PathLike],
-                 strict: bool = True) -> Dict[str, List[str]]:
+                 strict: bool = True, allow_nonfinite: bool = False) -> Dict[str, List[str]]:
     """Load a local checkpoint's weights into ``model`` ('module.' prefixes dropped).
 
     Args:
         strict (bool): raise unless the keys match exactly; False loads what fits
             (shapes must still agree) and returns the report.
+        allow_nonfinite (bool): weights holding NaN/Inf load with a warning instead
+            of raising ``NonFiniteWeightsError`` (``check_finite_weights``).
 
     Returns:
         dict: 'missing' and 'unexpected' key lists.
@@ -134,6 +144,8 @@ def load_weights(model: torch.nn.Module, checkpoint: Union[str, os.PathLike],
     Raises:
         CheckpointError: unreadable file, no state dict, or (strict) keys/shapes that
             do not match the model (the file and up to five keys of each are named).
+        NonFiniteWeightsError: a floating-point weight holds NaN/Inf (the file, the
+            first such tensor and how many there are are named); nothing was loaded.
     """
     state = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
@@ -142,6 +154,7 @@ def load_weights(model: torch.nn.Module, checkpoint: Union[str, os.PathLike],
         raise CheckpointError(f'checkpoint {checkpoint} holds no state dict (expected '
                               "a dict of tensors or a dict with 'state_dict')")
     state = {re.sub(r'^module\.', '', key): value for key, value in state.items()}
+    check_finite_weights(state, checkpoint, allow=allow_nonfinite)
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:

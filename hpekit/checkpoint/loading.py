@@ -14,12 +14,18 @@ globals an mmengine/hpekit checkpoint needs:
 
 Anything else in a checkpoint (a class, a function, a crafted ``__reduce__``) makes
 loading fail with ``UnsafeCheckpointError``; nothing from the file is executed.
+
+Weights that hold NaN/Inf are refused by ``check_finite_weights``
+(``NonFiniteWeightsError``), which every path that loads weights into a model calls:
+``hpekit.apis.init_model`` (the API, the demo, export, the ONNX Runtime backend) and
+``CheckpointKeysHook`` (``tools/test.py``, ``load_from``, ``--resume``).
 """
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -36,6 +42,108 @@ class CheckpointError(RuntimeError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A checkpoint holds objects outside hpekit's allow-list; it was not loaded."""
+
+
+class NonFiniteWeightsError(CheckpointError):
+    """A checkpoint's weights hold NaN/Inf values; they were not loaded.
+
+    Attributes:
+        path (str): the checkpoint.
+        first (str): the name of the first tensor (in the state dict's order) that
+            holds NaN/Inf.
+        bad (list): ``(name, NaN count, Inf count, numel)`` of every such tensor.
+    """
+
+    def __init__(self, message: str, path: str = '', bad: Optional[list] = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.bad = list(bad or [])
+        self.first = self.bad[0][0] if self.bad else None
+
+
+#: How a caller may load non-finite weights anyway, named in the error.
+ALLOW_NONFINITE_HINT = ('init_model(..., allow_nonfinite=True); --allow-nonfinite-weights '
+                        'for tools/test.py, tools/demo.py and tools/export_onnx.py; '
+                        'default_hooks.checkpoint_keys.allow_nonfinite=True for training')
+
+
+def nonfinite_weights(state_dict: Mapping[str, Any]) -> Tuple[List[Tuple[str, int, int, int]],
+                                                              int]:
+    """The floating-point tensors of a state dict that hold NaN/Inf.
+
+    Args:
+        state_dict: name → tensor (other values, and integer tensors such as
+            BatchNorm's ``num_batches_tracked``, are skipped).
+
+    Returns:
+        tuple: (``[(name, NaN count, Inf count, numel), ...]`` in the state dict's
+        order, the number of floating-point tensors looked at).
+    """
+    bad, floating = [], 0
+    for name, value in state_dict.items():
+        if not isinstance(value, torch.Tensor) or not (value.is_floating_point() or
+                                                       value.is_complex()):
+            continue
+        floating += 1
+        value = value.detach()
+        if value.numel() == 0 or bool(torch.isfinite(value).all()):
+            continue
+        nans = int(torch.isnan(value).sum())
+        bad.append((str(name), nans, int((~torch.isfinite(value)).sum()) - nans,
+                    value.numel()))
+    return bad, floating
+
+
+def _describe(name, nans, infs, size):
+    kinds = ', '.join(f'{n} {kind}' for n, kind in ((nans, 'NaN'), (infs, 'Inf')) if n)
+    return f'{name} ({nans + infs} of {size} values: {kinds})'
+
+
+def check_finite_weights(state_dict: Mapping[str, Any], path: Any, allow: bool = False,
+                         warn: Optional[Callable[[str], Any]] = None,
+                         hint: str = ALLOW_NONFINITE_HINT) -> List[Tuple[str, int, int, int]]:
+    """Refuse weights that hold NaN/Inf: a model built from them predicts NaN (a
+    PCKh of 0.00, no joint drawn, an ONNX file that fails its check) or trains into a
+    NaN loss.
+
+    Every floating-point tensor of ``state_dict`` is checked (integer buffers are
+    skipped). Call it before the weights reach a model.
+
+    Args:
+        state_dict: the checkpoint's weights (name → tensor), prefixes as saved.
+        path: the checkpoint, named in the message.
+        allow (bool): the opt-out for debugging: report the bad tensors through
+            ``warn`` and return instead of raising.
+        warn (callable, optional): takes the warning's text; default
+            ``warnings.warn(text, UserWarning)``. A Runner's hook passes
+            ``runner.logger.warning``.
+        hint (str): how to load the file anyway, appended to the error.
+
+    Returns:
+        list: ``(name, NaN count, Inf count, numel)`` of the bad tensors (empty when
+        every weight is finite; only reached with ``allow=True`` otherwise).
+
+    Raises:
+        NonFiniteWeightsError (a ``CheckpointError``): naming ``path``, how many
+            tensors hold NaN/Inf, the first with its counts and up to four more.
+    """
+    bad, floating = nonfinite_weights(state_dict)
+    if not bad:
+        return bad
+    also = ', '.join(_describe(*entry) for entry in bad[1:5])
+    more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+    text = (f'checkpoint {path}: {len(bad)} of its {floating} floating-point weight '
+            f'tensors hold NaN/Inf values; first: {_describe(*bad[0])}'
+            f'{f"; also {also}{more}" if also else ""}.')
+    if allow:
+        message = (f'{text} It was loaded anyway (non-finite weights allowed): '
+                   f'predictions and losses will be NaN.')
+        (warn or (lambda m: warnings.warn(m, UserWarning, stacklevel=3)))(message)
+        return bad
+    raise NonFiniteWeightsError(
+        f'refusing to load {text} A model with these weights predicts NaN (and trains '
+        f'into a NaN loss); the file is damaged or was saved after training diverged. '
+        f'To load it anyway for debugging: {hint}.', path=str(path), bad=bad)
 
 
 def _history_buffer_getattr(obj, name):

@@ -6,6 +6,14 @@
 - ``train_plan`` / ``check_resume_plan``: what an iteration number means (batch size,
   world size, dataset length, iterations per epoch); resuming under another plan
   raises ``ResumeMismatchError`` instead of silently skipping or repeating data.
+- ``optimizer_layout`` / ``check_resume_optimizer``: the optimizer's type and
+  param-group layout; resuming with another one raises ``ResumeMismatchError`` naming
+  both, before its state is loaded (torch would load Adam's state into SGD and fail at
+  the first step with ``KeyError: 'momentum'``, or fail with a message that names no
+  checkpoint).
+
+``SafeCheckpointHook`` runs these checks when the checkpoint is loaded, before the
+resumed run deletes anything.
 """
 import glob
 import os
@@ -13,9 +21,11 @@ import os.path as osp
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from mmengine.config import Config
 from mmengine.dist import get_world_size
 
 from hpekit.checkpoint.files import POINTER, is_published_name
+from hpekit.checkpoint.retention import resolve_in_dir
 from hpekit.checkpoint.loading import CheckpointError, load_checkpoint_file
 
 Skipped = List[Tuple[str, str]]
@@ -38,9 +48,12 @@ def _is_resumable(checkpoint: Any) -> bool:
         and 'state_dict' in checkpoint
 
 
-def _pointer_target(work_dir: str, skipped: Skipped) -> Optional[str]:
+def _pointer_target(work_dir: str, ckpt_dir: str, skipped: Skipped) -> Optional[str]:
     """The existing file ``<work_dir>/last_checkpoint`` names, or None.
 
+    The pointer holds an absolute path; one outside ``ckpt_dir`` (a work dir moved or
+    copied from elsewhere) is read as the file of that name in ``ckpt_dir``
+    (``retention.resolve_in_dir``): a copy resumes from its own checkpoint.
     A pointer that cannot be read, is empty or names a missing file is appended to
     ``skipped`` with the reason; no pointer at all is not.
     """
@@ -56,6 +69,13 @@ def _pointer_target(work_dir: str, skipped: Skipped) -> Optional[str]:
     if target == '':
         skipped.append((pointer, 'is empty'))
         return None
+    here = resolve_in_dir(target, ckpt_dir)
+    if here != target:
+        if not osp.isfile(here):
+            skipped.append((pointer, f'names {target}, outside {ckpt_dir} (the work dir was '
+                                     f'moved or copied?), and {here} does not exist'))
+            return None
+        return here
     if not osp.isfile(target):
         skipped.append((pointer, f'names {target}, which does not exist'))
         return None
@@ -100,7 +120,7 @@ def find_resumable_checkpoint(work_dir: str, ckpt_dir: Optional[str] = None
     """
     ckpt_dir = ckpt_dir or work_dir
     skipped: Skipped = []
-    target = _pointer_target(work_dir, skipped)
+    target = _pointer_target(work_dir, ckpt_dir, skipped)
     candidates = ([target] if target else []) + _other_checkpoints(ckpt_dir)
     seen = set()
     for path in candidates:
@@ -178,3 +198,126 @@ def check_resume_plan(saved: Mapping[str, Any], current: Mapping[str, Any], path
         f'under the new settings, so the run would silently skip or repeat data. Resume '
         f'with the old settings, or start a new run from its weights with '
         f'load_from={path} (no --resume: the optimizer and schedule start afresh).')
+
+
+def _optimizer_of(obj: Any) -> Any:
+    """The torch optimizer of an mmengine ``OptimWrapper`` (or ``obj`` itself)."""
+    return getattr(obj, 'optimizer', obj)
+
+
+def optimizer_layout(optim: Any) -> Dict[str, Dict[str, Any]]:
+    """The optimizer's type and param groups, stored as ``meta.optimizer_layout``.
+
+    Args:
+        optim: a torch optimizer, an mmengine ``OptimWrapper``, or an
+            ``OptimWrapperDict`` (``optim_wrappers``: name → wrapper).
+
+    Returns:
+        ``{name: {'type': class name, 'param_groups': [number of parameters of each
+        group]}}``; the name is ``''`` for a single optimizer, the wrapper's name in an
+        ``OptimWrapperDict``.
+    """
+    wrappers = getattr(optim, 'optim_wrappers', None)
+    items = wrappers.items() if isinstance(wrappers, Mapping) else [('', optim)]
+    layout = {}
+    for name, wrapper in items:
+        optimizer = _optimizer_of(wrapper)
+        layout[name] = dict(type=type(optimizer).__name__,
+                            param_groups=[len(g['params']) for g in optimizer.param_groups])
+    return layout
+
+
+def _saved_groups(state: Any) -> Optional[List[int]]:
+    """Parameters per group of a saved optimizer state dict (None: not one)."""
+    groups = state.get('param_groups') if isinstance(state, Mapping) else None
+    if not isinstance(groups, list):
+        return None
+    return [len(g.get('params', [])) if isinstance(g, Mapping) else -1 for g in groups]
+
+
+def _type_in_cfg(meta: Mapping[str, Any]) -> Optional[str]:
+    """``optim_wrapper.optimizer.type`` of the config text a checkpoint stores
+    (``meta.cfg``; checkpoints written before ``meta.optimizer_layout``), or None."""
+    text = meta.get('cfg')
+    if not isinstance(text, str) or 'optim_wrapper' not in text:
+        return None
+    try:
+        cfg = Config.fromstring(text, file_format='.py')
+        kind = cfg.optim_wrapper.optimizer.type
+    except Exception:   # noqa: BLE001  (a config that does not parse: no type known)
+        return None
+    if isinstance(kind, type):
+        return kind.__name__
+    return str(kind).rsplit('.', 1)[-1] if kind else None
+
+
+def _saved_layout(checkpoint: Mapping[str, Any], names: List[str]
+                  ) -> Optional[Dict[str, Dict[str, Any]]]:
+    """What ``optimizer_layout`` was when ``checkpoint`` was saved (types None when the
+    checkpoint does not say), or None when it holds no optimizer state."""
+    state = checkpoint.get('optimizer')
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
+    if not isinstance(state, Mapping):
+        return None
+    recorded = meta.get('optimizer_layout')
+    if names == [''] or 'param_groups' in state:   # one optimizer
+        states = {'': state}
+    else:
+        states = {k: v for k, v in state.items() if isinstance(v, Mapping)}
+    layout = {}
+    for name, sub in states.items():
+        kind = None
+        if isinstance(recorded, Mapping) and isinstance(recorded.get(name), Mapping):
+            kind = recorded[name].get('type')
+        elif name == '':
+            kind = _type_in_cfg(meta)
+        layout[name] = dict(type=kind, param_groups=_saved_groups(sub))
+    return layout
+
+
+def check_resume_optimizer(checkpoint: Mapping[str, Any],
+                           current: Mapping[str, Mapping[str, Any]], path: str) -> None:
+    """Refuse to resume ``path`` with another optimizer or param-group layout.
+
+    Args:
+        checkpoint: the loaded checkpoint (its ``optimizer`` state and ``meta``: the
+            type from ``meta.optimizer_layout``, else from the config text ``meta.cfg``;
+            neither: only the layout is compared).
+        current: this run's ``optimizer_layout``.
+        path: the checkpoint, for the message.
+
+    Raises:
+        ResumeMismatchError: the type, the optimizers of an ``OptimWrapperDict``, the
+            number of param groups or the parameters in a group differ; the message
+            names the checkpoint, what differs and the way out (``load_from``).
+    """
+    saved = _saved_layout(checkpoint, list(current))
+    if saved is None:   # saved without optimizer state: nothing to resume it from
+        return
+    way_out = (f': resume needs the same optimizer; use load_from={path} (no --resume) to '
+               f'start a new run from its weights, or resume with the old optimizer '
+               f'settings.')
+    if set(saved) != set(current):
+        raise ResumeMismatchError(
+            f'checkpoint {path} was trained with the optimizers '
+            f'{sorted(saved) or "(none)"}, the config has {sorted(current)}{way_out}')
+    for name, now in current.items():
+        was = saved[name]
+        which = f" (optimizer '{name}')" if name else ''
+        if was['type'] and was['type'] != now['type']:
+            raise ResumeMismatchError(
+                f"checkpoint {path} was trained with {was['type']}, the config's optimizer"
+                f"{which} is {now['type']}{way_out}")
+        groups, now_groups = was['param_groups'], now['param_groups']
+        if groups is not None and groups != now_groups:
+            raise ResumeMismatchError(
+                f"checkpoint {path} has {_groups(groups)}, the config's optimizer{which} "
+                f'has {_groups(now_groups)} (paramwise_cfg, custom_keys, a frozen or added '
+                f'module?){way_out}')
+
+
+def _groups(sizes: List[int]) -> str:
+    """``'1 parameter group (62 parameters)'`` / ``'3 parameter groups (60, 1, 1 …)'``."""
+    plural = 's' if len(sizes) != 1 else ''
+    shown = ', '.join(str(n) for n in sizes[:8]) + (', …' if len(sizes) > 8 else '')
+    return f'{len(sizes)} parameter group{plural} ({shown} parameters)'

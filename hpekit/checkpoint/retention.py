@@ -10,6 +10,14 @@ it writes the new one. Here the order of one save (kept by ``SafeCheckpointHook`
 
 A run killed between 2 and 3 leaves the old file behind; a resumed run finds such
 leftovers with ``stale_interval_checkpoints`` and ``stale_best_checkpoints``.
+
+Two rules hold for every deletion (``deletion_refused`` checks them): the file is in
+the checkpoint folder, and a newer checkpoint that replaces it is on disk in the same
+folder. Checkpoints are named in a run's message hub relative to the checkpoint folder
+(``relative_to_dir``); a path from an older checkpoint, or from a work dir that was
+moved or copied, is read as the file of that name in the current folder
+(``resolve_in_dir``), so a resumed copy never deletes its own best checkpoint as
+"stale", nor a file of the dir it was copied from.
 """
 import os
 import os.path as osp
@@ -17,6 +25,62 @@ import re
 import shutil
 from collections import deque
 from typing import Deque, Iterable, List, Optional, Tuple
+
+
+def _same_dir(a: str, b: str) -> bool:
+    """Whether folders ``a`` and ``b`` are the same (symbolic links resolved)."""
+    return osp.realpath(a) == osp.realpath(b)
+
+
+def relative_to_dir(path: str, folder: str) -> str:
+    """How a checkpoint of ``folder`` is named in the message hub: relative to ``folder``
+    (its file name), so the name still holds after the work dir is moved or copied.
+
+    A ``path`` outside ``folder`` is returned as it is.
+    """
+    if _same_dir(osp.dirname(osp.abspath(path)), folder):
+        return osp.basename(path)
+    return path
+
+
+def resolve_in_dir(stored: str, folder: str) -> str:
+    """The checkpoint a message hub names (``stored``) as a path in ``folder``.
+
+    A relative name is joined to ``folder``. An absolute path (checkpoints written
+    before names were relative, or mmengine's) is kept when it is in ``folder``;
+    otherwise it names the checkpoint folder of a work dir this one was moved or copied
+    from, and is read as the file of the same name in ``folder``.
+    """
+    if not osp.isabs(stored):
+        return osp.join(folder, stored)
+    if _same_dir(osp.dirname(stored), folder):
+        return stored
+    return osp.join(folder, osp.basename(stored))
+
+
+def deletion_refused(path: str, replacement: Optional[str], folder: str) -> Optional[str]:
+    """Why ``path`` must not be deleted now, or None when it may be.
+
+    Args:
+        path: the checkpoint to delete.
+        replacement: the newer checkpoint that replaces it (the new interval
+            checkpoint, the new best…), or None when there is none.
+        folder: the checkpoint folder of the run.
+
+    Returns:
+        None when ``path`` is in ``folder`` and ``replacement`` is another file on disk
+        in ``folder``; else the reason, for the log.
+    """
+    if not _same_dir(osp.dirname(osp.abspath(path)), folder):
+        return f'it is outside the checkpoint folder {folder}'
+    if replacement is None:
+        return 'no newer checkpoint replaces it'
+    if not _same_dir(osp.dirname(osp.abspath(replacement)), folder) or \
+            not osp.isfile(replacement):
+        return f'the checkpoint that replaces it, {replacement}, is not on disk in {folder}'
+    if osp.realpath(path) == osp.realpath(replacement):
+        return 'it is the checkpoint that would replace it'
+    return None
 
 
 def plan_interval_retention(keep_ids: Iterable[int], max_keep: int,
@@ -59,10 +123,12 @@ def stale_interval_checkpoints(folder: str, filename_tmpl: str,
 
     Returns:
         Paths in ``folder`` named by ``filename_tmpl`` with a step below
-        ``min(keep_ids)``, sorted by name.
+        ``min(keep_ids)``, sorted by name; empty when none of the kept checkpoints is
+        on disk in ``folder`` (nothing newer would replace them).
     """
     keep_ids = list(keep_ids)
-    if not keep_ids:
+    if not any(osp.isfile(osp.join(folder, filename_tmpl.format(step)))
+               for step in keep_ids):
         return []
     oldest, pattern = min(keep_ids), _step_pattern(filename_tmpl)
     stale = []
@@ -75,24 +141,33 @@ def stale_interval_checkpoints(folder: str, filename_tmpl: str,
 
 def stale_best_checkpoints(folder: str, filename_tmpl: str, key: str,
                            current: str) -> List[str]:
-    """Best checkpoints of ``key`` other than the current best ``current``.
+    """Best checkpoints of ``key`` that the current best ``current`` replaced.
 
     Args:
         folder: the checkpoint folder.
         filename_tmpl: the interval checkpoints' name template; best files are named
             ``best_<key>_<filename_tmpl.format(step)>`` ('/' in ``key`` → '_').
         key: the metric (``save_best`` indicator).
-        current: path of the current best checkpoint of ``key``; never returned.
+        current: path of the current best checkpoint of ``key`` (``resolve_in_dir``
+            it first); never returned.
 
     Returns:
-        Paths in ``folder``, sorted by name.
+        Paths in ``folder`` of best checkpoints of ``key`` with a step below
+        ``current``'s, sorted by name. Empty when ``current`` is not a file in
+        ``folder`` (or its name has no step): nothing that would replace them is on
+        disk. A best with a later step than ``current`` (saved after the checkpoint the
+        run resumed from) is not returned either.
     """
     pattern = re.escape(f'best_{key}_'.replace('/', '_')) + _step_pattern(filename_tmpl)
+    found = re.fullmatch(pattern, osp.basename(current))
+    if found is None or not osp.isfile(current) or \
+            not _same_dir(osp.dirname(osp.abspath(current)), folder):
+        return []
     stale = []
     for name in sorted(os.listdir(folder)):
-        path = osp.join(folder, name)
-        if re.fullmatch(pattern, name) and osp.abspath(path) != osp.abspath(current):
-            stale.append(path)
+        match = re.fullmatch(pattern, name)
+        if match and int(match.group(1)) < int(found.group(1)):
+            stale.append(osp.join(folder, name))
     return stale
 
 

@@ -238,11 +238,14 @@ def _enable_amp(cfg, amp, config_path):
 
 
 def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='none',
-                      pin_memory=False, persistent_workers=False):
+                      pin_memory=False, persistent_workers=False, allow_nonfinite=False):
     """Apply ``tools/test.py``'s flags: load ``checkpoint`` (weights only, no resume).
 
     ``pin_memory`` / ``persistent_workers`` apply to the test loader (see
-    ``set_loader_options``).
+    ``set_loader_options``). ``allow_nonfinite`` (``--allow-nonfinite-weights``):
+    weights holding NaN/Inf load with a warning instead of an error
+    (``default_hooks.checkpoint_keys.allow_nonfinite``: ``CheckpointKeysHook`` checks
+    the weights when the Runner loads them).
     """
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
@@ -250,6 +253,10 @@ def setup_test_config(cfg, config_path, checkpoint, work_dir=None, launcher='non
     set_loader_options(cfg, ('test_dataloader', ), pin_memory, persistent_workers)
     cfg.load_from = checkpoint
     cfg.resume = False
+    if allow_nonfinite:
+        hook = (cfg.get('default_hooks') or {}).get('checkpoint_keys')
+        if isinstance(hook, dict):
+            hook['allow_nonfinite'] = True
     return cfg
 
 

@@ -19,11 +19,17 @@ Export uses torch's TorchScript-based exporter (``dynamo=False``): the dynamo
 exporter, torch's default since 2.9, needs the ``onnxscript`` package, and the
 TorchScript one exports the LSTM/GRU/RNN necks as ONNX LSTM/GRU/RNN nodes. The batch
 axis (and T for clips) are dynamic.
+
+The graph is written to a temporary file beside the output and renamed onto it only
+after ``export_onnx``'s ``check`` (``tools/export_onnx.py``: the onnxruntime parity
+check) passed: a failed export or check never leaves a file under the final name.
 """
 import os
 import os.path as osp
+import secrets
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Union
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -65,14 +71,24 @@ def _outputs(value):
 
 
 def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int],
-                opset: int = DEFAULT_OPSET) -> Dict[str, Any]:
-    """Export ``model`` to ``out_file``.
+                opset: int = DEFAULT_OPSET,
+                check: Optional[Callable[[str, Dict[str, Any]], Any]] = None
+                ) -> Dict[str, Any]:
+    """Export ``model`` to ``out_file``, atomically.
+
+    The graph goes to a temporary file beside ``out_file`` (``.<name>.*.tmp``),
+    ``check`` runs on it, and only then is it renamed onto ``out_file``; when the
+    export or ``check`` raises, the temporary file is removed and ``out_file`` (a
+    previous export, say) is untouched.
 
     Args:
         model: an estimator with ``spec`` and ``export_forward`` (eval mode is set here).
         out_file (str): the .onnx path (folders are created).
         input_shape (tuple): example input shape with batch axis, e.g. (1, 3, 256, 256).
         opset (int): ONNX opset. Default 17.
+        check (callable, optional): ``check(path, info)`` with the written temporary
+            file and the returned dict (which it may add to); it raises to refuse the
+            file.
 
     Returns:
         dict: ``task``, ``input``/``outputs`` names, ``input_layout``/``output_layouts``,
@@ -84,22 +100,33 @@ def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int],
     example = example_input(spec, input_shape).to(next(model.parameters()).device)
     with torch.no_grad():
         output_shapes = [list(out.shape) for out in _outputs(module(example))]
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    folder = osp.dirname(osp.abspath(out_file))
+    os.makedirs(folder, exist_ok=True)
     axes = {spec.input_name: spec.dynamic_axes,
             **{name: spec.dynamic_axes for name in spec.output_names}}
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # TracerWarnings on shape checks, deprecation
-        torch.onnx.export(module, (example, ), out_file, dynamo=False,
-                          input_names=[spec.input_name],
-                          output_names=list(spec.output_names),
-                          dynamic_axes=axes, opset_version=opset)
-    model.eval()  # the exporter restores the wrapper's mode, which may touch the model
-    return dict(task=spec.task, input=spec.input_name, outputs=list(spec.output_names),
+    info = dict(task=spec.task, input=spec.input_name, outputs=list(spec.output_names),
                 input_layout=spec.input_layout, output_layouts=list(spec.output_layouts),
                 input_shape=list(input_shape), output_shapes=output_shapes,
                 channel_order=spec.channel_order, num_keypoints=spec.num_keypoints,
                 dynamic_axes={k: {str(a): n for a, n in v.items()} for k, v in axes.items()},
                 opset=opset)
+    # A fresh name the exporter creates (so the file gets the usual permissions).
+    tmp = osp.join(folder, f'.{osp.basename(out_file)}.{secrets.token_hex(6)}.tmp')
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # TracerWarnings on shape checks, deprecation
+            torch.onnx.export(module, (example, ), tmp, dynamo=False,
+                              input_names=[spec.input_name],
+                              output_names=list(spec.output_names),
+                              dynamic_axes=axes, opset_version=opset)
+        model.eval()  # the exporter restores the wrapper's mode, which may touch the model
+        if check is not None:
+            check(tmp, info)
+        os.replace(tmp, out_file)
+    finally:
+        with suppress(FileNotFoundError):
+            os.remove(tmp)
+    return info
 
 
 def onnxruntime_available() -> bool:

@@ -10,7 +10,11 @@ keeps mmengine's options and file names but:
   temporary file beside the target, flush, ``fsync``, rename (``atomic_open``);
 - deletes old checkpoints (``max_keep_ckpts``, the previous best) only after the new
   one is complete and ``last_checkpoint`` points at it; the pointer is written
-  atomically;
+  atomically; never deletes a file outside the checkpoint folder, nor one whose
+  replacement is not on disk in it (``retention.deletion_refused``);
+- names the best checkpoint in the message hub relative to the checkpoint folder, and
+  reads absolute paths (older checkpoints, a work dir moved or copied) as the file of
+  that name in the current folder: a resumed copy keeps its best checkpoint;
 - refuses to write a checkpoint whose weights or optimizer state hold NaN/Inf
   (``NonFiniteCheckpointError``), so the pointer never names such a file;
 - at the start of training: takes the work dir's lock (a second run in the same
@@ -19,8 +23,12 @@ keeps mmengine's options and file names but:
   loads (saying which, and why newer ones were skipped), or warns that it starts
   from scratch when there is none;
 - stores the data plan (batch size, world size, dataset length, iterations per
-  epoch) in the checkpoint and refuses to resume under another plan
-  (``ResumeMismatchError``): the saved iteration would mean other batches.
+  epoch) and the optimizer's type and param groups in the checkpoint, and refuses to
+  resume under another plan or with another optimizer (``ResumeMismatchError``): the
+  saved iteration would mean other batches, the saved state would not fit. These
+  checks run when the checkpoint is loaded; what a killed run left behind (stale
+  interval and best checkpoints) is deleted only after the resumed run's first
+  iteration (or at its end, when nothing was left to train).
 
 This module holds what needs the Runner; the file logic lives in the checkpoint room:
 ``hpekit.checkpoint.files`` (atomic writes, the pointer, temporary files, the NaN/Inf
@@ -45,7 +53,8 @@ from hpekit.checkpoint.files import (POINTER, plain, published_path, raise_if_no
                                      remove_stale_temp_files, write_checkpoint, write_pointer)
 from hpekit.checkpoint.loading import (CheckpointError, install_safe_checkpoint_loader,
                                        load_checkpoint_file)
-from hpekit.checkpoint.resume import check_resume_plan, find_resumable_checkpoint, train_plan
+from hpekit.checkpoint.resume import (check_resume_optimizer, check_resume_plan,
+                                      find_resumable_checkpoint, optimizer_layout, train_plan)
 from hpekit.fileio import WorkDirLock
 from hpekit.registry import HOOKS
 
@@ -78,7 +87,8 @@ class SafeCheckpointHook(CheckpointHook):
     Raises:
         NonFiniteCheckpointError: at a save, when the state holds NaN/Inf.
         CheckpointWriteError: a save failed (disk full…); nothing was replaced.
-        ResumeMismatchError: resuming under another data plan.
+        ResumeMismatchError: resuming under another data plan, or with another
+            optimizer type or param-group layout.
         WorkDirLockedError: another live run holds the work dir.
     """
 
@@ -108,6 +118,7 @@ class SafeCheckpointHook(CheckpointHook):
         self._lock = None
         self._resume_path = None
         self._cfg_text = None
+        self._leftovers_pending = False
 
     # ------------------------------------------------------------------ start-up
     def _ckpt_dir(self, runner):
@@ -172,27 +183,71 @@ class SafeCheckpointHook(CheckpointHook):
         runner._load_from = self._resume_path = path
 
     def before_train(self, runner):
+        # mmengine's before_train deletes the interval checkpoints beyond a lowered
+        # max_keep_ckpts at once; trimmed here, they are leftovers for _remove_leftovers
+        hub = runner.message_hub
+        kept = hub.runtime_info.get('keep_ckpt_ids')
+        if self.max_keep_ckpts > 0 and kept and len(kept) > self.max_keep_ckpts:
+            hub.update_info('keep_ckpt_ids', list(kept)[-self.max_keep_ckpts:])
         super().before_train(runner)
+        self._resolve_hub_paths(runner)
         if self.last_ckpt is None and runner.iter > 0:
             # resumed: a new best is then saved into the latest checkpoint too, as in
             # the uninterrupted run (mmengine only does that after a save of its own)
-            self.last_ckpt = runner.message_hub.get_info('last_ckpt')
-        if is_main_process() and runner.iter > 0:   # resumed: leftovers of a kill
-            self._remove_unkept(runner)
+            last = hub.get_info('last_ckpt')
+            self.last_ckpt = retention.resolve_in_dir(last, self.out_dir) if last else None
+        # resumed: leftovers of a kill go once the resumed run has trained a step
+        self._leftovers_pending = is_main_process() and runner.iter > 0
+
+    def _resolve_hub_paths(self, runner):
+        """The best checkpoints the message hub names, as paths in this checkpoint folder.
+
+        Names are relative to the folder; absolute paths (checkpoints of older
+        versions, or of a work dir that was moved or copied) are read as the file of
+        that name here (``retention.resolve_in_dir``), never as a file elsewhere.
+        """
+        if not self.save_best:
+            return
+        if len(self.key_indicators) == 1:
+            if self.best_ckpt_path:
+                self.best_ckpt_path = retention.resolve_in_dir(str(self.best_ckpt_path),
+                                                               self.out_dir)
+        else:
+            for key, path in self.best_ckpt_path_dict.items():
+                if path:
+                    self.best_ckpt_path_dict[key] = retention.resolve_in_dir(path,
+                                                                             self.out_dir)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self._remove_leftovers(runner)
+        super().after_train_iter(runner, batch_idx, data_batch=data_batch, outputs=outputs)
+
+    def after_train(self, runner):
+        self._remove_leftovers(runner)
+        super().after_train(runner)
 
     def _kept_steps(self):
         """Steps of the kept interval checkpoints (mmengine sets ``keep_ckpt_ids`` only
         with ``max_keep_ckpts > 0``); empty when all are kept."""
         return self.keep_ckpt_ids if self.max_keep_ckpts > 0 else ()
 
-    def _remove_unkept(self, runner):
-        """Files a run killed between writing a checkpoint and deleting the one it
-        replaced leaves behind: interval checkpoints older than the kept ones, and best
-        checkpoints other than the current best."""
+    def _remove_leftovers(self, runner):
+        """Once per resumed run (after its first iteration, or at its end): delete what a
+        run killed between writing a checkpoint and deleting the one it replaced left
+        behind: interval checkpoints older than the kept ones (while a kept one is on
+        disk), and best checkpoints older than the current best (while it is on disk).
+        """
+        if not self._leftovers_pending:
+            return
+        self._leftovers_pending = False
+        kept = [osp.join(self.out_dir, self.filename_tmpl.format(step))
+                for step in self._kept_steps()]
+        kept = [path for path in kept if osp.isfile(path)]
         for path in retention.stale_interval_checkpoints(self.out_dir, self.filename_tmpl,
                                                          self._kept_steps()):
             self._remove(runner, path, f'beyond max_keep_ckpts={self.max_keep_ckpts}, '
-                                       f'left by an interrupted run')
+                                       f'left by an interrupted run',
+                         kept[-1] if kept else None)
         for key in (self.key_indicators if self.save_best else []):
             if key == 'auto':
                 continue
@@ -203,21 +258,30 @@ class SafeCheckpointHook(CheckpointHook):
             for path in retention.stale_best_checkpoints(self.out_dir, self.filename_tmpl,
                                                          key, current):
                 self._remove(runner, path, f'a previous best checkpoint, left by an '
-                                           f'interrupted run; the best is {current}')
+                                           f'interrupted run; the best is {current}',
+                             current)
 
     def after_load_checkpoint(self, runner, checkpoint):
-        """Refuse to resume a checkpoint saved under another data plan."""
+        """Refuse to resume with another optimizer or under another data plan.
+
+        Runs before ``Runner.resume`` loads the optimizer state and before anything of
+        the run is deleted.
+        """
         self._restore_dataset_meta(runner, checkpoint)
-        if not (runner._resume and self.check_resume_plan and
+        if not (runner._resume and
                 isinstance(getattr(runner, '_train_loop', None), BaseLoop)):
+            return
+        path = self._resume_path or runner._load_from
+        if isinstance(runner.optim_wrapper, OptimWrapper):   # built (Runner.train)
+            check_resume_optimizer(checkpoint, optimizer_layout(runner.optim_wrapper), path)
+        if not self.check_resume_plan:
             return
         saved = (checkpoint.get('meta') or {}).get('train_plan')
         if not saved:
             runner.logger.warning('The checkpoint records no data plan (written by an older '
                                   'hpekit?); batch size and dataset length are not checked.')
             return
-        check_resume_plan(saved, self._train_plan(runner),
-                          self._resume_path or runner._load_from, checkpoint['meta'])
+        check_resume_plan(saved, self._train_plan(runner), path, checkpoint['meta'])
 
     @staticmethod
     def _train_plan(runner):
@@ -273,6 +337,8 @@ class SafeCheckpointHook(CheckpointHook):
                     time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
                     mmengine_version=mmengine.__version__ + get_git_hash(),
                     train_plan=self._train_plan(runner))
+        if isinstance(runner.optim_wrapper, OptimWrapper):
+            meta.update(optimizer_layout=optimizer_layout(runner.optim_wrapper))
         if hasattr(runner.train_dataloader.dataset, 'metainfo'):
             # plain dicts: the safe loader does not admit mmengine's ConfigDict
             meta.update(dataset_meta=plain(runner.train_dataloader.dataset.metainfo))
@@ -310,8 +376,17 @@ class SafeCheckpointHook(CheckpointHook):
         write_pointer(runner.work_dir, path)
         runner.message_hub.update_info('hpekit_last_saved', path)
 
-    def _remove(self, runner, path, why):
-        """Delete an old checkpoint (only after its replacement is on disk)."""
+    def _remove(self, runner, path, why, replacement):
+        """Delete the old checkpoint ``path`` once ``replacement`` is on disk beside it.
+
+        A file outside the checkpoint folder, or one whose replacement is not on disk
+        in it, is kept (a warning says why; ``retention.deletion_refused``).
+        """
+        refused = retention.deletion_refused(path, replacement, self.out_dir)
+        if refused:
+            if osp.exists(path):
+                runner.logger.warning(f'Kept {path} ({why}): {refused}')
+            return
         if retention.delete_checkpoint(path) == 'file':
             runner.logger.info(f'Removed {path} ({why})')
 
@@ -342,7 +417,8 @@ class SafeCheckpointHook(CheckpointHook):
         for old in outdated:
             old_path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if old_path != self.last_ckpt:
-                self._remove(runner, old_path, f'max_keep_ckpts={self.max_keep_ckpts}')
+                self._remove(runner, old_path, f'max_keep_ckpts={self.max_keep_ckpts}',
+                             self.last_ckpt)
 
     # mmengine: called by after_val_epoch with the metrics; deletes the previous best
     # before saving the new one through runner.save_checkpoint. Ours: the previous
@@ -381,19 +457,21 @@ class SafeCheckpointHook(CheckpointHook):
                 self.best_ckpt_path = path
             else:
                 self.best_ckpt_path_dict[key_indicator] = path
-            runner.message_hub.update_info(best_ckpt_key, path)
+            # named relative to the folder: still right when the work dir is moved
+            runner.message_hub.update_info(best_ckpt_key,
+                                           retention.relative_to_dir(path, self.out_dir))
             self._save(runner, path, False, False, meta)
             runner.logger.info(f'The best checkpoint with {key_score:0.4f} {key_indicator} '
                                f'at {cur_time} {cur_type} is saved to {name}.')
             if previous and previous != path:
-                replaced.append(previous)
+                replaced.append((previous, path))
         # Save the latest checkpoint again so its message hub names the new best
         # (mmengine does the same); the replaced best files go only after that.
         if updated and self.last_ckpt is not None:
             self._save_checkpoint_with_step(runner, cur_time, meta)
         if is_main_process():
-            for path in replaced:
-                self._remove(runner, path, 'the previous best checkpoint')
+            for path, new in replaced:
+                self._remove(runner, path, 'the previous best checkpoint', new)
 
     # mmengine: called by after_train for the last and best checkpoints when
     # published_keys is set; loads with its own _load_checkpoint and writes with

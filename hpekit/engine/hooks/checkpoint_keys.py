@@ -1,4 +1,4 @@
-"""Stop before training when a checkpoint's weights do not fit the model.
+"""Stop before training when a checkpoint's weights do not fit the model or hold NaN/Inf.
 
 In ``configs/_base_/default_runtime.py``'s ``default_hooks`` (key ``checkpoint_keys``).
 """
@@ -7,7 +7,7 @@ import re
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from hpekit.checkpoint.loading import compare_state_dicts
+from hpekit.checkpoint.loading import check_finite_weights, compare_state_dicts
 from hpekit.registry import HOOKS
 
 
@@ -38,6 +38,12 @@ class CheckpointKeysHook(Hook):
     - a checkpoint without a single tensor matching the model (empty, wrapped, or
       another model's): always an error.
 
+    Then the weights must be finite: a floating-point tensor holding NaN/Inf would give
+    NaN predictions (``tools/test.py`` scoring 0) or a NaN loss some iterations into
+    training, so it raises ``NonFiniteWeightsError`` naming the checkpoint and the
+    first such tensor (``hpekit.checkpoint.loading.check_finite_weights``) unless
+    ``allow_nonfinite=True`` (a warning; for debugging).
+
     Set them from the command line with ``--cfg-options
     default_hooks.checkpoint_keys.allow_partial=True``.
 
@@ -46,14 +52,17 @@ class CheckpointKeysHook(Hook):
         allow_shape_mismatch (bool): accept keys whose shapes differ (warn).
         revise_keys (list[tuple[str, str]]): regex substitutions applied to the
             checkpoint's keys first, as the Runner's ``load_checkpoint`` does.
+        allow_nonfinite (bool): accept weights holding NaN/Inf (warn);
+            ``tools/test.py --allow-nonfinite-weights`` sets it.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, allow_partial=False, allow_shape_mismatch=False,
-                 revise_keys=((r'^module\.', ''),)):
+                 revise_keys=((r'^module\.', ''),), allow_nonfinite=False):
         self.allow_partial = allow_partial
         self.allow_shape_mismatch = allow_shape_mismatch
+        self.allow_nonfinite = allow_nonfinite
         self.revise_keys = [tuple(pair) for pair in revise_keys]
 
     def after_load_checkpoint(self, runner, checkpoint):
@@ -83,6 +92,7 @@ class CheckpointKeysHook(Hook):
             lines.append('shape mismatch (checkpoint vs model): ' + _format_keys(
                 [f'{k} {tuple(a)} vs {tuple(b)}' for k, a, b in report['shape_mismatch']]))
         if not lines:
+            self._check_finite(runner, state, source)
             return
         text = f'{source}: checkpoint keys do not fit the model:\n  ' + '\n  '.join(lines)
         if matched == 0 and model_state:
@@ -98,8 +108,14 @@ class CheckpointKeysHook(Hook):
             raise CheckpointMismatchError(
                 f'{text}\nStopped before any weight was loaded. If this partial load is '
                 f'intended, set ' + ' and '.join(refused) + '.')
+        self._check_finite(runner, state, source)
         runner.logger.warning(text + '\n(loaded anyway: allowed by '
                               'default_hooks.checkpoint_keys)')
+
+    def _check_finite(self, runner, state, source):
+        """Refuse (or, allowed, log) weights holding NaN/Inf, before they load."""
+        check_finite_weights(state, source, allow=self.allow_nonfinite,
+                             warn=runner.logger.warning)
 
 
 def _nothing_matches_hint(checkpoint, state):
