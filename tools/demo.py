@@ -4,7 +4,7 @@ Usage:
     python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
         [--backend pytorch|onnxruntime]
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
-        [--cfg-options key=value ...] [--allow-nonfinite-weights]
+        [--cfg-options key=value ...] [--allow-nonfinite-weights] [--allow-partial]
 
 Any estimator whose spec's task is 'topdown2d' (MPII hourglass, SimpleBaseline, a
 plugin) draws the skeleton with ``PoseLocalVisualizer`` in the colours of the dataset
@@ -14,7 +14,9 @@ metainfo (joints scoring below ``--score-thr`` left out) on
 - a video file → the annotated video ``OUT`` (.mp4).
 The person box is the whole image (frame) unless ``--bbox`` gives boxes (xyxy px,
 image spanning [0, W] × [0, H]; repeat the flag for several people, the same boxes
-for every image); see ``hpekit.apis.inference_topdown``.
+for every image); see ``hpekit.apis.inference_topdown``. A box partly outside the image
+is kept (the crop pads the rest); a box wholly outside an image is skipped for it, and
+the summary warns how many boxes were skipped and why.
 
 Models of task 'video3d' take a video file or a folder of frames and write ``OUT`` (.mp4):
 each frame (scaled to ``--panel-size`` px high) beside a 3D plot of its predicted
@@ -25,6 +27,11 @@ size without cropping, so give person-centred footage; see
 MP4 files are written with OpenCV's 'mp4v' codec at the input video's frame rate
 (``--fps`` for folders or to override; 25 by default). Progress bars show on inputs of
 more than one frame.
+
+A video that decodes fewer frames than its header declares (a truncated or damaged
+file) gives an output of the decoded frames, a warning with both counts, and exit
+status 1, unless ``--allow-partial`` accepts the partial output (status 0, the warning
+stays).
 """
 if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
     from hpekit.runtime.allocator import tune_allocator
@@ -42,7 +49,9 @@ from mmengine.utils import ProgressBar
 
 from hpekit.apis import (inference_topdown, inference_video3d, init_model, merge_data_samples,
                          stack_keypoints)
-from hpekit.apis.frames import is_image_file, iter_frames, list_images, read_image, video_info
+from hpekit.apis.frames import (is_image_file, iter_frames, list_images, missing_frames_message,
+                                read_image, video_info)
+from hpekit.core.boxes import boxes_overlap_image, check_bboxes
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
 from hpekit.visualization import PoseLocalVisualizer, render_pose3d
 
@@ -75,6 +84,10 @@ def parse_args(argv=None):
     parser.add_argument('--allow-nonfinite-weights', action='store_true',
                         help='run a checkpoint whose weights hold NaN/Inf (a warning '
                         'instead of an error; for debugging: its predictions are NaN)')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='accept a video that decodes fewer frames than its header '
+                        'declares (truncated): write what decodes, warn, exit 0 '
+                        '(default: the same output and warning, exit status 1)')
     args = parser.parse_args(argv)
     if args.panel_size < 64:
         parser.error('--panel-size must be >= 64')
@@ -165,8 +178,16 @@ def progress(total):
 def annotate(visualizer, model, image, args, counts):
     """RGB image → the image with every predicted skeleton drawn on it by
     ``visualizer`` (a ``PoseLocalVisualizer`` with the model's metainfo); adds the
-    numbers of joints drawn and predicted to ``counts`` ([drawn, predicted])."""
-    samples = inference_topdown(model, image, bboxes=args.bbox)
+    numbers of joints drawn and predicted, and of ``--bbox`` boxes skipped (wholly
+    outside this image) and given, to ``counts`` ([drawn, predicted, skipped, given])."""
+    bboxes = args.bbox
+    if bboxes:
+        boxes = check_bboxes(bboxes)
+        inside = boxes_overlap_image(boxes, image.shape[1], image.shape[0])
+        counts[2] += int(np.sum(~inside))
+        counts[3] += len(boxes)
+        bboxes = boxes[inside]
+    samples = inference_topdown(model, image, bboxes=bboxes)
     for sample in samples:
         scores = sample.pred_instances.keypoint_scores[0]
         counts[0] += int(np.sum(scores >= args.score_thr))
@@ -176,8 +197,14 @@ def annotate(visualizer, model, image, args, counts):
 
 
 def report_counts(counts, score_thr):
-    """Print how many joints passed ``--score-thr``; warn when none did."""
-    drawn, total = counts
+    """Print how many joints passed ``--score-thr``; warn when none did, and when
+    ``--bbox`` boxes were skipped for lying wholly outside the image."""
+    drawn, total = counts[:2]
+    skipped, given = (counts[2:4] + [0, 0])[:2]
+    if skipped:
+        print(f'warning: skipped {skipped} of {given} --bbox boxes (counted over every '
+              'image / frame) that lie wholly outside the image: no pose was predicted '
+              'or drawn for them', file=sys.stderr)
     print(f'\n{drawn} of {total} predicted joints scored >= --score-thr {score_thr:g} '
           'and were drawn')
     if total and not drawn:
@@ -188,7 +215,7 @@ def report_counts(counts, score_thr):
 
 def demo_topdown(model, kind, args):
     """Annotate an image, every image of a folder, or every frame of a video."""
-    counts = [0, 0]
+    counts = [0, 0, 0, 0]
     try:
         return _demo_topdown(model, kind, args, counts)
     finally:
@@ -212,13 +239,32 @@ def _demo_topdown(model, kind, args, counts):
         return args.out
     fps, count = video_info(args.input)
     writer, bar = Mp4Writer(args.out, args.fps or fps), progress(count)
+    decoded = 0
     try:
         for frame in iter_frames(args.input):
             writer.write(annotate(visualizer, model, frame, args, counts))
+            decoded += 1
             bar and bar.update()
     finally:
         writer.close()
+    check_frame_count(args, count, decoded)
     return args.out
+
+
+def check_frame_count(args, declared, decoded):
+    """Print how many of the video's declared frames were decoded and written; when
+    some are missing, warn, and exit with status 1 unless ``--allow-partial``."""
+    if declared:
+        print(f'\n{decoded} of {declared} frames (as the header declares) decoded and '
+              f'written to {args.out}')
+    message = missing_frames_message(args.input, declared, decoded)
+    if message is None:
+        return
+    if not args.allow_partial:
+        raise SystemExit(f'error: {message}; {args.out} holds only the {decoded} decoded '
+                         'frames (pass --allow-partial to accept a partial output)')
+    print(f'warning: {message}; {args.out} holds only the {decoded} decoded frames '
+          '(--allow-partial)', file=sys.stderr)
 
 
 # ----------------------------------------------------------------------- 3D models
@@ -248,6 +294,8 @@ def demo_video3d(model, kind, args):
             bar and bar.update()
     finally:
         writer.close()
+    if kind == 'video':
+        check_frame_count(args, video_info(args.input)[1], len(joints))
     return args.out
 
 

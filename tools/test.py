@@ -12,12 +12,14 @@ import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
 
 from hpekit.config.checks import check_config
-from hpekit.config.cli_options import enable_show_dir, set_data_root, set_outfile_prefix
+from hpekit.config.cli_options import (NoDisplayError, check_show_display, enable_show,
+                                       enable_show_dir, set_data_root, set_outfile_prefix)
 from hpekit.config.setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
+# mmengine's Runner with a log dir of its own, even for two runs started in one second
+from hpekit.engine.runner import HpekitRunner as Runner
 from hpekit.fileio import check_predictions_path, write_json_atomic
 from hpekit.utils import register_all_modules
 
@@ -46,14 +48,26 @@ def parse_args(argv=None):
                         help='point every dataloader and evaluator file at DIR')
     parser.add_argument('--show-dir', metavar='DIR',
                         help='draw test samples (ground truth | prediction) to DIR')
+    parser.add_argument('--show', action='store_true',
+                        help='show the drawn samples in a window (MMPose\'s flag); needs a '
+                        'display: without one ($DISPLAY unset, as in CI) the tool stops '
+                        'at once with status 2 and points to --show-dir')
+    parser.add_argument('--wait-time', type=float, default=1.0, metavar='SECONDS',
+                        help='with --show: how long each window stays (0: until a key)')
     parser.add_argument('--interval', type=int, default=1,
-                        help='with --show-dir: draw every N-th sample (default 1)')
+                        help='with --show-dir/--show: draw every N-th sample (default 1)')
     parser.add_argument('--allow-nonfinite-weights', action='store_true',
                         help='test a checkpoint whose weights hold NaN/Inf (a warning '
                         'instead of an error; for debugging: its predictions are NaN)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.show:   # no display: say so now, before any config, data or model is read
+        try:
+            check_show_display()
+        except NoDisplayError as error:
+            parser.error(str(error))
+    return args
 
 
 def main(argv=None):
@@ -65,6 +79,8 @@ def main(argv=None):
         set_data_root(cfg, args.data_root)
     if args.show_dir:
         enable_show_dir(cfg, args.show_dir, args.interval)
+    if args.show:
+        enable_show(cfg, args.wait_time, args.interval)
     if args.out:
         set_outfile_prefix(cfg, args.out)
     setup_test_config(cfg, args.config, args.checkpoint, work_dir=args.work_dir,

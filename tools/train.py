@@ -12,7 +12,6 @@ import argparse
 import sys
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 from hpekit.config.checks import check_config
 from hpekit.config.cli_options import disable_validation, enable_show_dir, set_data_root
@@ -21,6 +20,7 @@ from hpekit.engine.distributed import (finish_distributed, init_distributed, lau
                                        strip_option)
 from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard, interrupted,
                                      stop_interrupted)
+from hpekit.engine.runner import HpekitRunner as Runner
 from hpekit.utils import register_all_modules
 
 

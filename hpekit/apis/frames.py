@@ -5,12 +5,14 @@ Every function returns RGB uint8 arrays, the channel order of hpekit's pipelines
 as RGB unless ``channel_order='bgr'`` says they come straight from ``cv2.imread`` or
 ``cv2.VideoCapture``.
 """
+import logging
 import os
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
 
 from hpekit.datasets.transforms.clip_transforms import resize_frames
 from hpekit.datasets.transforms.topdown_transforms import LoadImage
@@ -104,15 +106,36 @@ def video_info(path: PathLike) -> Tuple[float, int]:
     return float(fps), max(count, 0)
 
 
+def missing_frames_message(path: PathLike, declared: int, decoded: int) -> Optional[str]:
+    """The warning for a video that decoded fewer frames than its header declares
+    (a truncated or damaged file), or None when none are missing or the header gives
+    no count (``declared`` 0)."""
+    if declared <= 0 or decoded >= declared:
+        return None
+    return (f'video {os.fspath(path)}: the header declares {declared} frames but only '
+            f'{decoded} could be decoded ({declared - decoded} missing: truncated or '
+            'damaged file?)')
+
+
 def iter_video(path: PathLike) -> Iterator[np.ndarray]:
-    """Yield the frames of a video file one by one as uint8 [H, W, 3] RGB."""
+    """Yield the frames of a video file one by one as uint8 [H, W, 3] RGB.
+
+    When decoding stops before the frame count the header declares, a warning
+    (``missing_frames_message``) is logged once the frames run out.
+    """
     capture = open_video(path)
+    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    decoded = 0
     try:
         while True:
             ok, frame = capture.read()
             if not ok:
                 break
+            decoded += 1
             yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        message = missing_frames_message(path, declared, decoded)
+        if message:
+            print_log(message, logger='current', level=logging.WARNING)
     finally:
         capture.release()
 

@@ -1,5 +1,6 @@
 """``PoseInferencer``: people in images, folders, videos or a webcam, as MMPose's."""
 import json
+import logging
 import os
 import os.path as osp
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -7,11 +8,13 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from hpekit.apis.detectors import Detector, build_detector
 from hpekit.apis.frames import as_rgb, is_image_file, iter_video, list_images, read_image
 from hpekit.apis.model import init_model
 from hpekit.apis.topdown import inference_topdown, merge_data_samples
+from hpekit.core.boxes import boxes_overlap_image
 from hpekit.models.estimators import TASK_TOPDOWN
 from hpekit.structures import PoseDataSample
 from hpekit.visualization import PoseLocalVisualizer
@@ -106,8 +109,11 @@ class PoseInferencer:
     ``inferencer(inputs, out_dir=None, bbox_thr=0.0, max_frames=None, return_vis=False)``
     yields one dict per picture: ``name``, ``predictions`` (one ``PoseDataSample`` per
     person, see ``inference_topdown``) and, with ``return_vis``, ``visualization``
-    (uint8 RGB). With ``out_dir`` it writes ``visualizations/<name>`` and
-    ``predictions/<name>.json`` (MMPose's record layout) there.
+    (uint8 RGB), and ``skipped_boxes``: the number of the detector's boxes (at or above
+    ``bbox_thr``) left out because they lie wholly outside the picture (each such
+    picture logs a warning; ``self.skipped_boxes`` keeps the total). With ``out_dir``
+    it writes ``visualizations/<name>`` and ``predictions/<name>.json`` (MMPose's
+    record layout) there.
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -120,16 +126,33 @@ class PoseInferencer:
                              f'task is {self.model.spec.task!r} (see inference_video3d)')
         self.detector = build_detector(detector)
         self.kpt_thr, self.batch_size = kpt_thr, batch_size
+        self.skipped_boxes = 0       # boxes wholly outside their picture, over all calls
+        self._last_skipped = 0
         self.visualizer = PoseLocalVisualizer(name=f'pose_inferencer_{id(self)}',
                                               kpt_thr=kpt_thr)
         self.visualizer.set_dataset_meta(self.model.dataset_meta)
 
     def predict(self, image: np.ndarray, path: Optional[str] = None, name: Optional[str] = None,
                 bbox_thr: float = 0.0) -> List[PoseDataSample]:
-        """One picture → one ``PoseDataSample`` per detected person."""
+        """One picture → one ``PoseDataSample`` per detected person.
+
+        Boxes scoring below ``bbox_thr`` are dropped; boxes with no overlap with the
+        picture are skipped with a logged warning that counts them (a box partly
+        outside is kept: the crop pads the rest).
+        """
         boxes, scores = self.detector(image, name or path)
         boxes, scores = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores)
         keep = scores >= bbox_thr
+        height, width = np.shape(image)[:2]
+        outside = keep & ~boxes_overlap_image(boxes, width, height)
+        self._last_skipped = int(outside.sum())
+        if outside.any():
+            self.skipped_boxes += self._last_skipped
+            print_log(f'PoseInferencer: {name or path or "image"}: skipped '
+                      f'{self._last_skipped} of {int(keep.sum())} person boxes that lie '
+                      f'wholly outside the {width}×{height} image (xyxy): '
+                      f'{boxes[outside].tolist()}', logger='current', level=logging.WARNING)
+            keep &= ~outside
         samples = inference_topdown(self.model, path if path else image, boxes[keep],
                                     batch_size=self.batch_size)
         for sample, score in zip(samples, scores[keep]):
@@ -141,7 +164,7 @@ class PoseInferencer:
         for name, path, frame in iter_inputs(inputs, max_frames):
             samples = self.predict(frame, path, name, bbox_thr)
             merged = merge_data_samples(samples)
-            result = dict(name=name, predictions=samples)
+            result = dict(name=name, predictions=samples, skipped_boxes=self._last_skipped)
             if out_dir or return_vis:
                 vis_file = None
                 if out_dir:

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from hpekit.apis.frames import load_image
 from hpekit.apis.model import PoseModel, default_batch_size, predict_items, task_meta
-from hpekit.core.boxes import BOX_PADDING, boxes_to_center_size, to_xyxy
+from hpekit.core.boxes import BOX_PADDING, boxes_overlap_image, boxes_to_center_size, to_xyxy
 from hpekit.datasets.metainfo import add_metainfo_to_info
 from hpekit.models.estimators import TASK_TOPDOWN
 from hpekit.registry import TRANSFORMS
@@ -76,6 +76,11 @@ def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray]
         ``pred_keypoints`` [K, 2] / ``keypoint_scores`` [K] as the metrics read them.
         ``merge_data_samples`` joins them into one sample of N instances. The
         config's test_cfg applies (e.g. flip test).
+
+    Raises:
+        ValueError: a box with no overlap with the image (it names the boxes and the
+            image size); a box partly outside is kept, the crop padding the rest.
+            ``PoseInferencer`` and the demo skip such boxes and log the count instead.
     """
     meta, spec = task_meta(model, TASK_TOPDOWN)
     if batch_size is None:
@@ -89,6 +94,12 @@ def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray]
         boxes, padding = np.array([[0.0, 0.0, width, height]]), 1.0
     else:
         boxes = to_xyxy(bboxes, bbox_format)
+        outside = ~boxes_overlap_image(boxes, width, height)
+        if outside.any():
+            raise ValueError(f'{int(outside.sum())} of {len(boxes)} person boxes lie wholly '
+                             f'outside the {width}×{height} image (W×H; boxes xyxy, image '
+                             f'[0, {width}] × [0, {height}]): {boxes[outside].tolist()}; '
+                             'a pose there would be predicted on padding')
     centers, sizes = boxes_to_center_size(boxes, spec.input_size, padding)
     pipeline = _topdown_pipeline(model, spec)
     samples = []

@@ -34,9 +34,9 @@ from typing import Optional
 
 from torch.utils.data import DataLoader
 
-from hpekit.registry import (BLOCKS, DATA_SAMPLERS, DATASETS, HOOKS, KEYPOINT_CODECS, LOOPS,
-                             METRICS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS,
-                             TRANSFORMS)
+from hpekit.registry import (BLOCKS, DATA_SAMPLERS, DATASETS, HOOKS, KEYPOINT_CODECS,
+                             LOG_PROCESSORS, LOOPS, METRICS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS,
+                             PARAM_SCHEDULERS, TRANSFORMS)
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 GENERIC_MAKE_DATA = 'python tools/make_synthetic_data.py {h36m,mpii} --out {root}'
@@ -63,6 +63,9 @@ DEFAULT_HOOK_NAMES = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_
 # Keys that must be positive ints wherever they appear (-1 allowed where noted).
 POSITIVE_INTS = ('max_epochs', 'max_iters', 'batch_size', 'val_interval', 'window_size')
 POSITIVE_OR_NEVER = ('interval', 'max_keep_ckpts')   # -1: never / keep all
+# Arguments of a model part that are themselves parts: a dict there needs a ``type``.
+MODEL_PART_KEYS = ('backbone', 'neck', 'head', 'spatial_neck', 'temporal_neck',
+                   'data_preprocessor', 'loss')
 DATALOADER_EXTRA = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn',
                     'num_batch_per_epoch', 'disable_subprocess_warning')
 
@@ -103,7 +106,8 @@ def codec_not_set(key: str, part: Optional[str] = None, alternative: Optional[st
 
 
 def _close(key, names):
-    close = difflib.get_close_matches(str(key), [str(n) for n in names], n=3, cutoff=0.6)
+    names = list(dict.fromkeys(str(n) for n in names))   # each name once
+    close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.6)
     return f' Did you mean: {", ".join(close)}?' if close else ''
 
 
@@ -159,6 +163,16 @@ def check_value(where, key, value):
         if key in POSITIVE_OR_NEVER and value < 1 and value != -1:
             meaning = 'never' if key == 'interval' else 'keep all'
             raise ConfigError(f'{path}: expected an int >= 1, or -1 ({meaning}); got {value}')
+    if key == 'seed' and value is not None and \
+            (isinstance(value, bool) or not isinstance(value, int)):
+        what = 'the string ' if isinstance(value, str) else ''
+        raise ConfigError(f'{path}: expected an int (or None for a random seed), got '
+                          f'{what}{value!r}')
+    if key == 'milestones' and (
+            not isinstance(value, (list, tuple)) or
+            any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in value)):
+        raise ConfigError(f'{path}: expected a list of ints >= 0 (the epochs or iterations '
+                          f'at which the value changes), got {value!r}')
     if key == 'lr' and isinstance(value, numbers.Number) and not isinstance(value, bool) \
             and value < 0:
         raise ConfigError(f'{path}: the learning rate must be >= 0, got {value}')
@@ -206,6 +220,18 @@ def check_part(cfg, registries, where, fixed=(), skip=()):
             raise ConfigError(
                 f"{where}: {cfg['type']} needs the argument(s) {', '.join(map(repr, missing))} "
                 f"(no default), which the config does not set.")
+        for name in (p.name for p in params.values() if p.default is p.empty and
+                     p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)):
+            if name in cfg and cfg[name] is None and name in CODEC_ARGS:
+                raise ConfigError(str(codec_not_set(f'{where}.{name}', cfg['type'])))
+            if name in cfg and cfg[name] is None:
+                raise ConfigError(f"{where}.{name}: is None, but {cfg['type']} needs it (no "
+                                  f'default): give it a value (a dict(type=...) for a part).')
+    if MODELS in registries:
+        for key in MODEL_PART_KEYS:
+            if isinstance(cfg.get(key), dict) and 'type' not in cfg[key]:
+                raise ConfigError(f"{where}.{key}: no 'type' given: a part is a "
+                                  f"dict(type='ClassName', ...).")
     for key, value in cfg.items():
         if key == 'type':
             continue
@@ -302,11 +328,17 @@ def check_config(cfg, loaders=LOADERS):
     if isinstance(cfg.get('codec'), dict):
         check_part(cfg.codec, [KEYPOINT_CODECS], 'codec')
     if cfg.get('model'):
+        if isinstance(cfg.model, dict) and 'type' not in cfg.model:
+            raise ConfigError("model: no 'type' given: the model is a dict(type='ClassName', "
+                              "...), e.g. type='TopdownPoseEstimator'.")
         check_part(cfg.model, [MODELS], 'model')
     for name in LOADERS:
         loader = cfg.get(name) or {}
         if loader:
             check_dataloader(loader, name)
+            if loader.get('dataset') is None:
+                raise ConfigError(f"{name}: no 'dataset' given: a data loader needs "
+                                  f"dataset=dict(type=..., data_root=..., pipeline=...).")
         dataset = loader.get('dataset')
         if dataset:
             check_part(dataset, [DATASETS], f'{name}.dataset')
@@ -337,6 +369,10 @@ def check_config(cfg, loaders=LOADERS):
                                   else [schedulers] if schedulers else []):
         check_part(scheduler, [PARAM_SCHEDULERS], f'param_scheduler[{i}]',
                    fixed=('optimizer', 'by_epoch'))
+    processor = cfg.get('log_processor')
+    if isinstance(processor, dict):
+        check_part(dict(processor, type=processor.get('type', 'LogProcessor')),
+                   [LOG_PROCESSORS], 'log_processor')
     if isinstance(cfg.get('randomness'), dict):
         _check_plain(cfg.randomness, 'randomness', ('seed', 'diff_rank_seed', 'deterministic'))
     if isinstance(cfg.get('auto_scale_lr'), dict):

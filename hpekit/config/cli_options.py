@@ -1,8 +1,10 @@
 """MMPose's tool options applied to a config: --data-root, --no-validate, --show-dir,
---out (``tools/train.py`` and ``tools/test.py`` call these)."""
+--show, --out (``tools/train.py`` and ``tools/test.py`` call these)."""
 import inspect
+import os
 import os.path as osp
-from typing import Optional
+import sys
+from typing import Mapping, Optional
 
 from mmengine.config import Config
 
@@ -75,6 +77,53 @@ def enable_show_dir(cfg: Config, show_dir: str, interval: int = 1) -> Config:
         hooks.append(dict(type='PoseVisualizationHook'))
         found = hooks[-1:]
     found[0].update(show_dir=show_dir, interval=interval)
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+class NoDisplayError(RuntimeError):
+    """``--show`` asked for a window where none can open (no display)."""
+
+
+def display_available(environ: Optional[Mapping[str, str]] = None,
+                      platform: Optional[str] = None) -> bool:
+    """Whether a window can open: always on Windows and macOS; elsewhere (Linux, BSD)
+    only with an X11 ``$DISPLAY`` or a Wayland ``$WAYLAND_DISPLAY`` (unset over plain
+    SSH, in containers and in CI, where opening a window aborts or blocks)."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(('win', 'cygwin', 'darwin')):
+        return True
+    return bool(environ.get('DISPLAY') or environ.get('WAYLAND_DISPLAY'))
+
+
+def check_show_display(environ: Optional[Mapping[str, str]] = None,
+                       platform: Optional[str] = None) -> None:
+    """``--show`` without a display: NoDisplayError saying so and naming ``--show-dir``
+    (the tools call this before loading anything, and exit with status 2)."""
+    if not display_available(environ, platform):
+        raise NoDisplayError(
+            '--show: no display is available ($DISPLAY and $WAYLAND_DISPLAY are unset, '
+            'as over SSH, in containers and in CI), so no window can open. Use '
+            '--show-dir DIR instead: it writes the same pictures to DIR as PNG files.')
+
+
+def enable_show(cfg: Config, wait_time: float = 1.0, interval: int = 1) -> Config:
+    """``--show``: every ``interval``-th test sample drawn in a window (``wait_time``
+    seconds each; 0 waits for a key) by ``PoseVisualizationHook``.
+
+    Raises:
+        NoDisplayError: no display (:func:`check_show_display`).
+    """
+    check_show_display()
+    if interval < 1:
+        raise ValueError(f'--interval must be >= 1, got {interval}')
+    hooks = list(cfg.get('custom_hooks') or [])
+    found = [h for h in hooks if h.get('type') == 'PoseVisualizationHook']
+    if not found:
+        hooks.append(dict(type='PoseVisualizationHook'))
+        found = hooks[-1:]
+    found[0].update(show=True, wait_time=wait_time, interval=interval)
     cfg.custom_hooks = hooks
     return cfg
 

@@ -3,6 +3,8 @@
 ``tools/train.py`` and ``tools/test.py`` are thin wrappers around these functions, so
 the behaviour of every command-line flag lives (and is tested) here.
 """
+import ast
+import importlib
 import importlib.util
 import os.path as osp
 from typing import Any, Dict, Optional
@@ -10,7 +12,7 @@ from typing import Any, Dict, Optional
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
 
-from hpekit.config.checks import check_cfg_options
+from hpekit.config.checks import ConfigError, check_cfg_options
 from hpekit.config.cli_options import set_data_root
 from hpekit.config.files import find_config_file
 from hpekit.config.yacs import convert_hint, load_yacs_experiment, warn_ignored
@@ -33,7 +35,7 @@ def load_config(path, cfg_options=None):
         warn_ignored(report)
         print(convert_hint(path), flush=True)
     else:
-        cfg = Config.fromfile(path)
+        cfg = _read_python_config(path)
     cfg_options = dict(cfg_options or {})
     data_root = cfg_options.pop('data_root', None)
     if cfg_options:
@@ -45,6 +47,59 @@ def load_config(path, cfg_options=None):
     cfg.setdefault('default_scope', 'hpekit')
     return cfg
 
+
+
+def _read_python_config(path):
+    """``Config.fromfile`` whose failures name the file: a syntax error names the file
+    (the config or one of its ``_base_`` files) and the line; a ``custom_imports``
+    module that cannot be imported is named with the reason (ConfigError both)."""
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as error:
+        found = _find_syntax_error(path, set())
+        file, line, msg = found if found else (path, error.lineno, error.msg)
+        raise ConfigError(f'{file}: line {line}: syntax error: {msg}') from None
+    except ImportError as error:
+        cause = str(error.__cause__ or error.__context__ or '')
+        if not cause.startswith('Failed to import '):
+            raise
+        module = cause[len('Failed to import '):]
+        try:
+            importlib.import_module(module)
+            reason = cause
+        except Exception as inner:   # the real reason: a missing module or a failing import
+            reason = f'{type(inner).__name__}: {inner}'
+        raise ConfigError(
+            f'{path}: custom_imports: cannot import {module!r} ({reason}). Check the name, '
+            'or put the folder holding it on PYTHONPATH.') from None
+
+
+def _find_syntax_error(path, seen):
+    """(file, line, message) of the first syntax error in ``path`` or its local
+    ``_base_`` files (mmengine reports them as ``<unknown>``), or None."""
+    path = osp.abspath(path)
+    if path in seen or not osp.isfile(path) or not path.endswith('.py'):
+        return None
+    seen.add(path)
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as error:
+        return path, error.lineno, error.msg
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            for base in [bases] if isinstance(bases, str) else bases:
+                if isinstance(base, str) and '::' not in base:
+                    found = _find_syntax_error(osp.join(osp.dirname(path), base), seen)
+                    if found:
+                        return found
+    return None
 
 
 def get_config(name: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:

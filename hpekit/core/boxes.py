@@ -98,3 +98,17 @@ def crop_boxes(bboxes: Union[np.ndarray, Sequence[Sequence[float]]],
     center = (boxes[:, :2] + boxes[:, 2:]) / 2 - 0.5
     return center.astype(np.float32), ((boxes[:, 2:] - boxes[:, :2]) * padding).astype(
         np.float32)
+
+
+def boxes_overlap_image(boxes: ArrayLike, width: float, height: float) -> np.ndarray:
+    """Which xyxy boxes [N, 4] share some area with the image [0, W] × [0, H].
+
+    A box wholly outside (including one touching the border only) gives False; a box
+    partly outside gives True (the crop pads the rest, as MMPose's does).
+
+    Returns:
+        bool [N].
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return (boxes[:, 0] < width) & (boxes[:, 2] > 0) & (boxes[:, 1] < height) & \
+        (boxes[:, 3] > 0)

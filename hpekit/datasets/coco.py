@@ -28,10 +28,12 @@ first so that a malformed file fails with its file, record and field named.
 import contextlib
 import io
 import json
+import logging
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from mmengine.logging import print_log
 
 from hpekit.core.boxes import BOX_PADDING, crop_boxes, xywh_to_xyxy
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
@@ -263,23 +265,32 @@ def load_detections(path: str, coco: Any, categories: Optional[Sequence[int]]) -
 
 
 # --------------------------------------------------------------------- samples
-def _gt_sample(ann, img, img_dir, num_keypoints):
-    """One GT person annotation → a data info (without center/bbox_size), or None.
+#: Why ``_gt_sample`` drops an annotation (the keys of the dataset's log line).
+DROP_CROWD = 'crowd region (iscrowd=1)'
+DROP_UNLABELLED = 'no keypoints or bbox field, or no labelled keypoint'
+DROP_EMPTY_BOX = 'box of zero width or height (after clipping to the image)'
 
-    None (as MMPose's ``_is_valid_instance``) for crowd regions, annotations without
-    labelled keypoints and boxes that are empty after clipping to the image.
+
+def _gt_sample(ann, img, img_dir, num_keypoints):
+    """One GT person annotation → a data info (without center/bbox_size), or, for an
+    annotation that gives no sample, the reason as a string (one of ``DROP_*``).
+
+    Dropped as MMPose's ``_is_valid_instance`` drops them: crowd regions, annotations
+    without labelled keypoints and boxes that are empty after clipping to the image.
     """
-    if ann.get('iscrowd', 0) or 'keypoints' not in ann or 'bbox' not in ann:
-        return None
+    if ann.get('iscrowd', 0):
+        return DROP_CROWD
+    if 'keypoints' not in ann or 'bbox' not in ann:
+        return DROP_UNLABELLED
     kpts = np.asarray(ann['keypoints'], np.float64).reshape(num_keypoints, 3)
     labelled = int(ann.get('num_keypoints', np.count_nonzero(kpts[:, 2] > 0)))
     if labelled == 0 or not np.any(kpts[:, 2] > 0):
-        return None
+        return DROP_UNLABELLED
     width, height = float(img['width']), float(img['height'])
     box = xywh_to_xyxy(ann['bbox'])
     box = np.clip(box, 0.0, [width, height, width, height])
     if box[2] <= box[0] or box[3] <= box[1]:
-        return None
+        return DROP_EMPTY_BOX
     return dict(img_id=ann['image_id'], id=ann['id'], category_id=ann['category_id'],
                 img_path=osp.join(img_dir, osp.normpath(img['file_name'])),
                 image_id=img['file_name'], bbox=box.astype(np.float32),
@@ -310,6 +321,19 @@ def _pipeline_input_size(pipeline) -> Optional[Tuple[int, int]]:
         raise ValueError(f"the pipeline's transforms use different input sizes "
                          f'{sorted(sizes)}; pass input_size=(W, H) to the dataset')
     return sizes.pop() if sizes else None
+
+
+def _report_dropped(path, dropped, total):
+    """Log, once per dataset, how many annotations gave no sample and why (a warning
+    when a box was empty, else info: crowd and unlabelled records are COCO's norm)."""
+    if not dropped:
+        return
+    count = sum(len(ids) for ids in dropped.values())
+    why = '; '.join(f'{len(ids)} {reason} (ids {ids[:5]}{" …" if len(ids) > 5 else ""})'
+                    for reason, ids in dropped.items())
+    print_log(f'CocoDataset {path}: dropped {count} of {total} annotations: {why}; '
+              f'{total - count} kept', logger='current',
+              level=logging.WARNING if DROP_EMPTY_BOX in dropped else logging.INFO)
 
 
 @DATASETS.register_module()
@@ -411,13 +435,17 @@ class CocoDataset(BasePoseDataset):
         if self.bbox_file:
             infos = self._detection_infos(coco, img_dir, num)
         else:
-            infos = []
+            infos, dropped, total = [], {}, 0
             for img_id in coco.getImgIds():
                 img = coco.imgs[img_id]
                 for ann in coco.loadAnns(coco.getAnnIds(imgIds=img_id)):
                     info = _gt_sample(ann, img, img_dir, num)
-                    if info is not None:
+                    total += 1
+                    if isinstance(info, str):
+                        dropped.setdefault(info, []).append(ann.get('id'))
+                    else:
                         infos.append(info)
+            _report_dropped(self.ann_file, dropped, total)
         if infos:
             center, size = crop_boxes(np.stack([i['bbox'] for i in infos]),
                                       self.crop_input_size, self.bbox_padding)

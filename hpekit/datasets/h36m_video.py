@@ -395,12 +395,16 @@ class H36MVideoDataset(BasePoseDataset):
                              f'metainfo ({self._num_keypoints} keypoints)')
         self.camera_params = self._load_cameras()
         groups = {}
+        found = dict(subjects=set(), actions=set(), cameras=set())
         for row, name in enumerate(ann['imgname']):
             check_imgname(name, self.ann_path)
             try:
                 key = parse_h36m_imgname(name)
             except ValueError as error:
                 raise ValueError(f'{self.ann_path}: row {row}: {error}') from None
+            found['subjects'].add(key['subject'])
+            found['actions'].add(key['category'])
+            found['cameras'].add(key['camera'])
             if key['subject'] not in self.subjects or \
                     (self.actions is not None and key['category'] not in self.actions) or \
                     (self.cameras is not None and key['camera'] not in self.cameras):
@@ -427,6 +431,8 @@ class H36MVideoDataset(BasePoseDataset):
             for start in clip_starts(len(rows), self.seq_len, self.seq_step,
                                      self.frame_interval, self.pad_video_seq):
                 data_list.append(dict(seq=index, start=int(start)))
+        if not data_list:
+            self._raise_empty(found, len(ann['imgname']), groups)
         # keep only the rows in use, renumbered; 'frame_ids' stay the file's rows
         used = np.unique(np.concatenate([s['rows'] for s in self._sequences])) \
             if self._sequences else np.zeros(0, np.int64)
@@ -439,6 +445,33 @@ class H36MVideoDataset(BasePoseDataset):
         self._joints = ann['S'][used]
         self._part = None if ann['part'] is None else ann['part'][used]
         return data_list
+
+    def _raise_empty(self, found, num_rows, groups):
+        """ValueError naming the file and the filters that matched no clip."""
+        def listed(values):
+            return ', '.join(sorted(map(str, values))) or '(none)'
+        filters = [f'subjects={list(self.subjects)}']
+        if self.actions is not None:
+            filters.append(f'actions={list(self.actions)}')
+        if self.cameras is not None:
+            filters.append(f'cameras={list(self.cameras)}')
+        if groups:
+            longest = max(len(g['rows']) for g in groups.values())
+            reason = (f'{len(groups)} sequence(s) match, but the longest has {longest} '
+                      f'frames, fewer than one clip needs (seq_len={self.seq_len}, '
+                      f'frame_interval={self.frame_interval}; pad_video_seq=True pads)')
+        else:
+            unmatched = [f'{what} {listed(set(mine) - found[what])}'
+                         for what, mine in (('subjects', self.subjects),
+                                            ('actions', self.actions or ()),
+                                            ('cameras', self.cameras or ()))
+                         if set(mine) - found[what]]
+            reason = (f'no row matches {", ".join(filters)}'
+                      f'{" (not in the file: " + "; ".join(unmatched) + ")" if unmatched else ""}'
+                      f'. The file holds subjects {listed(found["subjects"])}; actions '
+                      f'{listed(found["actions"])}; cameras {listed(found["cameras"])}')
+        raise ValueError(f'{self.ann_path}: the {self.split} split is empty ({num_rows} rows): '
+                         f'{reason}.')
 
     def _load_cameras(self):
         if self.camera_path is None or (not self.need_cameras and

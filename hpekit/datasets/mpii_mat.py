@@ -82,7 +82,8 @@ def load_mpii_gt(mat_path: PathLike) -> Dict[str, np.ndarray]:
         raise FileNotFoundError(f'MPII evaluation GT file not found: {path!r}')
     try:
         gt_dict = scipy.io.loadmat(path)
-    except (ValueError, TypeError, OSError, NotImplementedError, IndexError) as err:
+    except (ValueError, TypeError, OSError, NotImplementedError, IndexError,
+            scipy.io.matlab.MatReadError) as err:   # MatReadError: a 0-byte or cut file
         raise ValueError(f'{path}: not a readable MATLAB .mat file (empty, truncated, or '
                          f'saved as v7.3/HDF5?): {err}') from None
     pos = _mat_array(gt_dict, 'pos_gt_src', ('K', 2, None), path)
@@ -160,7 +161,12 @@ def load_mpii_preds(mat_path: PathLike, num_joints: Optional[int] = None) -> np.
     path = os.fspath(mat_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'MPII predictions file not found: {path!r}')
-    content = scipy.io.loadmat(path)
+    try:
+        content = scipy.io.loadmat(path)
+    except (ValueError, TypeError, OSError, NotImplementedError, IndexError,
+            scipy.io.matlab.MatReadError) as err:
+        raise ValueError(f'{path}: not a readable MATLAB .mat file (empty, truncated, or '
+                         f'saved as v7.3/HDF5?): {err}') from None
     if 'preds' not in content:
         keys = sorted(k for k in content if not k.startswith('__'))
         raise ValueError(f"{path}: key 'preds' is missing (keys: {keys}); expected the "

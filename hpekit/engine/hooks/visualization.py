@@ -101,18 +101,23 @@ class PoseVisualizationHook(Hook):
             runner's ``PoseLocalVisualizer``: the model input crop, ground truth left
             and prediction right (``tools/train.py``/``test.py --show-dir``).
         interval (int): see ``show_dir``.
+        show (bool): also draw each such sample in a window (``tools/test.py --show``;
+            needs a display), ``wait_time`` seconds each (0: until a key).
+        wait_time (float): see ``show``.
     """
 
     priority = 'LOW'
 
     def __init__(self, num_samples=4, out_dir='val_predictions', name='val_predictions',
-                 score_thr=0.1, frame=0, show_dir=None, interval=1):
+                 score_thr=0.1, frame=0, show_dir=None, interval=1, show=False,
+                 wait_time=1.0):
         if num_samples < 1 or frame < 0:
             raise ValueError(f'PoseVisualizationHook: need num_samples >= 1 and frame '
                              f'>= 0, got {num_samples} and {frame}')
         self.num_samples, self.out_dir, self.name = num_samples, out_dir, name
         self.score_thr, self.frame = score_thr, frame
         self.show_dir, self.interval = show_dir, max(int(interval), 1)
+        self.show, self.wait_time = bool(show), float(wait_time)
         self._records = []
         self._shown = 0
         self._visualizer = None
@@ -130,12 +135,13 @@ class PoseVisualizationHook(Hook):
 
     def _show(self, runner, data_batch, outputs, mode):
         """Every ``interval``-th top-down sample → ``<show_dir>/<sample_idx>.png``."""
-        if not self.show_dir or not is_main_process() or not outputs:
+        if not (self.show_dir or self.show) or not is_main_process() or not outputs:
             return
         visualizer = runner.visualizer
         if not isinstance(visualizer, PoseLocalVisualizer):
             visualizer = PoseLocalVisualizer.get_instance('hpekit_show_dir')
-        os.makedirs(self.show_dir, exist_ok=True)
+        if self.show_dir:
+            os.makedirs(self.show_dir, exist_ok=True)
         inputs = (data_batch or {}).get('inputs')
         for index, sample in enumerate(outputs):
             self._shown += 1
@@ -145,9 +151,10 @@ class PoseVisualizationHook(Hook):
                 visualizer.set_dataset_meta(_dataset_meta(runner, mode))
             record = _record_2d(inputs[index], sample)
             idx = sample.metainfo.get('sample_idx', self._shown - 1)
+            out_file = osp.join(self.show_dir, f'{idx}.png') if self.show_dir else None
             visualizer.add_datasample(str(idx), record['image'], record['sample'],
-                                      kpt_thr=self.score_thr,
-                                      out_file=osp.join(self.show_dir, f'{idx}.png'))
+                                      kpt_thr=self.score_thr, show=self.show,
+                                      wait_time=self.wait_time, out_file=out_file)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         """Keep the first ``num_samples`` samples' predictions and ground truth (and

@@ -5,7 +5,8 @@ All functions take N poses of K joints in 3D:
 - ``pred``, ``gt``: array-like [N, K, 3], any length unit (the result is in that unit).
 - ``mask``: bool array-like [N, K]; ``True`` marks a joint that counts. ``None`` counts
   every joint. A sample with no masked joint is left out; a mask with no ``True`` at
-  all raises ``ValueError``.
+  all raises ``ValueError``, and so does a masked joint holding NaN or Inf in ``pred``
+  or ``gt`` (the message counts the frames; no silent NaN or wrong mean).
 - ``alignment``: how ``pred`` is aligned to ``gt`` per sample before measuring:
   ``'none'`` (MPJPE), ``'scale'`` (optimal uniform scale, N-MPJPE) or
   ``'procrustes'`` (optimal rotation + uniform scale + translation with reflections
@@ -31,6 +32,14 @@ def _check_inputs(pred, gt, mask):
     pred = as_points('pred', pred, 3)
     gt = as_points('gt', gt, 3, expected_shape=pred.shape)
     mask = as_mask(mask, pred.shape[0], pred.shape[1])
+    for name, poses in (('pred', pred), ('gt', gt)):
+        bad = (~np.isfinite(poses).all(axis=-1) & mask).any(axis=1)
+        if bad.any():
+            frames = np.flatnonzero(bad)
+            raise ValueError(
+                f'{name} holds NaN or Inf in {len(frames)} of {len(bad)} frames (poses), '
+                f'first: {frames[:5].tolist()}; the errors of such frames are not defined '
+                f'(a diverged model? check the predictions)')
     return pred, gt, mask
 
 
@@ -135,6 +144,8 @@ def _joint_errors(pred, gt, mask, alignment):
     _check_alignment(alignment)
     pred, gt, mask = _check_inputs(pred, gt, mask)
     _require_some(mask)
+    # joints left out by the mask may hold NaN (not counted): keep them out of the fit
+    pred, gt = (np.where(mask[..., None], p, 0.0) for p in (pred, gt))
     aligned = _aligned(pred, gt, mask, alignment)
     return np.linalg.norm(aligned - gt, axis=-1), mask
 

@@ -223,7 +223,8 @@ class MPIIPCKh(BaseMetric):
     logged).
 
     Args:
-        gt_file (str): path of ``mpii_gt_val.mat`` (read at the first evaluation).
+        gt_file (str): path of ``mpii_gt_val.mat``: read (and checked) when the metric
+            is built if the file exists, else at the first evaluation.
         thr (float): PCKh threshold as a fraction of the head size.
         outfile_prefix (str, optional): also write the predictions as
             ``<outfile_prefix>_preds.mat`` in the official / HRNet layout (key
@@ -257,6 +258,10 @@ class MPIIPCKh(BaseMetric):
         self.outfile_prefix = outfile_prefix
         self.ann_file = ann_file
         self._gt = None
+        if os.path.isfile(os.fspath(gt_file)):
+            # Read (and so check) the GT now, before the test loop: an empty, truncated
+            # or wrong .mat is refused here, naming the file, not after the last batch.
+            self._load_gt()
 
     @property
     def _meta(self) -> dict:
