@@ -66,9 +66,9 @@ def disable_validation(cfg: Config) -> Config:
     return cfg
 
 
-def enable_show_dir(cfg: Config, show_dir: str, interval: int = 1) -> Config:
-    """``--show-dir DIR``: every ``interval``-th validation/test sample drawn to DIR by
-    ``PoseVisualizationHook`` with the config's ``PoseLocalVisualizer``."""
+def _set_visualization_hook(cfg: Config, interval: int, **options) -> Config:
+    """The config's ``PoseVisualizationHook`` (added to ``custom_hooks`` if missing)
+    given ``interval`` and ``options``; ValueError for an interval below 1."""
     if interval < 1:
         raise ValueError(f'--interval must be >= 1, got {interval}')
     hooks = list(cfg.get('custom_hooks') or [])
@@ -76,9 +76,15 @@ def enable_show_dir(cfg: Config, show_dir: str, interval: int = 1) -> Config:
     if not found:
         hooks.append(dict(type='PoseVisualizationHook'))
         found = hooks[-1:]
-    found[0].update(show_dir=show_dir, interval=interval)
+    found[0].update(options, interval=interval)
     cfg.custom_hooks = hooks
     return cfg
+
+
+def enable_show_dir(cfg: Config, show_dir: str, interval: int = 1) -> Config:
+    """``--show-dir DIR``: every ``interval``-th validation/test sample drawn to DIR by
+    ``PoseVisualizationHook`` with the config's ``PoseLocalVisualizer``."""
+    return _set_visualization_hook(cfg, show_dir=show_dir, interval=interval)
 
 
 class NoDisplayError(RuntimeError):
@@ -116,16 +122,7 @@ def enable_show(cfg: Config, wait_time: float = 1.0, interval: int = 1) -> Confi
         NoDisplayError: no display (:func:`check_show_display`).
     """
     check_show_display()
-    if interval < 1:
-        raise ValueError(f'--interval must be >= 1, got {interval}')
-    hooks = list(cfg.get('custom_hooks') or [])
-    found = [h for h in hooks if h.get('type') == 'PoseVisualizationHook']
-    if not found:
-        hooks.append(dict(type='PoseVisualizationHook'))
-        found = hooks[-1:]
-    found[0].update(show=True, wait_time=wait_time, interval=interval)
-    cfg.custom_hooks = hooks
-    return cfg
+    return _set_visualization_hook(cfg, show=True, wait_time=wait_time, interval=interval)
 
 
 def set_outfile_prefix(cfg: Config, out: str, key: str = 'test_evaluator') -> Optional[str]:
