@@ -15,7 +15,7 @@ from mmengine.dataset import pseudo_collate
 from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
 from hpekit.checkpoint.loading import (CheckpointError, check_finite_weights,
                                        load_checkpoint_file)
-from hpekit.config.setup import load_config
+from hpekit.config.setup import load_config, native_config
 from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 from hpekit.models.model_inputs import model_spec
 from hpekit.registry import DATASETS, MODELS
@@ -122,7 +122,7 @@ def _load_config(config, cfg_options):
     if not isinstance(config, Config):
         raise TypeError(f'config must be a file path or an mmengine Config, got '
                         f'{type(config).__name__}')
-    cfg = config.copy()
+    cfg = native_config(config.copy())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -5,16 +5,19 @@ the behaviour of every command-line flag lives (and is tested) here.
 """
 import ast
 import importlib
+import logging
 import importlib.util
 import os.path as osp
 from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
+from mmengine.logging import print_log
 
 from hpekit.config.checks import ConfigError, check_cfg_options
 from hpekit.config.cli_options import set_data_root
 from hpekit.config.files import find_config_file
+from hpekit.config.mmpose import from_mmpose, is_mmpose_config
 from hpekit.config.yacs import convert_hint, load_yacs_experiment, warn_ignored
 
 
@@ -26,7 +29,11 @@ def load_config(path, cfg_options=None):
 
     ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, or a
     path relative to ``configs/``): ``hpekit.config.files.find_config_file``;
-    FileNotFoundError names every place searched."""
+    FileNotFoundError names every place searched.
+
+    An MMPose 1.x config (``default_scope='mmpose'``) is translated into the native
+    config it means (``hpekit.config.mmpose``); what the translation changes is logged
+    as a warning, what it cannot map raises ``MMPoseConfigError``."""
     path = find_config_file(path)
     # ``data_root`` (a variable of the file) in the options is applied with
     # ``hpekit.config.cli_options.set_data_root``: every loader and evaluator file.
@@ -36,6 +43,7 @@ def load_config(path, cfg_options=None):
         print(convert_hint(path), flush=True)
     else:
         cfg = _read_python_config(path)
+    cfg = native_config(cfg, path)
     cfg_options = dict(cfg_options or {})
     data_root = cfg_options.pop('data_root', None)
     if cfg_options:
@@ -47,6 +55,23 @@ def load_config(path, cfg_options=None):
     cfg.setdefault('default_scope', 'hpekit')
     return cfg
 
+
+def native_config(cfg: Config, path: Optional[str] = None) -> Config:
+    """``cfg`` itself, or for an MMPose 1.x config the hpekit config it means
+    (``hpekit.config.mmpose.from_mmpose``), each change logged once as a warning.
+
+    Args:
+        cfg: a loaded config.
+        path: its file, for messages (default ``cfg.filename``).
+    """
+    if not is_mmpose_config(cfg):
+        return cfg
+    path = path or cfg.filename or '<config>'
+    runtime = Config.fromfile(find_config_file('_base_/default_runtime.py'))
+    cfg, notes = from_mmpose(cfg, path, runtime)
+    for note in notes:
+        print_log(f'MMPose config {path}: {note}', logger='current', level=logging.WARNING)
+    return cfg
 
 
 def _read_python_config(path):

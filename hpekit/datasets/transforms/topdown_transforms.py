@@ -22,7 +22,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from hpekit.config.checks import codec_not_set
-from hpekit.core import affine_matrix, apply_affine, invert_affine
+from hpekit.core import affine_matrix, apply_affine, check_grid, invert_affine
 from hpekit.registry import TRANSFORMS
 from hpekit.structures import PoseDataSample
 
@@ -239,11 +239,17 @@ class TopdownAffine(BaseTransform):
     applied once with cv2.warpAffine (bilinear, black outside the image); the flip is
     part of the matrix, the full frame is never flipped or copied.
 
+    ``grid`` places the box on the input's pixels (``hpekit.core.affine.GRIDS``):
+    'edges' (hpekit's), or MMPose's 'origin' (its ``TopdownAffine``) and 'corners'
+    (``use_udp=True``), for weights trained on MMPose's crops. The codec must use the
+    same grid (the heads check it).
+
     Adds / replaces:
         'img' uint8 [H_in, W_in, 3]; 'affine' float64 [2, 3] original image px → input
         px (img_scale, or the 'img_matrix' of a cached crop, is folded into the warp
         only); 'keypoints_input' float32 [K, 2] input px; 'keypoints_visible' float32
-        [K], zeroed for joints outside the input; 'input_size' (W_in, H_in); 'flip'
+        [K], zeroed for joints outside the input; 'input_size' (W_in, H_in);
+        'crop_grid' (``grid``, which ``PackPoseInputs`` always packs); 'flip'
         bool; 'rotation' float degrees; 'box_scale' float s. When flipped,
         'keypoints', 'keypoints_input' and 'keypoints_visible' are permuted with
         'flip_indices' (the mirrored right wrist is the new left wrist), so
@@ -254,10 +260,11 @@ class TopdownAffine(BaseTransform):
     sweep_example = dict(cfg=dict(input_size=(32, 24)), results='image')
 
     def __init__(self, input_size=None, scale_factor=0.25, rotate_factor=30,
-                 rotate_prob=0.6, flip_prob=0.5, augment=True):
+                 rotate_prob=0.6, flip_prob=0.5, augment=True, grid='edges'):
         if input_size is None:
             raise codec_not_set('input_size', 'TopdownAffine')
         self.input_size = _pair(input_size, 'input_size')
+        self.grid = check_grid(grid)
         for name, value in (('rotate_prob', rotate_prob), ('flip_prob', flip_prob)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name} must be in [0, 1], got {value}')
@@ -287,11 +294,11 @@ class TopdownAffine(BaseTransform):
         s, r, flip = self._params()
         size = np.asarray(results['bbox_size'], np.float64) * s
         matrix = affine_matrix(results['center'], size, self.input_size, rotation=r,
-                               flip=flip)
+                               flip=flip, grid=self.grid)
         results['img'] = self._warp(results['img'], matrix, results.get('img_scale', 1.0),
                                     results.get('img_matrix'))
         results.update(affine=matrix, input_size=self.input_size, flip=flip, rotation=r,
-                       box_scale=s)
+                       box_scale=s, crop_grid=self.grid)
         if 'keypoints' in results:
             self._keypoints(results, matrix, flip)
         return results
@@ -398,15 +405,20 @@ class PackPoseInputs(BaseTransform):
 
     Returns ``{'inputs': torch.uint8 [3, H, W] (contiguous), 'data_samples':
     PoseDataSample}``. The data sample holds, where the results have them (float32
-    tensors): ``gt_heatmaps`` [K, H_hm, W_hm], ``target_weight`` [K], ``gt_keypoints``
+    tensors): ``gt_heatmaps`` [K, H_hm, W_hm] or ``keypoint_x_labels`` [K, W·r] /
+    ``keypoint_y_labels`` [K, H·r] (SimCC), ``target_weight`` [K], ``gt_keypoints``
     [K, 2] (0-based original image px, in the output's label order, i.e. permuted
     when flipped) and ``keypoints_visible`` [K]; plus the ``meta_keys`` found in the
-    results as metainfo.
+    results as metainfo, and always ``crop_grid`` (the keypoints are decoded back to
+    the image through the crop it names).
     """
 
     sweep_example = dict(cfg=dict(), results='crop')
+    ALWAYS_META = ('crop_grid',)
 
     FIELDS = (('heatmaps', 'gt_heatmaps'), ('target_weight', 'target_weight'),
+              ('keypoint_x_labels', 'keypoint_x_labels'),
+              ('keypoint_y_labels', 'keypoint_y_labels'),
               ('keypoints', 'gt_keypoints'), ('keypoints_visible', 'keypoints_visible'))
 
     def __init__(self, meta_keys=('sample_idx', 'image_id', 'center', 'bbox_size',
@@ -416,8 +428,8 @@ class PackPoseInputs(BaseTransform):
 
     def transform(self, results):
         img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))
-        sample = PoseDataSample(metainfo={k: results[k] for k in self.meta_keys
-                                          if k in results})
+        keys = self.meta_keys + tuple(k for k in self.ALWAYS_META if k not in self.meta_keys)
+        sample = PoseDataSample(metainfo={k: results[k] for k in keys if k in results})
         for key, field in self.FIELDS:
             if key in results:
                 sample.set_field(_tensor(results[key]), field)

@@ -46,7 +46,8 @@ def _record_2d(inputs, sample):
         ``keypoints_visible``), and ``title``.
     """
     meta = sample.metainfo
-    matrix = affine_matrix(meta['center'], meta['bbox_size'], meta['input_size'])
+    matrix = affine_matrix(meta['center'], meta['bbox_size'], meta['input_size'],
+                           grid=meta.get('crop_grid', 'edges'))
     drawn = PoseDataSample(metainfo=dict(sample_idx=meta.get('sample_idx')))
     drawn.pred_instances = InstanceData(
         keypoints=apply_affine(_numpy(sample.pred_keypoints), matrix)[None],

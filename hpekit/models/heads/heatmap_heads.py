@@ -72,15 +72,19 @@ def flip_back_heatmaps(heatmaps, flip_indices, shift=False):
 
 
 # ------------------------------------------------------------ decode → image px
-def input_to_image_matrix(metainfo, input_size):
+def input_to_image_matrix(metainfo, input_size, codec_grid=None):
     """2×3 matrix taking model-input px to 0-based image px of one sample.
 
     Assumes the test-time crop: the box itself, no scale jitter, rotation or flip.
 
     Args:
         metainfo: dict with ``center`` (x, y) and ``bbox_size`` (w, h), image px, and
-            optionally ``input_size`` (W, H), which must equal ``input_size``.
+            optionally ``input_size`` (W, H), which must equal ``input_size``, and
+            ``crop_grid`` (``TopdownAffine``'s grid; 'edges' when absent).
         input_size: (W, H) of the model input, from the head's decoder.
+        codec_grid (str, optional): the decoder's grid; it must equal the crop's
+            (a crop and a codec on different grids put every keypoint off by a
+            fraction of a pixel, silently).
     """
     missing = [key for key in ('center', 'bbox_size') if key not in metainfo]
     if missing:
@@ -90,8 +94,12 @@ def input_to_image_matrix(metainfo, input_size):
     if tuple(int(v) for v in _to_numpy(declared)) != tuple(input_size):
         raise ValueError(f"metainfo input_size {tuple(declared)} does not match the head's "
                          f'decoder input_size (W, H) = {tuple(input_size)}')
+    grid = metainfo.get('crop_grid', 'edges')
+    if codec_grid is not None and grid != codec_grid:
+        raise ValueError(f"the crop's grid {grid!r} (TopdownAffine(grid=...)) differs from "
+                         f"the codec's {codec_grid!r}: set the same grid in both")
     forward = affine_matrix(_to_numpy(metainfo['center']),
-                            _to_numpy(metainfo['bbox_size']), input_size)
+                            _to_numpy(metainfo['bbox_size']), input_size, grid=grid)
     return invert_affine(forward)
 
 
@@ -111,7 +119,8 @@ def heatmaps_to_samples(heatmaps, data_samples, decoder, output_heatmaps=False):
     maps = heatmaps.detach().float().cpu().numpy()
     coords, scores = decoder.decode(maps)
     for i, ds in enumerate(data_samples):
-        matrix = input_to_image_matrix(ds.metainfo, decoder.input_size)
+        matrix = input_to_image_matrix(ds.metainfo, decoder.input_size,
+                                       getattr(decoder, 'grid', None))
         ds.pred_keypoints = apply_affine(coords[i], matrix).astype(np.float32)
         ds.keypoint_scores = scores[i]
         if output_heatmaps:
