@@ -96,7 +96,7 @@ DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'hpekit.datasets'
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'hpekit.datasets.transforms')
 
 # Models: backbones, necks, heads, losses, estimators, data preprocessors.
-MODELS = _child('model', MMENGINE_MODELS, 'hpekit.models')
+MODELS = _child('model', MMENGINE_MODELS, 'hpekit.models', 'hpekit.engine.ema')
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'hpekit.models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
                              'hpekit.models')

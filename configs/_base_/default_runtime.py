@@ -9,9 +9,13 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Stop on a NaN/Inf loss (action='skip': skip such steps, count them).
     nonfinite_loss=dict(type='NonFiniteLossHook', action='stop'),
-    # Checkpoint keys that do not fit the model: shape mismatch is an error unless
-    # allow_shape_mismatch=True; missing/unexpected keys are logged.
+    # Checkpoint keys that do not fit the model: an error naming them. Fine-tuning on
+    # other keypoints: allow_shape_mismatch=True (mis-shaped tensors keep their initial
+    # values, listed in one log line); a partial load: allow_partial=True.
     checkpoint_keys=dict(type='CheckpointKeysHook', allow_shape_mismatch=False),
+    # Before any step (train, val, test): the model's spec.num_keypoints must equal
+    # each dataset's metainfo num_keypoints (an error naming both files and keys).
+    keypoint_count=dict(type='KeypointCountHook'),
 )
 custom_hooks = [
     # hpekit's set-up (safe checkpoint loading, atomic writes) for any Runner built

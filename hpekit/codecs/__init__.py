@@ -9,6 +9,8 @@ from hpekit.codecs.base import BaseKeypointCodec, build_codec
 from hpekit.codecs.msra_heatmap import MSRAHeatmap
 from hpekit.codecs.pose_lifting import VideoPoseLifting
 from hpekit.codecs.root_relative_3d import RootRelativeJoints3D
+from hpekit.codecs.simcc_label import SimCCLabel
+from hpekit.codecs.udp_heatmap import UDPHeatmap
 
 __all__ = ['BaseKeypointCodec', 'build_codec', 'MSRAHeatmap', 'RootRelativeJoints3D']
-__all__ += ['VideoPoseLifting']
+__all__ += ['VideoPoseLifting', 'UDPHeatmap', 'SimCCLabel']

@@ -42,6 +42,8 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 GENERIC_MAKE_DATA = 'python tools/make_synthetic_data.py {h36m,mpii} --out {root}'
 # Nested keys whose parts live in the codec registry.
 CODEC_KEYS = ('encoder', 'decoder', 'codec')
+# Nested keys holding a list of transforms (PipelineSwitchHook's switch_pipeline).
+PIPELINE_KEYS = ('pipeline', 'switch_pipeline')
 
 # Top-level keys the Runner or hpekit's tools read (a config may add its own variables).
 KNOWN_TOP_LEVEL = (
@@ -51,7 +53,8 @@ KNOWN_TOP_LEVEL = (
     'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
     'visualizer', 'default_scope', 'randomness', 'experiment_name', 'model_wrapper_cfg',
     'find_unused_parameters', 'sync_bn', 'compile', 'activation_checkpointing',
-    'efficient_conv_bn_eval', 'custom_imports', 'codec', 'gpu_ids', 'strategy')
+    'efficient_conv_bn_eval', 'custom_imports', 'codec', 'gpu_ids', 'strategy',
+    'mmpose_untranslated')
 # Dicts without ``type`` whose keys check_config checks (so --cfg-options may add keys).
 CHECKED_PLAIN = ('train_cfg', 'val_cfg', 'test_cfg', *LOADERS, 'randomness',
                  'auto_scale_lr', 'optim_wrapper', 'default_hooks')
@@ -244,7 +247,9 @@ def check_part(cfg, registries, where, fixed=(), skip=()):
     for key, value in cfg.items():
         if key.endswith('_cfg') or key == 'type' or key in skip:   # norm_cfg, init_cfg …
             continue
-        nested = TRANSFORMS if key == 'pipeline' else \
+        if key == 'transforms' and cfg['type'] == 'Albumentation':
+            continue   # albumentations' own class names, checked when it is built
+        nested = TRANSFORMS if key in PIPELINE_KEYS else \
             KEYPOINT_CODECS if key in CODEC_KEYS else None
         _check_nested(value, f'{where}.{key}', nested, registries)
 
@@ -311,6 +316,18 @@ def check_data_root(dataset, where):
         f'{command.replace("{root}", root)}')
 
 
+def _check_translated(cfg, loaders):
+    """Raise the translation error of an MMPose config's section a tool needs: its
+    ``loaders``, their evaluators, and for training its custom hooks."""
+    untranslated = cfg.get('mmpose_untranslated') or {}
+    needed = [*loaders, *(name.replace('dataloader', 'evaluator') for name in loaders
+                          if name != 'train_dataloader')]
+    needed += ['custom_hooks'] if 'train_dataloader' in loaders else []
+    for name in needed:
+        if name in untranslated:
+            raise ConfigError(untranslated[name])
+
+
 def check_config(cfg, loaders=LOADERS):
     """Check the parts of a full config and the data roots of ``loaders``.
 
@@ -325,12 +342,13 @@ def check_config(cfg, loaders=LOADERS):
         ConfigError: see ``check_part`` and the module doc.
         FileNotFoundError: a data_root folder is missing (see ``check_data_root``).
     """
+    _check_translated(cfg, loaders)
     if isinstance(cfg.get('codec'), dict):
         check_part(cfg.codec, [KEYPOINT_CODECS], 'codec')
     if cfg.get('model'):
         if isinstance(cfg.model, dict) and 'type' not in cfg.model:
             raise ConfigError("model: no 'type' given: the model is a dict(type='ClassName', "
-                              "...), e.g. type='TopdownPoseEstimator'.")
+                              "...), e.g. type='TopDownPoseEstimator'.")
         check_part(cfg.model, [MODELS], 'model')
     for name in LOADERS:
         loader = cfg.get(name) or {}

@@ -13,7 +13,9 @@ takes an MMPose config file; ``tools/misc/mmpose2hpekit.py`` writes the result a
 native config file to edit.
 
 What has no hpekit counterpart is refused before any work: ``MMPoseConfigError``
-names the config key, the MMPose type and the nearest hpekit part. What hpekit does
+names the config key, the MMPose type and the nearest hpekit part — at once for the
+model, and for a data loader, metric or hook when a tool needs it (``UNTRANSLATED``),
+so a published checkpoint whose training set hpekit cannot build still runs. What hpekit does
 slightly differently is translated and listed in ``notes`` (logged once by
 ``load_config``), never dropped silently.
 """
@@ -54,6 +56,14 @@ KEPT = ('train_cfg', 'val_cfg', 'test_cfg', 'optim_wrapper', 'param_scheduler',
         'log_processor')
 #: hpekit's runtime parts used in place of MMPose's (from hpekit's default runtime).
 RUNTIME = ('visualizer', 'vis_backends', 'env_cfg')
+
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+EVALUATORS = ('val_evaluator', 'test_evaluator')
+#: The top-level key listing the sections that could not be translated, {key:
+#: message}: the model still loads (``init_model``), and ``check_config`` raises the
+#: message when a tool needs the section (e.g. a ``CombinedDataset`` training set).
+UNTRANSLATED = 'mmpose_untranslated'
 
 
 class MMPoseConfigError(ConfigError):
@@ -193,8 +203,9 @@ class _Translator:
         out = []
         if training and 'RandomHalfBody' in by_type:
             out.append(self.half_body(by_type['RandomHalfBody'], affine, key))
-        out.append(dict(type='LoadImage', reduce_decode=False))
-        out.append(self.affine(affine, by_type, training, key))
+        crop = self.affine(affine, by_type, training, key)
+        out.append(self.load_image(crop, training))
+        out.append(crop)
         out += [self.photometric(s) for s in steps
                 if s['type'] in ('YOLOXHSVRandomAug', 'Albumentation')]
         if training:
@@ -204,6 +215,17 @@ class _Translator:
         else:
             out.append(dict(type='PackPoseInputs', meta_keys=TEST_META_KEYS))
         return out
+
+    @staticmethod
+    def load_image(crop: dict, training: bool) -> dict:
+        """Test: the full image, as MMPose decodes it (hpekit's reduced JPEG
+        decoding would change the pixels). Training: reduced decoding down to the
+        smallest box scale the crop draws (hpekit's speed-up; the crop keeps its
+        resolution)."""
+        if not training:
+            return dict(type='LoadImage', input_size=crop['input_size'], reduce_decode=False)
+        return dict(type='LoadImage', input_size=crop['input_size'],
+                    min_box_scale=max(0.05, 1 - crop['scale_factor']))
 
     def center_scale(self, step: dict, key: str) -> None:
         padding = step.get('padding', 1.25)
@@ -326,8 +348,9 @@ def from_mmpose(cfg: Config, source: str, hpekit_runtime: Dict[str, Any]) -> Tup
         line per translation that changes behaviour (to log).
 
     Raises:
-        MMPoseConfigError: a part hpekit cannot build, naming the config key, the
-            MMPose type and the nearest hpekit part.
+        MMPoseConfigError: a model part hpekit cannot build, naming the config key,
+            the MMPose type and the nearest hpekit part (other sections: kept under
+            ``UNTRANSLATED``).
     """
     src = _plain(cfg.to_dict() if isinstance(cfg, Config) else cfg)
     tr = _Translator(source)
@@ -337,16 +360,23 @@ def from_mmpose(cfg: Config, source: str, hpekit_runtime: Dict[str, Any]) -> Tup
         out['codec'] = tr.codec(src['codec'], 'codec')
     out['model'] = tr.model(src['model'])
     size = _input_size(src)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if src.get(key):
-            out[key] = tr.dataloader(src[key], key, size)
-    for key in ('val_evaluator', 'test_evaluator'):
-        if src.get(key):
-            out[key] = tr.evaluator(src[key], key)
+    untranslated = {}
+    sections = [(k, lambda k=k: tr.dataloader(src[k], k, size)) for k in LOADERS] + \
+        [(k, lambda k=k: tr.evaluator(src[k], k)) for k in EVALUATORS] + \
+        [('custom_hooks', lambda: tr.custom_hooks(src['custom_hooks'],
+                                                 hpekit_runtime['custom_hooks']))]
+    for key, translate in sections:
+        if not src.get(key):
+            continue
+        try:
+            out[key] = translate()
+        except MMPoseConfigError as err:   # refused when a tool needs it (check_config)
+            untranslated[key] = str(err)
+    out.setdefault('custom_hooks', _plain(hpekit_runtime['custom_hooks']))
+    if untranslated:
+        out[UNTRANSLATED] = untranslated
     out['default_hooks'] = tr.default_hooks(src.get('default_hooks') or {},
                                             hpekit_runtime['default_hooks'])
-    out['custom_hooks'] = tr.custom_hooks(src.get('custom_hooks'),
-                                          hpekit_runtime['custom_hooks'])
     out.update({k: _plain(hpekit_runtime[k]) for k in RUNTIME if k in hpekit_runtime})
     text = f'# hpekit translation of the MMPose config {source}\n'
     return Config(ConfigDict(out), cfg_text=text, filename=source), tr.notes

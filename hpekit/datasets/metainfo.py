@@ -5,13 +5,22 @@ unchanged) defines ``dataset_info = dict(dataset_name=..., keypoint_info={id: di
 name, id, color, type='upper'|'lower'|'', swap=<mirror joint name or ''>)},
 skeleton_info={id: dict(link=(name, name), id, color)}, joint_weights=[K floats],
 sigmas=[K floats or empty])``. Other keys (e.g. ``paper_info``, or hpekit's optional
-``pckh_table``) are passed through.
+``pckh_table``) are passed through. A source may also state ``num_keypoints``,
+``flip_indices`` or ``flip_pairs`` itself: they are checked against ``keypoint_info``
+(K, and the swaps), never passed through unchecked.
+
+Everything per keypoint is checked here, once, when a dataset (or metric) parses its
+metainfo: ids 0..K-1, ``joint_weights`` and ``sigmas`` of length K, a flip map that is
+a permutation of 0..K-1 and its own inverse (``flip_indices[flip_indices[i]] == i``);
+each error names the file and the field. Whether the *model* predicts K keypoints is
+checked where model and dataset meet, before any step
+(``hpekit.engine.hooks.KeypointCountHook``).
 
 Every dataset, transform, metric, visualiser and tool reads joint counts, names,
 flip pairs, body halves and skeletons from the parsed dict; nothing else in the
 package names a dataset's joints.
 """
-from typing import Any, Dict
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 from mmengine.config import Config
@@ -20,7 +29,9 @@ from hpekit.config.files import find_config_file
 
 REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weights',
                  'sigmas')
-_CONSUMED = set(REQUIRED_KEYS) | {'from_file'}
+# Keys a source may state that parsing derives itself: checked, then replaced.
+_DERIVED = ('num_keypoints', 'flip_indices', 'flip_pairs')
+_CONSUMED = set(REQUIRED_KEYS) | {'from_file'} | set(_DERIVED)
 DEFAULT_KEYPOINT_COLOR = (255, 128, 0)
 DEFAULT_LINK_COLOR = (96, 96, 255)
 
@@ -84,14 +95,113 @@ def _flip_tables(entries, name2id, source):
     for i, j in enumerate(indices):
         if indices[j] != i:
             _fail(source, f'keypoint_info[{i}].swap', f'{entries[i]["name"]} swaps with '
-                  f'{entries[j]["name"]}, which swaps with {entries[indices[j]]["name"]}')
+                  f'{entries[j]["name"]}, which swaps with {entries[indices[j]]["name"]}: '
+                  'the flip map must be its own inverse (each joint the mirror of its '
+                  'mirror)')
     return indices, sorted(set(pairs))
 
 
+def _pairs_of(indices):
+    return sorted({(min(i, j), max(i, j)) for i, j in enumerate(indices) if i != j})
+
+
+def _index(value, num, source, field):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        _fail(source, field, f'expected a keypoint index (int), found {value!r}')
+    if not 0 <= value < num:
+        _fail(source, field, f'index {value} is outside 0..{num - 1} (keypoint_info has '
+              f'{num} keypoints)')
+    return int(value)
+
+
+def check_flip_indices(indices: Sequence[int], num: int, source: str = 'metainfo',
+                       field: str = 'flip_indices') -> List[int]:
+    """``indices`` as a list, checked to be a flip map of ``num`` keypoints.
+
+    A flip map gives each keypoint its mirror: it must have one entry per keypoint,
+    be a permutation of 0..num-1 and be its own inverse (an involution:
+    ``indices[indices[i]] == i``); a keypoint on the axis maps to itself.
+
+    Raises:
+        MetainfoError: naming ``source`` and ``field`` and the first offending entry.
+    """
+    if isinstance(indices, (str, bytes)) or not hasattr(indices, '__len__'):
+        _fail(source, field, f'expected a list of {num} keypoint indices, found {indices!r}')
+    if len(indices) != num:
+        _fail(source, field, f'expected {num} indices (one per keypoint of keypoint_info), '
+              f'found {len(indices)}')
+    indices = [_index(v, num, source, f'{field}[{i}]') for i, v in enumerate(indices)]
+    if sorted(indices) != list(range(num)):
+        twice = sorted({v for v in indices if indices.count(v) > 1})
+        never = sorted(set(range(num)) - set(indices))
+        _fail(source, field, f'not a permutation of 0..{num - 1}: {twice} appear more than '
+              f'once, {never} never (two joints cannot share one mirror)')
+    for i, j in enumerate(indices):
+        if indices[j] != i:
+            _fail(source, field, f'not its own inverse: {field}[{i}] = {j} but '
+                  f'{field}[{j}] = {indices[j]} (the mirror of a joint\'s mirror must be '
+                  'the joint)')
+    return indices
+
+
+def _indices_from_pairs(pairs, num, source):
+    """The flip map of a stated ``flip_pairs`` list, checked (each joint in one pair)."""
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, '__iter__'):
+        _fail(source, 'flip_pairs', f'expected a list of (i, j) pairs, found {pairs!r}')
+    indices = list(range(num))
+    for n, pair in enumerate(pairs):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            _fail(source, f'flip_pairs[{n}]', f'expected a pair (i, j), found {pair!r}')
+        i, j = (_index(v, num, source, f'flip_pairs[{n}]') for v in pair)
+        for k in (i, j):
+            if indices[k] != k:
+                _fail(source, f'flip_pairs[{n}]', f'keypoint {k} is already paired with '
+                      f'{indices[k]}: each keypoint has at most one mirror')
+        indices[i], indices[j] = j, i
+    return indices
+
+
+def _given_flip_indices(info, num, source):
+    """(field, flip map) of the source's own ``flip_indices`` / ``flip_pairs``, checked
+    (both stated: they must agree); None if it states neither."""
+    given = []
+    if 'flip_indices' in info:
+        given.append(('flip_indices', check_flip_indices(info['flip_indices'], num, source)))
+    if 'flip_pairs' in info:
+        given.append(('flip_pairs', _indices_from_pairs(info['flip_pairs'], num, source)))
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        _fail(source, 'flip_pairs', f'{info["flip_pairs"]} disagrees with flip_indices '
+              f'{given[0][1]}')
+    return given[0] if given else None
+
+
+def _checked_flip_tables(info, entries, name2id, source):
+    """(flip_indices, flip_pairs) from the swaps, or from the source's own flip_indices /
+    flip_pairs when no keypoint has a swap; both given: they must agree."""
+    num = len(entries)
+    indices, pairs = _flip_tables(entries, name2id, source)
+    given = _given_flip_indices(info, num, source)
+    if given is None or given[1] == indices:
+        return indices, pairs
+    field, stated = given
+    if indices != list(range(num)):
+        _fail(source, field, f'{info[field]} disagrees with the swaps of keypoint_info, '
+              f'which give flip_indices {indices}; state the flip map once (the swaps, '
+              'as MMPose does)')
+    return stated, _pairs_of(stated)
+
+
 def _per_keypoint_array(info, key, num, source, allow_empty=False):
-    values = np.asarray(info[key], dtype=np.float32).reshape(-1)
+    try:
+        values = np.asarray(info[key], dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        _fail(source, key, f'expected {num} numbers (one per keypoint of keypoint_info), '
+              f'found {info[key]!r}')
     if not (len(values) == num or (allow_empty and len(values) == 0)):
-        _fail(source, key, f'expected {num} values (one per keypoint), found {len(values)}')
+        _fail(source, key, f'expected {num} values (one per keypoint of keypoint_info), '
+              f'found {len(values)}')
+    if not np.isfinite(values).all():
+        _fail(source, key, f'holds NaN/Inf: {values.tolist()}')
     return values
 
 
@@ -114,7 +224,10 @@ def parse_pose_metainfo(metainfo: Dict[str, Any]) -> Dict[str, Any]:
 
     Raises:
         MetainfoError: a missing key, an unknown joint name in a swap or link, a
-            non-symmetric swap, or per-keypoint lists of the wrong length (the source
+            non-symmetric swap, per-keypoint lists (``joint_weights``, ``sigmas``) of
+            the wrong length or not numbers, a stated ``num_keypoints`` other than
+            ``keypoint_info``'s, a stated ``flip_indices`` / ``flip_pairs`` that is not
+            a permutation and its own inverse or disagrees with the swaps (the source
             and field are named). FileNotFoundError: ``from_file`` not found.
     """
     source = 'metainfo'
@@ -128,8 +241,11 @@ def parse_pose_metainfo(metainfo: Dict[str, Any]) -> Dict[str, Any]:
         raise MetainfoError(f'{source}: missing {missing}; MMPose metainfo needs '
                             f'{list(REQUIRED_KEYS)}')
     names, entries = _keypoint_table(info, source)
+    if 'num_keypoints' in info and info['num_keypoints'] != len(names):
+        _fail(source, 'num_keypoints', f'is {info["num_keypoints"]!r}, but keypoint_info '
+              f'has {len(names)} keypoints')
     name2id = {name: i for i, name in enumerate(names)}
-    flip_indices, flip_pairs = _flip_tables(entries, name2id, source)
+    flip_indices, flip_pairs = _checked_flip_tables(info, entries, name2id, source)
     links, link_colors = [], []
     for key in sorted(info['skeleton_info'], key=int):
         link = info['skeleton_info'][key]

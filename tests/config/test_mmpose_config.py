@@ -5,6 +5,7 @@ import copy
 import pytest
 from mmengine.config import Config
 
+from hpekit.config.checks import ConfigError, check_config
 from hpekit.config.files import find_config_file
 from hpekit.config.mmpose import MMPoseConfigError, from_mmpose, is_mmpose_config
 from hpekit.config.setup import load_config
@@ -93,6 +94,7 @@ def test_test_pipeline_crops_as_mmpose_and_keeps_metric_fields(runtime):
     steps = cfg.val_dataloader.dataset.pipeline
     assert [s['type'] for s in steps] == ['LoadImage', 'TopdownAffine', 'PackPoseInputs']
     assert steps[0]['reduce_decode'] is False      # the full image, as MMPose decodes it
+    assert steps[0]['input_size'] == (192, 256)
     assert steps[1]['grid'] == 'origin' and steps[1]['augment'] is False
     assert {'id', 'img_id', 'bbox_score'} <= set(steps[2]['meta_keys'])
     assert cfg.val_dataloader.dataset.input_size == (192, 256)
@@ -147,8 +149,9 @@ def test_unknown_part_names_key_and_nearest_hpekit_part(runtime, path, value, ke
     for name in path[:-1]:
         node = node[name]
     node[path[-1]] = value
-    with pytest.raises(MMPoseConfigError) as err:
-        translate(src, runtime)
+    with pytest.raises(ConfigError) as err:
+        cfg, _ = translate(src, runtime)     # the model: at once; a metric: when needed
+        check_config(cfg, loaders=('val_dataloader', ))
     text = str(err.value)
     assert 'mmpose_cfg.py' in text and key in text and repr(value) in text
     assert f'nearest hpekit part is {nearest!r}' in text
@@ -157,8 +160,9 @@ def test_unknown_part_names_key_and_nearest_hpekit_part(runtime, path, value, ke
 def test_unknown_transform_names_its_place(runtime):
     src = mmpose_config()
     src['val_dataloader']['dataset']['pipeline'].insert(1, dict(type='RandomGridMask'))
-    with pytest.raises(MMPoseConfigError, match=r'val_dataloader\.dataset\.pipeline\[1\]'):
-        translate(src, runtime)
+    cfg, _ = translate(src, runtime)
+    with pytest.raises(ConfigError, match=r'val_dataloader\.dataset\.pipeline\[1\]'):
+        check_config(cfg, loaders=('val_dataloader', ))
 
 
 def test_bgr_model_input_is_refused(runtime):
@@ -171,8 +175,9 @@ def test_bgr_model_input_is_refused(runtime):
 def test_asymmetric_box_scale_is_refused_not_bent(runtime):
     src = mmpose_config()
     src['train_dataloader']['dataset']['pipeline'][4]['scale_factor'] = [0.5, 1.2]
-    with pytest.raises(MMPoseConfigError, match='symmetric'):
-        translate(src, runtime)
+    cfg, _ = translate(src, runtime)
+    with pytest.raises(ConfigError, match='symmetric'):
+        check_config(cfg, loaders=('train_dataloader', ))
 
 
 def test_the_translation_leaves_its_input_alone(runtime):
@@ -189,3 +194,17 @@ def test_load_config_translates_an_mmpose_file(tmp_path):
     assert cfg.default_scope == 'hpekit' and cfg.model.type == 'TopDownPoseEstimator'
     native = load_config('configs/coco/hg2_synthetic-quick.py')
     assert native.model.head.decoder.get('grid', 'edges') == 'edges'
+
+
+def test_an_untranslatable_training_set_still_loads_the_model(runtime):
+    """A published checkpoint trained on a dataset hpekit cannot build (MMPose's
+    CombinedDataset) still runs; training it is refused, naming the key."""
+    src = mmpose_config()
+    src['train_dataloader']['dataset'] = dict(type='CombinedDataset', datasets=[],
+                                              pipeline=[])
+    cfg, _ = translate(src, runtime)
+    assert 'train_dataloader' not in cfg and cfg.model.type == 'TopDownPoseEstimator'
+    check_config(cfg, loaders=())
+    with pytest.raises(ConfigError, match=r"train_dataloader\.dataset\.type.*"
+                       "'CombinedDataset'"):
+        check_config(cfg, loaders=('train_dataloader', ))

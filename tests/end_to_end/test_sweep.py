@@ -11,7 +11,8 @@ process → compute for metrics. A part registered without an example fails.
 - modules (MODELS, BLOCKS): ``dict(cfg=kwargs, inputs=[shape | [shapes] ...])`` —
   one random float tensor per shape (a list of shapes is one tuple argument); data
   preprocessors ``dict(cfg=kwargs, data=[uint8 item shapes])``;
-- codecs: ``dict(cfg, encode=kwargs, decode=key of the encoded output, expect, atol)``;
+- codecs: ``dict(cfg, encode=kwargs, decode=key of the encoded output (or a tuple of
+  keys, passed in order), expect, atol)``;
 - transforms: ``dict(cfg, results=<kind>)`` with a kind of ``SAMPLES`` below;
 - datasets: ``dict(cfg, data=<kind of files written under data_root> | None)``;
 - metrics: ``dict(cfg, samples=<kind>)``.
@@ -117,7 +118,8 @@ def test_codecs_round_trip(name, cls):
     example = vars(cls)['sweep_example']
     codec = cls(**example['cfg'])
     encoded = codec.encode(**example['encode'])
-    decoded = codec.decode(encoded[example['decode']])[0]
+    keys = example['decode']   # one output key, or several (SimCC: x and y labels)
+    decoded = codec.decode(*[encoded[k] for k in ([keys] if isinstance(keys, str) else keys)])[0]
     np.testing.assert_allclose(np.asarray(decoded).reshape(np.shape(example['expect'])),
                                example['expect'], atol=example['atol'])
 
@@ -182,6 +184,7 @@ SAMPLES = dict(image=_image_sample, image_file=_image_file_sample, crop=_crop_sa
 @pytest.mark.parametrize('name, cls', parts(TRANSFORMS), ids=ids(parts(TRANSFORMS)))
 def test_transforms_on_a_synthetic_sample(name, cls, tmp_path):
     example = vars(cls)['sweep_example']
+    _skip_without_requirement(example)
     np.random.seed(0)
     results = SAMPLES[example['results']](tmp_path)
     out = cls(**example['cfg'])(results)

@@ -6,6 +6,7 @@ from hpekit.datasets.transforms.clip_transforms import (ClipColorJitter, ClipRan
 from hpekit.datasets.transforms.common_transforms import GenerateTarget
 from hpekit.datasets.transforms.lifting_transforms import LiftingRandomFlip, PackLiftingInputs
 from hpekit.datasets.transforms.person_crop import LoadPersonCrop
+from hpekit.datasets.transforms.photometric import Albumentation, YOLOXHSVRandomAug
 from hpekit.datasets.transforms.topdown_transforms import (LoadImage, PackPoseInputs,
                                                            RandomHalfBody, TopdownAffine)
 
@@ -15,3 +16,4 @@ __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipRe
 __all__ += ['LoadClipCrops']
 __all__ += ['LiftingRandomFlip', 'PackLiftingInputs']
 __all__ += ['LoadPersonCrop']
+__all__ += ['Albumentation', 'YOLOXHSVRandomAug']

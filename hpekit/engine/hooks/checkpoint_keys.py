@@ -11,8 +11,12 @@ from hpekit.checkpoint.loading import check_finite_weights, compare_state_dicts
 from hpekit.registry import HOOKS
 
 
+_OPTION = 'default_hooks.checkpoint_keys'
+
+
 class CheckpointMismatchError(RuntimeError):
     """A checkpoint's weights do not fit the model (shape mismatch)."""
+
 
 def _format_keys(keys, limit=20):
     shown = ', '.join(str(k) for k in keys[:limit])
@@ -33,8 +37,13 @@ class CheckpointKeysHook(Hook):
 
     - missing or unexpected keys: an error unless ``allow_partial=True`` (a partial
       load, e.g. backbone weights into a full model; then a warning lists them);
-    - keys whose shapes differ: an error unless ``allow_shape_mismatch=True`` (those
-      weights keep their initial values);
+    - keys whose shapes differ: an error unless ``allow_shape_mismatch=True``; then
+      those tensors keep the model's own (freshly initialised) values — the checkpoint's
+      entries are replaced by them before mmengine loads it — and ONE warning line lists
+      every one of them, ``name (checkpoint shape) vs (model shape)``. This is
+      fine-tuning on other keypoints (a COCO-17 checkpoint into a 5-keypoint head):
+      ``--cfg-options default_hooks.checkpoint_keys.allow_shape_mismatch=True``, as
+      MMPose users know it from ``load_checkpoint``'s non-strict loading;
     - a checkpoint without a single tensor matching the model (empty, wrapped, or
       another model's): always an error.
 
@@ -45,7 +54,8 @@ class CheckpointKeysHook(Hook):
     ``allow_nonfinite=True`` (a warning; for debugging).
 
     Set them from the command line with ``--cfg-options
-    default_hooks.checkpoint_keys.allow_partial=True``.
+    default_hooks.checkpoint_keys.allow_partial=True`` (or
+    ``….allow_shape_mismatch=True``); the error says which.
 
     Args:
         allow_partial (bool): accept missing and unexpected keys (warn).
@@ -81,16 +91,16 @@ class CheckpointKeysHook(Hook):
         model_state = model.state_dict()
         report = compare_state_dicts(model_state, state)
         matched = len(model_state) - len(report['missing']) - len(report['shape_mismatch'])
-        lines = []
+        partial = []
         if report['missing']:
-            lines.append(f'missing in the checkpoint ({len(report["missing"])} of '
-                         f'{len(model_state)} model keys): {_format_keys(report["missing"])}')
+            partial.append(f'missing in the checkpoint ({len(report["missing"])} of '
+                           f'{len(model_state)} model keys): {_format_keys(report["missing"])}')
         if report['unexpected']:
-            lines.append(f'unexpected (in the checkpoint, not in the model): '
-                         f'{_format_keys(report["unexpected"])}')
-        if report['shape_mismatch']:
-            lines.append('shape mismatch (checkpoint vs model): ' + _format_keys(
-                [f'{k} {tuple(a)} vs {tuple(b)}' for k, a, b in report['shape_mismatch']]))
+            partial.append(f'unexpected (in the checkpoint, not in the model): '
+                           f'{_format_keys(report["unexpected"])}')
+        shapes = [f'{k} {tuple(a)} vs {tuple(b)}' for k, a, b in report['shape_mismatch']]
+        lines = partial + (['shape mismatch (checkpoint vs model): ' + _format_keys(shapes)]
+                           if shapes else [])
         if not lines:
             self._check_finite(runner, state, source)
             return
@@ -99,23 +109,53 @@ class CheckpointKeysHook(Hook):
             raise CheckpointMismatchError(f'{text}\n{_nothing_matches_hint(checkpoint, state)}')
         refused = []
         if (report['missing'] or report['unexpected']) and not self.allow_partial:
-            refused.append('default_hooks.checkpoint_keys.allow_partial=True (missing keys '
-                           'keep their initial values, unexpected ones are ignored)')
+            refused.append(('allow_partial', 'missing keys keep their initial values, '
+                            'unexpected ones are ignored'))
         if report['shape_mismatch'] and not self.allow_shape_mismatch:
-            refused.append('default_hooks.checkpoint_keys.allow_shape_mismatch=True '
-                           '(mismatched weights keep their initial values)')
+            refused.append(('allow_shape_mismatch', 'the mismatched tensors keep the '
+                            "model's initial values, e.g. a head fine-tuned on other "
+                            'keypoints'))
         if refused:
+            options = ' '.join(f'{_OPTION}.{name}=True' for name, _ in refused)
+            why = '; '.join(f'{name}: {effect}' for name, effect in refused)
             raise CheckpointMismatchError(
                 f'{text}\nStopped before any weight was loaded. If this partial load is '
-                f'intended, set ' + ' and '.join(refused) + '.')
+                f'intended, add --cfg-options {options} (or set '
+                f'{"it" if len(refused) == 1 else "them"} in the config\'s {_OPTION}) — '
+                f'{why}.')
         self._check_finite(runner, state, source)
-        runner.logger.warning(text + '\n(loaded anyway: allowed by '
-                              'default_hooks.checkpoint_keys)')
+        if partial:
+            runner.logger.warning(f'{source}: checkpoint keys do not fit the model:\n  '
+                                  + '\n  '.join(partial) + f'\n(loaded anyway: allowed by '
+                                  f'{_OPTION}.allow_partial)')
+        if shapes:   # one line listing every skipped tensor
+            _keep_model_values(checkpoint, model_state, report['shape_mismatch'],
+                               self.revise_keys)
+            runner.logger.warning(
+                f'{source}: {len(shapes)} tensor(s) not loaded, their shapes differ '
+                f"(checkpoint vs model); they keep the model's initial values "
+                f'({_OPTION}.allow_shape_mismatch=True): {", ".join(shapes)}')
 
     def _check_finite(self, runner, state, source):
         """Refuse (or, allowed, log) weights holding NaN/Inf, before they load."""
         check_finite_weights(state, source, allow=self.allow_nonfinite,
                              warn=runner.logger.warning)
+
+
+def _keep_model_values(checkpoint, model_state, mismatched, revise_keys):
+    """Replace the checkpoint's mis-shaped tensors by the model's own values, in place.
+
+    mmengine then loads them as they are (the model keeps its initialisation) instead
+    of skipping them with a multi-line warning of its own.
+    """
+    names = {key for key, _, _ in mismatched}
+    target = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
+    for key in list(target):
+        revised = key
+        for pattern, repl in revise_keys:
+            revised = re.sub(pattern, repl, revised)
+        if revised in names:
+            target[key] = model_state[revised].detach().clone()
 
 
 def _nothing_matches_hint(checkpoint, state):

@@ -123,13 +123,16 @@ def _make_stage(block, inplanes, planes, num_blocks, stride, with_cp):
 
 @MODELS.register_module()
 class ResNet(BaseModule):
-    """ResNet-18/34/50/101 feature extractor with torchvision's parameter names.
+    """ResNet-18/34/50/101/152 feature extractor with torchvision's parameter names
+    (which are MMPose's too: its ResNet checkpoints load unchanged).
 
     Args:
-        depth (int): 18, 34 (BasicBlock) or 50, 101 (Bottleneck).
+        depth (int): 18, 34 (BasicBlock) or 50, 101, 152 (Bottleneck).
         in_channels (int): channels of the input image. Default 3.
-        base_channels (int): stem width; stage ``i`` has ``base_channels × 2**i``
-            bottleneck width. 64 gives the standard (torchvision) network.
+        base_channels (int): stage ``i`` has ``base_channels × 2**i`` bottleneck
+            width. 64 gives the standard (torchvision) network.
+        stem_channels (int, optional): output channels of the stem conv (MMPose's
+            argument); None: ``base_channels``.
         out_indices (Sequence[int]): stages (0..3) whose outputs are returned, in
             stage order.
         frozen_stages (int): -1 freezes nothing, 0 the stem, ``i`` the stem and
@@ -159,12 +162,17 @@ class ResNet(BaseModule):
         34: (BasicBlock, (3, 4, 6, 3)),
         50: (Bottleneck, (3, 4, 6, 3)),
         101: (Bottleneck, (3, 4, 23, 3)),
+        152: (Bottleneck, (3, 8, 36, 3)),
     }
 
     def __init__(self, depth, in_channels=3, base_channels=64, out_indices=(3,),
-                 frozen_stages=-1, norm_eval=False, with_cp=False, init_cfg=None):
+                 frozen_stages=-1, norm_eval=False, with_cp=False, init_cfg=None,
+                 stem_channels=None):
         super().__init__(init_cfg=init_cfg)
+        stem_channels = base_channels if stem_channels is None else stem_channels
         self._check_args(depth, in_channels, base_channels, out_indices, frozen_stages)
+        if not isinstance(stem_channels, int) or stem_channels <= 0:
+            raise ValueError(f'stem_channels must be a positive int, got {stem_channels!r}')
         block, stage_blocks = self.arch_settings[depth]
         self.depth = depth
         self.out_indices = tuple(sorted(set(out_indices)))
@@ -172,12 +180,12 @@ class ResNet(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
-        self.conv1 = nn.Conv2d(in_channels, base_channels, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(base_channels)
+        self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stage_channels = []
-        inplanes = base_channels
+        inplanes = stem_channels
         for i, num_blocks in enumerate(stage_blocks):
             planes = base_channels * 2**i
             stage = _make_stage(block, inplanes, planes, num_blocks,

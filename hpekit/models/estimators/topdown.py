@@ -85,12 +85,13 @@ class TopDownPoseEstimator(BasePoseEstimator):
         mean, std = preprocessor_stats(self)
         return EstimatorSpec(task=TASK_TOPDOWN, input_size=self.head.decoder.input_size,
                              num_keypoints=self.head.num_joints, mean=mean, std=std,
-                             input_name='image', output_names=('heatmaps',),
-                             output_layouts=('[B, K, h, w] heatmaps',))
+                             input_name='image', output_names=tuple(self.head.output_names),
+                             output_layouts=tuple(self.head.output_layouts))
 
     def forward_tensor(self, inputs):
-        """Normalised crops → the heatmaps ``predict`` decodes (no flip test)."""
-        return self.head.predict_heatmaps(self.extract_feat(inputs))
+        """Normalised crops → the outputs ``predict`` decodes (no flip test): heatmaps
+        [B, K, h, w], or ``(simcc_x, simcc_y)`` for a SimCC head."""
+        return self.head.predict_outputs(self.extract_feat(inputs))
 
     def extract_feat(self, inputs):
         """[B, 3, H, W] → backbone (+ neck) output (tuple of maps)."""
@@ -126,14 +127,15 @@ class TopDownPoseEstimator(BasePoseEstimator):
                                  flipped_feats=flipped)
 
     def predict_exported(self, run, pixels, data_samples):
-        """``predict`` with the heatmaps computed by ``run`` (the exported graph): with
+        """``predict`` with the outputs computed by ``run`` (the exported graph): with
         flip test, the crops and their mirrors go through in one call; flip-back and
-        decoding are the head's own (``decode_heatmaps``)."""
+        decoding are the head's own (``decode_outputs``)."""
         if data_samples is None:
             data_samples = [PoseDataSample() for _ in range(pixels.shape[0])]
         if not self.test_cfg['flip_test']:
-            return self.head.decode_heatmaps(run(pixels)[0], data_samples, self.test_cfg)
-        both = run(torch.cat([pixels, torch.flip(pixels, dims=[3])]))[0]
+            return self.head.decode_outputs(run(pixels), data_samples, self.test_cfg)
+        both = run(torch.cat([pixels, torch.flip(pixels, dims=[3])]))
         count = pixels.shape[0]
-        return self.head.decode_heatmaps(both[:count], data_samples, self.test_cfg,
-                                         flipped_heatmaps=both[count:])
+        return self.head.decode_outputs([out[:count] for out in both], data_samples,
+                                        self.test_cfg,
+                                        flipped_outputs=[out[count:] for out in both])

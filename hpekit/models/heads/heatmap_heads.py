@@ -155,9 +155,24 @@ class BaseHeatmapHead(BaseModule):
             raise codec_not_set('model.head.decoder', type(self).__name__)
         self.decoder = build_codec(decoder)
 
+    #: What ``predict_outputs`` returns, as the exported graph names its outputs.
+    output_names = ('heatmaps', )
+    output_layouts = ('[B, K, h, w] heatmaps', )
+
     def predict_heatmaps(self, feats):
         """The heatmaps used for prediction, [B, K, H, W]: the last output."""
         return self(feats)[-1]
+
+    def predict_outputs(self, feats):
+        """What the estimator's ``forward_tensor`` (and an exported graph) returns:
+        the heatmaps [B, K, H, W] decoding uses."""
+        return self.predict_heatmaps(feats)
+
+    def decode_outputs(self, outputs, data_samples, test_cfg=None, flipped_outputs=None):
+        """``decode_heatmaps`` for outputs in ``output_names`` order (lists of one
+        tensor), as a backend that ran the exported graph has them."""
+        flipped = None if flipped_outputs is None else flipped_outputs[0]
+        return self.decode_heatmaps(outputs[0], data_samples, test_cfg, flipped)
 
     def _targets(self, data_samples, like):
         """Stack ``gt_heatmaps`` [B, K, H, W] and ``target_weight`` [B, K] like ``like``."""

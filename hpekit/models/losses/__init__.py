@@ -6,3 +6,6 @@ from hpekit.models.losses.heatmap_loss import KeypointMSELoss  # noqa: E402
 
 __all__ += ['KeypointMSELoss']
 __all__ += ['MPJPELoss']
+from hpekit.models.losses.classification_loss import KLDiscretLoss  # noqa: E402
+
+__all__ += ['KLDiscretLoss']

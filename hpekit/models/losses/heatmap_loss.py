@@ -27,6 +27,9 @@ class KeypointMSELoss(nn.Module):
     Args:
         use_target_weight (bool): multiply each joint's maps by its weight. If False
             the weights are ignored (and may be omitted). Default True.
+        skip_empty_channel (bool): a joint whose target map is all zeros (no visible
+            ground truth) contributes 0, as if its weight were 0; it still counts in
+            the normaliser (MMPose's argument). Default False.
         loss_weight (float): factor applied to the loss. Default 1.0.
 
     Shapes:
@@ -36,9 +39,10 @@ class KeypointMSELoss(nn.Module):
 
     sweep_example = dict(cfg=dict(), inputs=[(2, 3, 4, 4), (2, 3, 4, 4), (2, 3)])
 
-    def __init__(self, use_target_weight=True, loss_weight=1.0):
+    def __init__(self, use_target_weight=True, skip_empty_channel=False, loss_weight=1.0):
         super().__init__()
         self.use_target_weight = bool(use_target_weight)
+        self.skip_empty_channel = bool(skip_empty_channel)
         self.loss_weight = float(loss_weight)
 
     def forward(self, pred, target, target_weight=None):
@@ -50,4 +54,6 @@ class KeypointMSELoss(nn.Module):
         diff = pred - target
         if self.use_target_weight:
             diff = diff * target_weight.to(diff.dtype)[:, :, None, None]
+        if self.skip_empty_channel:
+            diff = diff * target.flatten(2).ne(0).any(dim=2).to(diff.dtype)[:, :, None, None]
         return self.loss_weight * 0.5 * diff.pow(2).mean()
