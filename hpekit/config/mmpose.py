@@ -294,13 +294,14 @@ class _Translator:
             return [self.evaluator(c, f'{key}[{i}]') for i, c in enumerate(cfg)]
         cfg = self.same_name(cfg, key, 'evaluator')
         if cfg['type'] == 'CocoMetric':
-            mode = cfg.pop('nms_mode', 'oks_nms')
-            if mode != 'none':
-                self.note(f'{key}.nms_mode', f"{mode!r} → 'none': hpekit's CocoMetric has "
-                          'no OKS-NMS yet; on detected boxes AP can differ from MMPose\'s')
-            cfg['nms_mode'] = 'none'
-            for arg in ('use_area', 'iou_type', 'nms_thr'):
-                cfg.pop(arg, None)
+            cfg.setdefault('nms_mode', 'oks_nms')     # MMPose's default; hpekit's is 'none'
+            if cfg['nms_mode'] not in ('oks_nms', 'none'):
+                self.fail(f'{key}.nms_mode', cfg['nms_mode'], ['oks_nms', 'none'],
+                          'is an NMS hpekit does not have')
+            if not cfg.pop('use_area', True) or cfg.pop('iou_type', 'keypoints') != \
+                    'keypoints':
+                self.fail(key, 'CocoMetric(use_area=False / iou_type)', ['CocoMetric'],
+                          "is evaluated as COCO's keypoints with areas only")
         return cfg
 
     # ------------------------------------------------------------------ hooks

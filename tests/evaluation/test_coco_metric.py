@@ -127,8 +127,8 @@ def test_score_modes(mode, expect):
 
 
 def test_coco_metric_errors(ann_file):
-    with pytest.raises(ValueError, match="nms_mode 'oks_nms' is not implemented"):
-        CocoMetric(ann_file=ann_file, nms_mode='oks_nms')
+    with pytest.raises(ValueError, match="nms_mode must be one of"):
+        CocoMetric(ann_file=ann_file, nms_mode='soft_oks_nms')
     with pytest.raises(ValueError, match='format_only=True needs outfile_prefix'):
         CocoMetric(ann_file=ann_file, format_only=True)
     metric = CocoMetric(ann_file=ann_file)
@@ -193,3 +193,23 @@ def test_pck_accuracy_errors():
     del sample['metainfo']['head_size']
     with pytest.raises(KeyError, match="no 'head_size'.*head size"):
         PCKAccuracy(norm_item='head').process({}, [sample])
+
+
+def test_oks_nms_drops_a_near_duplicate_and_keeps_the_rest(ann_file):
+    """With nms_mode='oks_nms' a second, lower-scored copy of a person (a detector's
+    duplicate box) is removed before COCOeval; with 'none' it counts as a false
+    positive."""
+    samples = _predictions(ann_file)[:-2]
+    duplicate = dict(samples[0], id=20_000, bbox_score=0.1,
+                     pred_keypoints=samples[0]['pred_keypoints'] + 0.5)
+    records = {}
+    for mode in ('none', 'oks_nms'):
+        metric = CocoMetric(ann_file=ann_file, nms_mode=mode)
+        metric.dataset_meta = COCO_META
+        metric.process({}, samples + [duplicate])
+        records[mode] = metric.results_to_coco(metric.results)
+    assert len(records['none']) == len(samples) + 1
+    removed = [r for r in records['none'] if r not in records['oks_nms']]
+    assert len(removed) == 1 and len(records['oks_nms']) == len(samples)
+    same_image = [r['score'] for r in records['none'] if r['image_id'] == samples[0]['img_id']]
+    assert removed[0]['score'] == min(same_image)      # the duplicate, scored 0.1 × …

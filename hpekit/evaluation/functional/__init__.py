@@ -2,9 +2,10 @@
 and written by ``hpekit.datasets.mpii_mat`` and re-exported here."""
 from hpekit.datasets.mpii_mat import (load_mpii_gt, load_mpii_preds, mpii_head_sizes, save_mpii_gt,
                                       save_mpii_preds)
+from hpekit.evaluation.functional.oks_nms import oks_nms, oks_overlaps
 from hpekit.evaluation.functional.mpjpe import mpjpe, mpjpe_per_joint, procrustes_align, scale_align
 from hpekit.evaluation.functional.pckh import pckh, pckh_counts
 
 __all__ = ['mpjpe', 'mpjpe_per_joint', 'procrustes_align', 'scale_align',
            'load_mpii_gt', 'load_mpii_preds', 'mpii_head_sizes', 'pckh', 'pckh_counts',
-           'save_mpii_gt', 'save_mpii_preds']
+           'save_mpii_gt', 'save_mpii_preds', 'oks_nms', 'oks_overlaps']

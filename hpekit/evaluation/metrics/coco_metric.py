@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
 from hpekit.datasets.metainfo import parse_pose_metainfo
+from hpekit.evaluation.functional.oks_nms import oks_nms
 from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
 from hpekit.registry import METRICS
 
@@ -22,7 +23,7 @@ from hpekit.registry import METRICS
 STATS_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75',
                'AR (M)', 'AR (L)')
 SCORE_MODES = ('bbox', 'keypoint', 'bbox_keypoint')
-NMS_MODES = ('none', )
+NMS_MODES = ('none', 'oks_nms')
 
 
 def instance_score(bbox_score: float, keypoint_scores: np.ndarray, score_mode: str,
@@ -76,11 +77,13 @@ class CocoMetric(BaseMetric):
     ``AP .75``, ``AP (M)``, ``AP (L)``, ``AR``, ``AR .5``, ``AR .75``, ``AR (M)``,
     ``AR (L)``. The numbers are those of pycocotools run on the written file.
 
-    No OKS-NMS: MMPose's default ``nms_mode='oks_nms'`` removes overlapping
-    predictions of one image before evaluation; hpekit evaluates every prediction
-    (``nms_mode='none'``, the only mode). With ground-truth boxes (one prediction per
-    person) that changes nothing; with detection boxes MMPose's numbers can be
-    slightly higher.
+    ``nms_mode='oks_nms'`` (MMPose's default; configs read from MMPose set it) first
+    removes, per image, each prediction whose OKS with a higher-scoring one exceeds
+    ``nms_thr`` (``hpekit.evaluation.functional.oks_nms``; a person's area is its
+    crop box's w·h, the ``bbox_size`` metainfo, else its keypoints' extent, as
+    MMPose's). hpekit's default ``'none'`` evaluates every prediction: with
+    ground-truth boxes (one prediction per person) that rarely differs; with
+    detection boxes MMPose's numbers can be slightly higher.
 
     Args:
         ann_file (str): the COCO person-keypoints JSON of the evaluated split (its
@@ -88,7 +91,8 @@ class CocoMetric(BaseMetric):
         score_mode (str): 'bbox_keypoint' (MMPose's default), 'bbox' or 'keypoint'.
         keypoint_score_thr (float): keypoint scores above it enter the mean of
             'bbox_keypoint' (MMPose's 0.2).
-        nms_mode (str): 'none' (see above).
+        nms_mode (str): 'none' (default) or 'oks_nms' (see above).
+        nms_thr (float): the OKS above which 'oks_nms' drops a prediction (0.9).
         format_only (bool): only write the results file; return no metrics.
         outfile_prefix (str, optional): where the results go (``<prefix>.keypoints.json``);
             None: a temporary folder, deleted afterwards (required with format_only).
@@ -105,15 +109,14 @@ class CocoMetric(BaseMetric):
 
     def __init__(self, ann_file: str, score_mode: str = 'bbox_keypoint',
                  keypoint_score_thr: float = 0.2, nms_mode: str = 'none',
+                 nms_thr: float = 0.9,
                  format_only: bool = False, outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if score_mode not in SCORE_MODES:
             raise ValueError(f'score_mode must be one of {SCORE_MODES}, got {score_mode!r}')
         if nms_mode not in NMS_MODES:
-            raise ValueError(f"nms_mode {nms_mode!r} is not implemented in hpekit: only "
-                             "'none' (every prediction is evaluated; MMPose's default is "
-                             "'oks_nms')")
+            raise ValueError(f'nms_mode must be one of {NMS_MODES}, got {nms_mode!r}')
         if format_only and not outfile_prefix:
             raise ValueError('format_only=True needs outfile_prefix (where the results '
                              'file is written)')
@@ -122,7 +125,7 @@ class CocoMetric(BaseMetric):
                              'split')
         self.ann_file = ann_file
         self.score_mode, self.keypoint_score_thr = score_mode, float(keypoint_score_thr)
-        self.nms_mode, self.format_only = nms_mode, format_only
+        self.nms_mode, self.nms_thr, self.format_only = nms_mode, float(nms_thr), format_only
         self.outfile_prefix = outfile_prefix
         self._coco = None
 
@@ -154,7 +157,8 @@ class CocoMetric(BaseMetric):
                                    (num, 2), 'pred_keypoints', name),
                 keypoint_scores=as_array(sample_field(sample, 'keypoint_scores', metric=name,
                                                       needed_for='the model\'s predictions'),
-                                         (num, ), 'keypoint_scores', name)))
+                                         (num, ), 'keypoint_scores', name),
+                bbox_size=sample_field(sample, 'bbox_size', None)))
 
     # ------------------------------------------------------------------ results
     def results_to_coco(self, results: List[dict]) -> List[dict]:
@@ -164,15 +168,27 @@ class CocoMetric(BaseMetric):
             per_image[r['img_id']].setdefault(r['id'], r)   # first of repeated ids
         records = []
         for img_id, people in per_image.items():
-            for ann_id in sorted(people):
-                r = people[ann_id]
-                kpts = np.concatenate([r['keypoints'], r['keypoint_scores'][:, None]], axis=1)
+            people = [people[ann_id] for ann_id in sorted(people)]
+            kpts = [np.concatenate([r['keypoints'], r['keypoint_scores'][:, None]], axis=1)
+                    for r in people]
+            scores = [instance_score(r['bbox_score'], r['keypoint_scores'], self.score_mode,
+                                     self.keypoint_score_thr) for r in people]
+            for i in self._kept(people, kpts, scores):
                 records.append(dict(
-                    image_id=int(img_id), category_id=int(r['category_id']),
-                    keypoints=[float(v) for v in kpts.reshape(-1)],
-                    score=instance_score(r['bbox_score'], r['keypoint_scores'],
-                                         self.score_mode, self.keypoint_score_thr)))
+                    image_id=int(img_id), category_id=int(people[i]['category_id']),
+                    keypoints=[float(v) for v in kpts[i].reshape(-1)], score=scores[i]))
         return records
+
+    def _kept(self, people: List[dict], kpts: List[np.ndarray],
+              scores: List[float]) -> List[int]:
+        """Indices of one image's people that ``nms_mode`` keeps."""
+        if self.nms_mode == 'none':
+            return list(range(len(people)))
+        areas = [np.prod(np.asarray(r['bbox_size'], np.float64)) if r['bbox_size'] is not None
+                 else np.prod(np.ptp(r['keypoints'], axis=0)) for r in people]
+        return oks_nms(np.stack(kpts).astype(np.float32), np.array(scores),
+                       np.array(areas, np.float32), self.nms_thr,
+                       np.asarray(self._meta['sigmas'], np.float32))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Write the results JSON and evaluate it (see class doc)."""
