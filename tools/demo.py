@@ -187,7 +187,7 @@ def annotate(visualizer, model, image, args, counts):
         counts[2] += int(np.sum(~inside))
         counts[3] += len(boxes)
         bboxes = boxes[inside]
-    samples = inference_topdown(model, image, bboxes=bboxes)
+    samples = inference_topdown(model, image, bboxes=bboxes, channel_order='rgb')   # read as RGB
     for sample in samples:
         scores = sample.pred_instances.keypoint_scores[0]
         counts[0] += int(np.sum(scores >= args.score_thr))

@@ -96,3 +96,15 @@ if [[ "${HPEKIT_INSTALL_JEMALLOC:-1}" != 0 ]] && ! ldconfig -p 2>/dev/null | gre
   fi
 fi
 "$PY" -c "import hpekit, torch; print(f'install: hpekit {hpekit.__version__} with torch {torch.__version__}')"
+
+# Optional, for the test suite only: rtmlib, a real client of MMPose-style RTMPose ONNX
+# graphs (tests/export/test_rtmlib_client.py runs hpekit's export through it). Installed
+# without its dependencies: they would add opencv-contrib-python, a second OpenCV build
+# writing into the same cv2 package; what rtmlib's RTMPose path uses (numpy,
+# onnxruntime, OpenCV, tqdm) is installed already or here. A failure only prints a note
+# (the rtmlib test then skips); HPEKIT_INSTALL_RTMLIB_TESTS=0 skips.
+if [[ "${HPEKIT_INSTALL_RTMLIB_TESTS:-1}" != 0 ]]; then
+  if ! "$PY" -m pip install --quiet --no-deps "rtmlib==0.0.16" "tqdm>=4"; then
+    echo "install: rtmlib for the tests could not be installed (optional; its test skips)"
+  fi
+fi

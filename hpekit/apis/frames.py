@@ -1,9 +1,11 @@
 """Reading the inputs of the inference API and the demo: images, folders, videos.
 
 Every function returns RGB uint8 arrays, the channel order of hpekit's pipelines
-(``LoadImage`` converts OpenCV's BGR to RGB). Arrays handed in by a caller are taken
-as RGB unless ``channel_order='bgr'`` says they come straight from ``cv2.imread`` or
-``cv2.VideoCapture``.
+(``LoadImage`` converts OpenCV's BGR to RGB). Files (images, folders, videos) are
+decoded to RGB here. Arrays handed in by a caller are taken as **BGR** by default, as
+MMPose takes them (``cv2.imread`` / ``cv2.VideoCapture`` output); ``channel_order='rgb'``
+passes RGB arrays (PIL, imageio, matplotlib). The first array taken as BGR *by default*
+(``channel_order`` not given) logs one warning per process (``note_bgr_default``).
 """
 import logging
 import os
@@ -21,6 +23,44 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 _READ_IMAGE = LoadImage(to_rgb=True, reduce_decode=False)
 
 PathLike = Union[str, os.PathLike]
+CHANNEL_ORDERS = ('rgb', 'bgr')
+
+
+class _DefaultChannelOrder(str):
+    """The string 'bgr' used as the default ``channel_order`` of the inference API, so
+    that an array taken as BGR *because the caller did not say* can be told from one
+    whose order was stated (``channel_order is DEFAULT_CHANNEL_ORDER``)."""
+
+    __slots__ = ()
+
+
+#: The default ``channel_order`` of every inference function: 'bgr' (as MMPose), and the
+#: first array it applies to logs ``BGR_DEFAULT_MESSAGE`` once per process. Functions
+#: that pass the order on must pass this object unchanged (``str()`` would drop it).
+DEFAULT_CHANNEL_ORDER = _DefaultChannelOrder('bgr')
+BGR_DEFAULT_MESSAGE = (
+    "hpekit: an image array was taken as BGR (OpenCV's order, e.g. from cv2.imread), as "
+    "MMPose takes arrays. For RGB arrays (PIL, imageio, matplotlib, hpekit's own "
+    "read_image) pass channel_order='rgb'; passing channel_order='bgr' states the order "
+    "and silences this line. (Image and video files are decoded by hpekit and need "
+    "neither.) Logged once per process.")
+_bgr_default_logged = False
+
+
+def note_bgr_default() -> None:
+    """Log ``BGR_DEFAULT_MESSAGE`` (WARNING, mmengine's ``print_log``) the first time in
+    this process; later calls do nothing.
+
+    WARNING rather than INFO: the order of an array cannot be seen in its values, so a
+    wrong guess gives no error anywhere, only wrong keypoints; the line comes once, and
+    code that states ``channel_order`` (either value) never sees it.
+    """
+    global _bgr_default_logged
+    if not _bgr_default_logged:
+        _bgr_default_logged = True
+        print_log(BGR_DEFAULT_MESSAGE, logger='current', level=logging.WARNING)
+
+
 #: A frame source of ``iter_frames``: a path, an array [T, H, W, 3] or a sequence of
 #: image paths and/or [H, W, 3] arrays.
 FrameSource = Union[PathLike, np.ndarray, Sequence[Union[PathLike, np.ndarray]]]
@@ -57,26 +97,39 @@ def read_image(path: PathLike) -> np.ndarray:
     return _READ_IMAGE({'img_path': os.fspath(path)})['img']
 
 
-def as_rgb(image: np.ndarray, channel_order: str = 'rgb', name: str = 'image') -> np.ndarray:
+def check_channel_order(channel_order: str) -> str:
+    """``channel_order`` itself when it is 'rgb' or 'bgr'; ValueError otherwise."""
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+    return channel_order
+
+
+def as_rgb(image: np.ndarray, channel_order: str = DEFAULT_CHANNEL_ORDER,
+           name: str = 'image') -> np.ndarray:
     """Check an array is uint8 [H, W, 3] and return it in RGB order.
 
     Args:
         image: array-like uint8 [H, W, 3].
-        channel_order (str): 'rgb' (hpekit's convention) or 'bgr' (OpenCV's).
+        channel_order (str): 'bgr' (default: OpenCV's and MMPose's; the first array
+            taken so without the order being stated logs ``note_bgr_default``'s line)
+            or 'rgb' (hpekit's pipelines).
         name (str): what the array is called in error messages.
     """
-    if channel_order not in ('rgb', 'bgr'):
-        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+    check_channel_order(channel_order)
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 \
             or 0 in image.shape:
         raise ValueError(f'{name} must be a uint8 array [H, W, 3] (H, W > 0), got '
                          f'{image.dtype} {list(image.shape)}')
+    if channel_order is DEFAULT_CHANNEL_ORDER:
+        note_bgr_default()
     return np.ascontiguousarray(image[..., ::-1]) if channel_order == 'bgr' else image
 
 
-def load_image(image: Union[PathLike, np.ndarray], channel_order: str = 'rgb') -> np.ndarray:
-    """A path or an array → uint8 [H, W, 3] RGB (``channel_order`` applies to arrays)."""
+def load_image(image: Union[PathLike, np.ndarray],
+               channel_order: str = DEFAULT_CHANNEL_ORDER) -> np.ndarray:
+    """A path (decoded to RGB) or an array (BGR unless ``channel_order='rgb'``) →
+    uint8 [H, W, 3] RGB."""
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     return as_rgb(image, channel_order)
@@ -140,16 +193,19 @@ def iter_video(path: PathLike) -> Iterator[np.ndarray]:
         capture.release()
 
 
-def iter_frames(source: FrameSource, channel_order: str = 'rgb') -> Iterator[np.ndarray]:
+def iter_frames(source: FrameSource,
+                channel_order: str = DEFAULT_CHANNEL_ORDER) -> Iterator[np.ndarray]:
     """Yield uint8 [H, W, 3] RGB frames from any frame source.
 
     Args:
         source: a video file; a folder of images (sorted by name); an image file
             (one frame); an array [T, H, W, 3]; or a sequence of image paths and/or
             [H, W, 3] arrays.
-        channel_order (str): order of arrays handed in ('rgb' or 'bgr'); files are
-            always decoded to RGB.
+        channel_order (str): order of arrays handed in: 'bgr' (default, as MMPose:
+            ``cv2.imread`` / ``cv2.VideoCapture`` output) or 'rgb'. Files (videos,
+            images, folders) are always decoded to RGB, whatever it says.
     """
+    check_channel_order(channel_order)
     if isinstance(source, (str, os.PathLike)):
         if osp.isdir(source):
             yield from (read_image(p) for p in list_images(source))
@@ -175,7 +231,7 @@ def iter_frames(source: FrameSource, channel_order: str = 'rgb') -> Iterator[np.
 
 
 def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
-                channel_order: str = 'rgb', return_shapes: bool = False
+                channel_order: str = DEFAULT_CHANNEL_ORDER, return_shapes: bool = False
                 ) -> Union[np.ndarray, Tuple[np.ndarray, List[Tuple[int, int]]]]:
     """All frames of a source (see ``iter_frames``) as one array, optionally resized.
 
@@ -184,7 +240,7 @@ def load_frames(source: FrameSource, size: Optional[Tuple[int, int]] = None,
         size (tuple[int, int], optional): (W, H) to resize every frame to as it is read
             (INTER_AREA when shrinking, as ``ClipResize``), so a long video costs
             T × H × W × 3 bytes at the model's size, not at the file's.
-        channel_order (str): see ``iter_frames``.
+        channel_order (str): of arrays: 'bgr' (default) or 'rgb'; see ``iter_frames``.
         return_shapes (bool): also return each frame's (H, W) as read, before resizing.
 
     Returns:

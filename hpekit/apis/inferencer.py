@@ -11,7 +11,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from hpekit.apis.detectors import Detector, build_detector
-from hpekit.apis.frames import as_rgb, is_image_file, iter_video, list_images, read_image
+from hpekit.apis.frames import (DEFAULT_CHANNEL_ORDER, as_rgb, check_channel_order,
+                                is_image_file, iter_video, list_images, read_image)
 from hpekit.apis.model import init_model
 from hpekit.apis.topdown import inference_topdown, merge_data_samples
 from hpekit.core.boxes import boxes_overlap_image
@@ -21,7 +22,8 @@ from hpekit.visualization import PoseLocalVisualizer
 
 
 def _webcam_frames(index, max_frames=None):
-    """(label, RGB frame) from camera ``index`` until it stops or ``max_frames``."""
+    """(label, RGB frame) from camera ``index`` until it stops or ``max_frames``
+    (OpenCV's BGR frames converted here)."""
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise OSError(f'cannot open webcam {index}')
@@ -38,17 +40,23 @@ def _webcam_frames(index, max_frames=None):
 
 
 #: What ``PoseInferencer`` and ``iter_inputs`` take: a path (image, folder, video), a
-#: webcam index, an RGB array [H, W, 3] or a sequence of any of these but webcams.
+#: webcam index, a uint8 array [H, W, 3] (BGR unless ``channel_order='rgb'``) or a
+#: sequence of any of these but webcams.
 Inputs = Union[str, os.PathLike, int, np.ndarray, Sequence[Union[str, os.PathLike, np.ndarray]]]
 
 
-def iter_inputs(inputs: Inputs, max_frames: Optional[int] = None
+def iter_inputs(inputs: Inputs, max_frames: Optional[int] = None,
+                channel_order: str = DEFAULT_CHANNEL_ORDER
                 ) -> Iterator[Tuple[str, Optional[str], np.ndarray]]:
     """(name, path or None, RGB frame) for every picture an input stands for.
 
     ``inputs``: an image file, a folder of images, a video file, a webcam index (int),
-    an RGB array [H, W, 3] or a list of any of these but webcams.
+    a uint8 array [H, W, 3] or a list of any of these but webcams. Files and webcam
+    frames are decoded to RGB here; arrays are in ``channel_order``: 'bgr' (default,
+    as MMPose's inferencer; logged once per process when not given, see
+    ``hpekit.apis.frames.note_bgr_default``) or 'rgb'.
     """
+    check_channel_order(channel_order)
     if isinstance(inputs, bool):
         raise TypeError('inputs must be a path, a webcam index, an array or a list')
     if isinstance(inputs, int):
@@ -68,10 +76,10 @@ def iter_inputs(inputs: Inputs, max_frames: Optional[int] = None
                     break
                 yield f'{stem}_{t:06d}.jpg', None, frame
     elif isinstance(inputs, np.ndarray):
-        yield 'image.jpg', None, as_rgb(inputs)
+        yield 'image.jpg', None, as_rgb(inputs, channel_order)
     elif isinstance(inputs, (list, tuple)):
         for i, item in enumerate(inputs):
-            for name, path, frame in iter_inputs(item, max_frames):
+            for name, path, frame in iter_inputs(item, max_frames, channel_order):
                 yield (name if path else f'{i:06d}_{name}'), path, frame
     else:
         raise TypeError(f'inputs must be a path, a webcam index, an array or a list, got '
@@ -106,12 +114,15 @@ class PoseInferencer:
             fastest per crop for the backend (``inference.default_batch_size``).
         backend (str): 'pytorch' or 'onnxruntime' (see ``init_model``).
 
-    ``inferencer(inputs, out_dir=None, bbox_thr=0.0, max_frames=None, return_vis=False)``
-    yields one dict per picture: ``name``, ``predictions`` (one ``PoseDataSample`` per
-    person, see ``inference_topdown``) and, with ``return_vis``, ``visualization``
-    (uint8 RGB), and ``skipped_boxes``: the number of the detector's boxes (at or above
-    ``bbox_thr``) left out because they lie wholly outside the picture (each such
-    picture logs a warning; ``self.skipped_boxes`` keeps the total). With ``out_dir``
+    ``inferencer(inputs, out_dir=None, bbox_thr=0.0, max_frames=None, return_vis=False,
+    channel_order='bgr')`` yields one dict per picture (``inputs``: see ``iter_inputs``;
+    image and video files are decoded to RGB, arrays are BGR unless
+    ``channel_order='rgb'``, as MMPose's inferencer takes them): ``name``,
+    ``predictions`` (one ``PoseDataSample`` per person, see ``inference_topdown``)
+    and, with ``return_vis``, ``visualization`` (uint8 RGB), and ``skipped_boxes``: the
+    number of the detector's boxes (at or above ``bbox_thr``) left out because they lie
+    wholly outside the picture (each such picture logs a warning;
+    ``self.skipped_boxes`` keeps the total). With ``out_dir``
     it writes ``visualizations/<name>`` and ``predictions/<name>.json`` (MMPose's
     record layout) there.
     """
@@ -133,13 +144,18 @@ class PoseInferencer:
         self.visualizer.set_dataset_meta(self.model.dataset_meta)
 
     def predict(self, image: np.ndarray, path: Optional[str] = None, name: Optional[str] = None,
-                bbox_thr: float = 0.0) -> List[PoseDataSample]:
+                bbox_thr: float = 0.0,
+                channel_order: str = DEFAULT_CHANNEL_ORDER) -> List[PoseDataSample]:
         """One picture → one ``PoseDataSample`` per detected person.
 
-        Boxes scoring below ``bbox_thr`` are dropped; boxes with no overlap with the
-        picture are skipped with a logged warning that counts them (a box partly
-        outside is kept: the crop pads the rest).
+        ``image``: uint8 [H, W, 3] in ``channel_order`` ('bgr' by default, as
+        ``inference_topdown``; the detector is given it in RGB); with ``path`` the
+        file is what the pose model reads. Boxes scoring below ``bbox_thr`` are
+        dropped; boxes with no overlap with the picture are skipped with a logged
+        warning that counts them (a box partly outside is kept: the crop pads the
+        rest).
         """
+        image = as_rgb(image, channel_order)
         boxes, scores = self.detector(image, name or path)
         boxes, scores = np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores)
         keep = scores >= bbox_thr
@@ -154,15 +170,16 @@ class PoseInferencer:
                       f'{boxes[outside].tolist()}', logger='current', level=logging.WARNING)
             keep &= ~outside
         samples = inference_topdown(self.model, path if path else image, boxes[keep],
-                                    batch_size=self.batch_size)
+                                    batch_size=self.batch_size, channel_order='rgb')
         for sample, score in zip(samples, scores[keep]):
             sample.pred_instances.bbox_scores = np.array([score], np.float32)
         return samples
 
     def __call__(self, inputs: Inputs, out_dir: Optional[str] = None, bbox_thr: float = 0.0,
-                 max_frames: Optional[int] = None, return_vis: bool = False) -> Iterator[dict]:
-        for name, path, frame in iter_inputs(inputs, max_frames):
-            samples = self.predict(frame, path, name, bbox_thr)
+                 max_frames: Optional[int] = None, return_vis: bool = False,
+                 channel_order: str = DEFAULT_CHANNEL_ORDER) -> Iterator[dict]:
+        for name, path, frame in iter_inputs(inputs, max_frames, channel_order):
+            samples = self.predict(frame, path, name, bbox_thr, channel_order='rgb')
             merged = merge_data_samples(samples)
             result = dict(name=name, predictions=samples, skipped_boxes=self._last_skipped)
             if out_dir or return_vis:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from hpekit.apis.frames import FrameSource, load_frames
+from hpekit.apis.frames import DEFAULT_CHANNEL_ORDER, FrameSource, load_frames
 from hpekit.apis.model import PoseModel
 from hpekit.apis.topdown import inference_topdown
 from hpekit.apis.video3d import pose3d_samples
@@ -65,7 +65,7 @@ def inference_lifting(model: BasePoseEstimator, keypoints_2d: ArrayLike,
 
 def inference_two_stage(pose2d_model: PoseModel, lifting_model: BasePoseEstimator,
                         frames: FrameSource, bboxes: Optional[ArrayLike] = None,
-                        channel_order: str = 'rgb') -> List[PoseDataSample]:
+                        channel_order: str = DEFAULT_CHANNEL_ORDER) -> List[PoseDataSample]:
     """3D joints of the person in every frame: hpekit's 2D model, then lifting.
 
     The top-down 2D model (``inference_topdown``) finds the keypoints in each frame
@@ -76,11 +76,13 @@ def inference_two_stage(pose2d_model: PoseModel, lifting_model: BasePoseEstimato
         pose2d_model: a top-down model from ``init_model`` whose keypoints are the
             lifting model's (same metainfo names, e.g. both Human3.6M's 17).
         lifting_model: a lifting model from ``init_model``.
-        frames: a video file, a folder of images, an array [T, H, W, 3] or a list
-            (see ``hpekit.apis.frames``).
+        frames: a video file, a folder of images (both decoded to RGB), a uint8
+            array [T, H, W, 3] or a list of image paths / [H, W, 3] arrays (see
+            ``hpekit.apis.frames``).
         bboxes: None (whole frames), one [x1, y1, x2, y2] box for every frame, or
             [T, 4] boxes.
-        channel_order (str): 'rgb' or 'bgr', for arrays.
+        channel_order (str): of arrays: 'bgr' (default, as MMPose; logged once per
+            process when not given) or 'rgb'. Files ignore it.
 
     Returns:
         list of T ``PoseDataSample``, one per frame (see ``inference_lifting``), with
@@ -106,7 +108,8 @@ def inference_two_stage(pose2d_model: PoseModel, lifting_model: BasePoseEstimato
     found = []
     for t, frame in enumerate(video):
         box = None if boxes is None else boxes[min(t, len(boxes) - 1)][None]
-        found.append(inference_topdown(pose2d_model, frame, box)[0].pred_instances)
+        found.append(inference_topdown(pose2d_model, frame, box,     # frames are RGB now
+                                       channel_order='rgb')[0].pred_instances)
     keypoints = np.concatenate([inst.keypoints for inst in found])
     scores = np.concatenate([inst.keypoint_scores for inst in found])
     with_scores = np.concatenate([keypoints, scores[..., None]], axis=-1)

@@ -2,10 +2,11 @@
 pipeline (the crop, flip test and decoding validation uses), as MMPose's
 ``inference_topdown``.
 
-Images are RGB uint8 (paths decoded to RGB; arrays taken as RGB unless
-``channel_order='bgr'``); keypoints are 0-based image pixels with pixel centres at
-integers (``hpekit.core.affine``); person boxes are ``[x1, y1, x2, y2]`` with the image
-spanning [0, W] × [0, H] (``hpekit.core.boxes``).
+Images are uint8: a path is decoded to RGB; an array is taken as BGR, as MMPose
+takes it (``cv2.imread``'s order), unless ``channel_order='rgb'``. Keypoints are
+0-based image pixels with pixel centres at integers (``hpekit.core.affine``); person
+boxes are ``[x1, y1, x2, y2]`` with the image spanning [0, W] × [0, H]
+(``hpekit.core.boxes``).
 """
 import os
 from typing import List, Optional, Sequence, Union
@@ -14,7 +15,7 @@ import numpy as np
 from mmengine.structures import InstanceData
 from numpy.typing import ArrayLike
 
-from hpekit.apis.frames import load_image
+from hpekit.apis.frames import DEFAULT_CHANNEL_ORDER, load_image
 from hpekit.apis.model import PoseModel, default_batch_size, predict_items, task_meta
 from hpekit.core.boxes import BOX_PADDING, boxes_overlap_image, boxes_to_center_size, to_xyxy
 from hpekit.datasets.metainfo import add_metainfo_to_info
@@ -47,7 +48,8 @@ def _data_info(image, path, center, size, box, index, meta):
 
 def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray],
                       bboxes: Optional[ArrayLike] = None, bbox_format: str = 'xyxy',
-                      batch_size: Optional[int] = None, channel_order: str = 'rgb',
+                      batch_size: Optional[int] = None,
+                      channel_order: str = DEFAULT_CHANNEL_ORDER,
                       padding: float = BOX_PADDING) -> List[PoseDataSample]:
     """2D keypoints of the people in one image, as MMPose's ``inference_topdown``.
 
@@ -57,8 +59,9 @@ def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray]
 
     Args:
         model: a model whose ``spec.task`` is 'topdown2d', from ``init_model``.
-        img: image file path, or uint8 array [H, W, 3] (RGB unless
-            ``channel_order='bgr'``; an array is used as it is, not decoded).
+        img: image file path (decoded to RGB), or uint8 array [H, W, 3] in the
+            order ``channel_order`` says (BGR by default, as MMPose and
+            ``cv2.imread``; an array is used as it is, not decoded).
         bboxes: person boxes [N, 4] (or one [4]), image spanning [0, W] × [0, H];
             each is fitted to the input's aspect ratio and padded by ``padding``.
             None: one person filling the whole image (box [0, 0, W, H], fitted to the
@@ -66,7 +69,9 @@ def inference_topdown(model: PoseModel, img: Union[str, os.PathLike, np.ndarray]
         bbox_format (str): 'xyxy' (default) or 'xywh' (COCO).
         batch_size (int, optional): crops per forward pass; default
             ``default_batch_size(model)``, the fastest per crop for the backend.
-        channel_order (str): 'rgb' or 'bgr', for arrays.
+        channel_order (str): of an array: 'bgr' (default; the first array taken so
+            without this argument logs one warning per process, see
+            ``hpekit.apis.frames.note_bgr_default``) or 'rgb'. Paths ignore it.
         padding (float): margin factor for given boxes (default 1.25).
 
     Returns:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
-from hpekit.apis.frames import FrameSource, load_frames
+from hpekit.apis.frames import DEFAULT_CHANNEL_ORDER, FrameSource, load_frames
 from hpekit.apis.model import PoseModel, predict_items, task_meta
 from hpekit.datasets.metainfo import add_metainfo_to_info
 from hpekit.models.estimators import TASK_VIDEO3D
@@ -43,7 +43,7 @@ def _window(frames, start, clip_len):
 
 def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4,
                       clip_len: Optional[int] = None,
-                      channel_order: str = 'rgb') -> List[PoseDataSample]:
+                      channel_order: str = DEFAULT_CHANNEL_ORDER) -> List[PoseDataSample]:
     """3D joints of the person in every frame of a clip, as MMPose's lifter API.
 
     Frames are resized to the model's input size (``model.spec.input_size``,
@@ -54,12 +54,15 @@ def inference_video3d(model: PoseModel, frames: FrameSource, batch_size: int = 4
 
     Args:
         model: a video 3D model from ``init_model``.
-        frames: a video file, a folder of images (sorted by name), an array
-            [T, H, W, 3] uint8, or a list of image paths / [H, W, 3] arrays.
+        frames: a video file, a folder of images (sorted by name) — both decoded
+            to RGB —, a uint8 array [T, H, W, 3], or a list of image paths /
+            [H, W, 3] arrays.
         batch_size (int): windows per forward pass.
         clip_len (int, optional): frames per window; default
             ``model.spec.num_frames`` (the training clip length).
-        channel_order (str): 'rgb' or 'bgr', for arrays.
+        channel_order (str): of arrays: 'bgr' (default, as MMPose's
+            ``cv2.imread``/``cv2.VideoCapture`` output; logged once per process when
+            not given) or 'rgb'. Files ignore it.
 
     Returns:
         list of T ``PoseDataSample``, one per input frame, with ``pred_instances``:

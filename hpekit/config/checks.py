@@ -22,6 +22,9 @@ What is checked, each error naming its config path:
   ``batch_size=0``), ``num_workers >= 0``, ``lr >= 0``;
 - the keys of the loops (``train_cfg``/``val_cfg``/``test_cfg``), data loaders,
   ``randomness`` and ``auto_scale_lr``;
+- the steps of keypoint pipelines (``check_pipelines``): an image-only geometric
+  transform of mmcv/mmengine (``Resize``, ``CenterCrop``, …: the image moves, the
+  keypoints do not) and a ``RandomFlip`` that no ``TopdownAffine`` applies;
 - the ``data_root`` folders of the loaders a tool uses.
 """
 import difflib
@@ -71,6 +74,28 @@ MODEL_PART_KEYS = ('backbone', 'neck', 'head', 'spatial_neck', 'temporal_neck',
                    'data_preprocessor', 'loss')
 DATALOADER_EXTRA = ('dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn',
                     'num_batch_per_epoch', 'disable_subprocess_warning')
+#: hpekit's transforms that make a pipeline a keypoint pipeline (``check_pipelines``).
+KEYPOINT_STEPS = ('TopdownAffine', 'GenerateTarget', 'PackPoseInputs')
+#: Geometric transforms of mmcv (and OpenMMLab names a parent registry may hold) that
+#: move the image's pixels but not the keypoints, with what to use instead in a
+#: keypoint pipeline (``check_pipelines``).
+_CROP = "TopdownAffine(input_size=codec['input_size']) crops the person box to the input"
+IMAGE_ONLY_GEOMETRIC = {
+    'RandomFlip': "use hpekit's dict(type='RandomFlip', direction='horizontal') (no scope "
+                  'prefix) before TopdownAffine, or TopdownAffine(flip_prob=0.5)',
+    'Resize': f'{_CROP} and resizes it; scale augmentation is TopdownAffine(scale_factor=...)',
+    'RandomResize': f'{_CROP}; scale augmentation is TopdownAffine(scale_factor=...)',
+    'RandomChoiceResize': f'{_CROP}; scale augmentation is TopdownAffine(scale_factor=...)',
+    'CenterCrop': f'{_CROP}; RandomHalfBody crops to half the body',
+    'RandomCrop': f'{_CROP}; jitter it with TopdownAffine(scale_factor=..., '
+                  'rotate_factor=...) or RandomHalfBody',
+    'Pad': 'TopdownAffine fills what lies outside the image with black: no padding step',
+    'MultiScaleFlipAug': 'flip test is model.test_cfg.flip_test=True',
+    'TestTimeAug': 'flip test is model.test_cfg.flip_test=True',
+    'RandomRotate': 'rotation is TopdownAffine(rotate_factor=..., rotate_prob=...)',
+    'Rotate': 'rotation is TopdownAffine(rotate_factor=..., rotate_prob=...)',
+    'RandomAffine': "TopdownAffine draws scale, rotation and flip in its one crop matrix",
+}
 
 
 class ConfigError(ValueError):
@@ -395,6 +420,128 @@ def check_config(cfg, loaders=LOADERS):
         _check_plain(cfg.randomness, 'randomness', ('seed', 'diff_rank_seed', 'deterministic'))
     if isinstance(cfg.get('auto_scale_lr'), dict):
         _check_plain(cfg.auto_scale_lr, 'auto_scale_lr', ('enable', 'base_batch_size'))
+    check_pipelines(cfg)
+
+
+def _pipelines(node, where):
+    """(key path, list of steps) of every pipeline below ``node`` (``PIPELINE_KEYS``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f'{where}.{key}' if where else str(key)
+            if key in PIPELINE_KEYS and isinstance(value, (list, tuple)):
+                yield path, value
+            else:
+                yield from _pipelines(value, path)
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _pipelines(item, f'{where}[{i}]')
+
+
+def _steps(steps, where, own):
+    """(index in the pipeline, key path, step dict, class or None) of the steps, and of
+    the steps inside mmcv's wrappers (``RandomApply(transforms=[...])``,
+    ``RandomChoice``, …; not inside hpekit's own parts, e.g. ``Albumentation``'s
+    albumentations names)."""
+    def walk(node, path, index):
+        if isinstance(node, dict) and 'type' in node:
+            cls = _transform_class(node['type'])
+            yield index, path, node, cls
+            if 'transforms' in node and cls is not None and cls not in own:
+                yield from walk(node['transforms'], f'{path}.transforms', index)
+        elif isinstance(node, (list, tuple)):
+            for j, item in enumerate(node):
+                yield from walk(item, f'{path}[{j}]', index)
+    for i, step in enumerate(steps):
+        yield from walk(step, f'{where}[{i}]', i)
+
+
+def _transform_class(type_name):
+    """The class a transform ``type`` names (a class as it is), or None if unknown."""
+    if inspect.isclass(type_name):
+        return type_name
+    if isinstance(type_name, str) and type_name in TRANSFORMS:
+        return TRANSFORMS.get(type_name)
+    return None
+
+
+def check_pipelines(cfg):
+    """The steps of every keypoint pipeline do what their names promise.
+
+    A keypoint pipeline is one holding hpekit's ``TopdownAffine``, ``GenerateTarget``
+    or ``PackPoseInputs`` (in any data loader's dataset, nested datasets included, or
+    ``custom_hooks[i].switch_pipeline``). ConfigError, naming the step's key path
+    (e.g. ``train_dataloader.dataset.pipeline[2]``):
+
+    - a step that resolves to a transform hpekit does not register, found in a parent
+      registry (mmcv's, mmengine's), that is image-only geometric
+      (``IMAGE_ONLY_GEOMETRIC``: ``Resize``, ``RandomResize``, ``CenterCrop``,
+      ``RandomCrop``, ``Pad``, ``RandomFlip`` named as ``mmengine.RandomFlip``, …):
+      it moves the pixels and not the keypoints, so every label would be silently
+      wrong; the message says what to use instead. Pixel-only parent transforms
+      (``RandomGrayscale``, …) stay allowed;
+    - hpekit's ``RandomFlip`` (it only draws the flip) with no ``TopdownAffine`` after
+      it in its pipeline; beside a ``TopdownAffine`` given an explicit
+      ``flip_prob`` > 0 (two flip draws, of which ``TopdownAffine`` would use only
+      ``RandomFlip``'s); or in a val/test loader's pipeline (a mirrored crop would be
+      decoded back with left and right swapped).
+    """
+    own = set(TRANSFORMS.module_dict.values())
+    for child in TRANSFORMS.children.values():
+        own.update(child.module_dict.values())
+    sections = [(name, cfg.get(name)) for name in (*LOADERS, 'custom_hooks')]
+    for section, node in sections:
+        for where, steps in _pipelines(node, section):
+            found = list(_steps(steps, where, own))
+            ours = [(i, path, cls.__name__) for i, path, _, cls in found if cls in own]
+            if not any(name in KEYPOINT_STEPS for *_, name in ours):
+                flips = [path for _, path, name in ours if name == 'RandomFlip']
+                if flips:
+                    raise ConfigError(
+                        f'{flips[0]}: RandomFlip is the top-down keypoint flip (it draws '
+                        'the flip, TopdownAffine applies it), and this pipeline has no '
+                        'TopdownAffine. For video clips use ClipRandomFlip, for 2D → 3D '
+                        'lifting LiftingRandomFlip.')
+                continue
+            for i, path, step, cls in found:
+                if cls is None:
+                    continue
+                if cls not in own and cls.__name__ in IMAGE_ONLY_GEOMETRIC:
+                    raise ConfigError(
+                        f"{path}: {step['type']!r} is {cls.__module__}.{cls.__name__}, an "
+                        'image-only transform hpekit does not register (its TRANSFORMS '
+                        "registry falls back to mmcv's/mmengine's): in a keypoint "
+                        'pipeline it moves the pixels but not the keypoints, so every '
+                        'label would be silently wrong. Instead: '
+                        f'{IMAGE_ONLY_GEOMETRIC[cls.__name__]}.')
+                if cls in own and cls.__name__ == 'RandomFlip':
+                    _check_random_flip(section, path, i, where, found, own)
+
+
+def _check_random_flip(section, path, index, where, found, own):
+    """hpekit's RandomFlip, step ``index`` of the pipeline at ``where`` (its steps
+    ``found`` by ``_steps``): see ``check_pipelines``."""
+    if section in ('val_dataloader', 'test_dataloader'):
+        raise ConfigError(
+            f'{path}: RandomFlip in a {section} pipeline: the mirrored crop would be '
+            'predicted and decoded back with left and right swapped. Remove it; flip '
+            'test (the crop and its mirror averaged) is model.test_cfg.flip_test=True.')
+    affines = [(i, step) for i, _, step, cls in found
+               if cls in own and cls.__name__ == 'TopdownAffine']
+    after = [(i, step) for i, step in affines if i > index]
+    if not after:
+        before = f' (the one at {where}[{affines[0][0]}] comes before it)' if affines else ''
+        raise ConfigError(
+            f'{path}: RandomFlip only draws the flip; the TopdownAffine after it applies '
+            f'it, and there is none after it{before}: the flip would be lost. Put '
+            'RandomFlip before TopdownAffine.')
+    j, affine = after[0]
+    flip_prob = affine.get('flip_prob')
+    if isinstance(flip_prob, numbers.Number) and flip_prob > 0:
+        raise ConfigError(
+            f'{path} (RandomFlip) and {where}[{j}].flip_prob={flip_prob} (TopdownAffine) '
+            'both draw a flip; TopdownAffine would use RandomFlip\'s draw and ignore '
+            f'flip_prob. Keep one: remove the RandomFlip, or set {where}[{j}].flip_prob=0 '
+            '(or leave it out).')
 
 
 def _codec_part_class(type_name):

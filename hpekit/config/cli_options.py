@@ -22,8 +22,20 @@ def _as_list(value):
 def _rebase(path, old_root, new_root):
     """``path`` under ``old_root`` → the same relative path under ``new_root``; any
     other path unchanged."""
-    if isinstance(path, str) and old_root and path.startswith(old_root):
-        return osp.join(new_root, path[len(old_root):].lstrip('/'))
+    if not (isinstance(path, str) and old_root and path.startswith(old_root)):
+        return path
+    rest = path[len(old_root):]
+    if rest and not old_root.endswith('/') and not rest.startswith('/'):
+        return path   # 'data/coco2/x' is not under 'data/coco'
+    return osp.join(new_root, rest.lstrip('/'))
+
+
+def _rebase_any(path, old_roots, new_root):
+    """``_rebase`` under the first of ``old_roots`` that ``path`` starts with."""
+    for old_root in old_roots:
+        moved = _rebase(path, old_root, new_root)
+        if moved != path:
+            return moved
     return path
 
 
@@ -32,18 +44,24 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
 
     Datasets get ``data_root``; files the config named under its old ``data_root``
     (evaluators' ``gt_file``/``ann_file``, a dataset's ``bbox_file``) are moved under
-    the new one, keeping their relative paths. A config without a top-level
-    ``data_root`` has only its datasets' ``data_root`` set.
+    the new one, keeping their relative paths. The old roots are the top-level
+    ``data_root`` and every dataset's own ``data_root`` (a translated MMPose config
+    keeps only the latter, with its evaluator's ``ann_file`` already joined to it as
+    ``'data/coco/annotations/...'``); other paths are left as they are.
     """
-    old_root = cfg.get('data_root')
+    old_roots = [cfg.get('data_root')]
     for key in LOADERS:
         dataset = (cfg.get(key) or {}).get('dataset')
         if dataset is None:
             continue
-        previous = dataset.get('data_root', old_root)
+        previous = dataset.get('data_root', cfg.get('data_root'))
+        old_roots.append(previous)
         dataset['data_root'] = data_root
         if dataset.get('bbox_file'):
             dataset['bbox_file'] = _rebase(dataset['bbox_file'], previous, data_root)
+    # longest first: a root nested in another is not taken for it
+    old_roots = sorted({r for r in old_roots if isinstance(r, str) and r},
+                       key=len, reverse=True)
     for key in EVALUATORS:
         if cfg.get(key) is None:
             continue
@@ -51,7 +69,7 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
         for evaluator in evaluators:
             for name in FILE_KEYS:
                 if evaluator.get(name):
-                    evaluator[name] = _rebase(evaluator[name], old_root, data_root)
+                    evaluator[name] = _rebase_any(evaluator[name], old_roots, data_root)
         cfg[key] = evaluators if isinstance(cfg[key], (list, tuple)) else evaluators[0]
     cfg.data_root = data_root
     return cfg

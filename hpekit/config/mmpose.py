@@ -315,7 +315,10 @@ class _Translator:
         return hooks
 
     def custom_hooks(self, hooks: Sequence[dict], hpekit_defaults: Sequence[dict]) -> list:
-        out = [dict(h) for h in hpekit_defaults]
+        """MMPose's hooks first (so ``--cfg-options custom_hooks.1.switch_epoch=...``
+        names the hook it names in MMPose's file), then hpekit's runtime hooks (the
+        order of running is the hooks' priorities)."""
+        out = []
         for i, hook in enumerate(hooks or []):
             hook = dict(hook, type=str(hook['type']).split('.')[-1])
             if hook['type'] == 'PipelineSwitchHook':
@@ -325,7 +328,7 @@ class _Translator:
                 self.fail(f'custom_hooks[{i}].type', hook['type'],
                           ['EMAHook', 'SyncBuffersHook', 'PipelineSwitchHook'])
             out.append(hook)
-        return out
+        return out + [dict(h) for h in hpekit_defaults]
 
 
 def _input_size(cfg: dict) -> Optional[Tuple[int, int]]:

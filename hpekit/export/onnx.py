@@ -9,6 +9,10 @@ built-in estimators:
   ``heatmaps`` float32 [B, K, h, w], the heatmaps the model decodes (last stack, or
   the configured weighted merge of the stacks); no flip test inside the graph.
   Keypoints: the codec's decoding, then the crop's inverse affine (``hpekit.core``).
+  A SimCC head (RTMPose's ``RTMCCHead``) gives two outputs instead, named by the head's
+  ``output_names``: ``simcc_x`` float32 [B, K, W·r] and ``simcc_y`` [B, K, H·r] (r: the
+  split ratio), the logits MMPose's RTMPose graphs give, so clients such as rtmlib run
+  the file with ``mean=None, std=None`` on RGB images.
 - video 3D: input ``clip`` float32 [B, T, 3, H, W] (RGB) → output ``joints_3d``
   float32 [B, T, K, 3] in **metres** (hpekit reports millimetres = ×1000).
 - 2D → 3D lifting (spec ``input_kind='keypoints'``): input ``keypoints`` float32
@@ -149,8 +153,10 @@ def compare_with_onnxruntime(model: nn.Module, onnx_file: str, input_shape: Sequ
             example along the dynamic axes).
 
     Returns:
-        dict: ``max_abs_diff`` and ``max_abs_value`` (of the PyTorch outputs, over
-        all outputs), ``input_shape``, ``output_shapes``.
+        dict: ``max_abs_diff`` and ``max_abs_value`` (of the PyTorch outputs), the
+        largest over all outputs and NaN when any output holds NaN; ``outputs``: the
+        same two per output name (e.g. ``simcc_x``, ``simcc_y``); ``input_shape``,
+        ``output_shapes``.
 
     Raises:
         ImportError: onnxruntime is not installed (pip install onnxruntime).
@@ -167,10 +173,23 @@ def compare_with_onnxruntime(model: nn.Module, onnx_file: str, input_shape: Sequ
             ExportModule(model).eval()(example.to(next(model.parameters()).device)))]
     session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
     actual = session.run(list(spec.output_names), {spec.input_name: example.numpy()})
+    if len(actual) != len(expected):
+        raise AssertionError(f'{onnx_file}: {len(actual)} outputs, PyTorch gives '
+                             f'{len(expected)}')
+    outputs = {}
     for name, got, want in zip(spec.output_names, actual, expected):
         if got.shape != want.shape:
             raise AssertionError(f'{onnx_file}: output {name} has shape {got.shape}, '
                                  f'PyTorch gives {want.shape}')
-    return dict(max_abs_diff=max(float(np.abs(a - e).max()) for a, e in zip(actual, expected)),
-                max_abs_value=max(float(np.abs(e).max()) for e in expected),
-                input_shape=list(input_shape), output_shapes=[list(e.shape) for e in expected])
+        outputs[name] = dict(max_abs_diff=_nan_max(np.abs(got - want)),
+                             max_abs_value=_nan_max(np.abs(want)))
+    return dict(max_abs_diff=_nan_max([o['max_abs_diff'] for o in outputs.values()]),
+                max_abs_value=_nan_max([o['max_abs_value'] for o in outputs.values()]),
+                outputs=outputs, input_shape=list(input_shape),
+                output_shapes=[list(e.shape) for e in expected])
+
+
+def _nan_max(values) -> float:
+    """The largest of ``values``, NaN when any is NaN (Python's ``max`` keeps or drops a
+    NaN depending on where it stands, which would let one output's NaN through)."""
+    return float(np.max(np.asarray(values, dtype=np.float64)))

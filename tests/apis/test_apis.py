@@ -269,17 +269,21 @@ def test_inference_crops_exactly_as_validation(tmp_path):
 
 
 def test_channel_order_and_paths_agree(tmp_path, mpii_model):
+    """Arrays are BGR by default (MMPose's and cv2.imread's order), RGB when said so;
+    paths are decoded to RGB."""
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
     path = tmp_path / 'image.png'
     cv2.imwrite(str(path), rgb[..., ::-1])            # cv2 writes BGR
-    from_rgb = topdown(mpii_model, rgb)['keypoint_scores']
     from_path = topdown(mpii_model, str(path))['keypoint_scores']
-    from_bgr = topdown(mpii_model, rgb[..., ::-1], channel_order='bgr')
-    np.testing.assert_array_equal(from_rgb, from_path)
-    np.testing.assert_array_equal(from_rgb, from_bgr['keypoint_scores'])
-    swapped = topdown(mpii_model, rgb, channel_order='bgr')['keypoint_scores']
-    assert not np.array_equal(from_rgb, swapped)
+    from_rgb = topdown(mpii_model, rgb, channel_order='rgb')['keypoint_scores']
+    from_bgr = topdown(mpii_model, rgb[..., ::-1])['keypoint_scores']          # default
+    from_imread = topdown(mpii_model, cv2.imread(str(path)))['keypoint_scores']
+    stated = topdown(mpii_model, rgb[..., ::-1], channel_order='bgr')['keypoint_scores']
+    for scores in (from_rgb, from_bgr, from_imread, stated):
+        np.testing.assert_array_equal(scores, from_path)
+    swapped = topdown(mpii_model, rgb)['keypoint_scores']     # RGB taken as BGR
+    assert not np.array_equal(from_path, swapped)
 
 
 # --------------------------------------------------------------------- video 3D
@@ -327,7 +331,7 @@ def video3d(*args, **kwargs):
 
 def test_one_clip_matches_the_model_in_millimetres(video_model):
     frames = np.random.default_rng(0).integers(0, 256, (8, 40, 48, 3), dtype=np.uint8)
-    samples = inference_video3d(video_model, frames)
+    samples = inference_video3d(video_model, frames, channel_order='rgb')
     assert len(samples) == 8 and all(type(s) is PoseDataSample for s in samples)
     expected = reference_mm(video_model, frames)
     for t, sample in enumerate(samples):      # MMPose's lifter layout: [1, K, 3] a frame
@@ -360,14 +364,15 @@ def test_stack_keypoints_needs_one_person_per_frame():
 
 def test_long_and_short_clips_use_windows(video_model):
     frames = np.random.default_rng(1).integers(0, 256, (11, 32, 32, 3), dtype=np.uint8)
-    samples = inference_video3d(video_model, frames, clip_len=4, batch_size=2)
+    samples = inference_video3d(video_model, frames, clip_len=4, batch_size=2,
+                                channel_order='rgb')
     assert [s.frame_idx for s in samples] == list(range(11))
     assert {s.clip_len for s in samples} == {4}
     windows = {s: reference_mm(video_model, frames[s:s + 4]) for s in (0, 4, 7)}
     expected = np.concatenate([windows[0], windows[4][:3],
                                (windows[4][3:] + windows[7][:1]) / 2, windows[7][1:]])
     np.testing.assert_allclose(stack_keypoints(samples), expected, atol=1e-3)
-    short = video3d(video_model, frames[:3], clip_len=4)
+    short = video3d(video_model, frames[:3], clip_len=4, channel_order='rgb')
     assert short.shape == (3, 17, 3)              # the padding frame is dropped
     padded = np.concatenate([frames[:3], frames[2:3]])
     np.testing.assert_allclose(short, reference_mm(video_model, padded)[:3], atol=1e-3)
@@ -379,12 +384,14 @@ def test_frames_from_folders_lists_and_videos(tmp_path, video_model):
     folder.mkdir()
     for t, frame in enumerate(frames):
         cv2.imwrite(str(folder / f'{t:04d}.png'), frame[..., ::-1])
-    expected = video3d(video_model, frames)
+    expected = video3d(video_model, frames, channel_order='rgb')
     np.testing.assert_array_equal(video3d(video_model, str(folder)), expected)
     paths = sorted(str(p) for p in folder.iterdir())
     np.testing.assert_array_equal(video3d(video_model, paths), expected)
+    np.testing.assert_array_equal(video3d(video_model, frames[..., ::-1]), expected)  # BGR
     np.testing.assert_array_equal(
         video3d(video_model, frames[..., ::-1], channel_order='bgr'), expected)
+    assert not np.allclose(video3d(video_model, frames), expected)   # RGB taken as BGR
     video = tmp_path / 'clip.mp4'
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'mp4v'), 10, (32, 32))
     for frame in frames:
@@ -392,6 +399,16 @@ def test_frames_from_folders_lists_and_videos(tmp_path, video_model):
     writer.release()
     from_video = video3d(video_model, str(video))
     assert from_video.shape == (5, 17, 3) and np.all(np.isfinite(from_video))
+    # hpekit decodes the file itself to RGB: the same as OpenCV's (BGR) frames given
+    # as arrays, which are BGR by default
+    capture, decoded = cv2.VideoCapture(str(video)), []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        decoded.append(frame)
+    capture.release()
+    np.testing.assert_array_equal(video3d(video_model, np.stack(decoded)), from_video)
     # frames of another size are resized to the input; img_shape keeps each one's own
     mixed = [frames[0], np.zeros((48, 40, 3), np.uint8)]
     assert [s.img_shape for s in inference_video3d(video_model, mixed)] == [(32, 32),

@@ -118,6 +118,39 @@ def test_video_and_webcam(make, tmp_path, monkeypatch):
     assert all(len(r['predictions']) == 1 for r in results)
 
 
+def test_arrays_are_bgr_as_in_mmpose_and_files_are_decoded_to_rgb(make, tmp_path):
+    """An array from cv2.imread gives what its file gives (arrays are BGR by default,
+    as MMPose's inferencer takes them); RGB arrays are passed with
+    channel_order='rgb'; the frames of a video file are decoded by hpekit (to RGB)
+    and equal OpenCV's BGR frames given as arrays."""
+    inferencer = make()
+    path = str(tmp_path / 'person.png')
+    cv2.imwrite(path, image(3))
+
+    def scores(inputs, **kwargs):
+        return [r['predictions'][0].pred_instances.keypoint_scores
+                for r in inferencer(inputs, **kwargs)]
+
+    (from_path,) = scores(path)
+    bgr = cv2.imread(path)
+    for got in (scores(bgr), scores([bgr]), scores(bgr[..., ::-1], channel_order='rgb')):
+        np.testing.assert_array_equal(got[0], from_path)
+    np.testing.assert_array_equal(inferencer.predict(bgr)[0].pred_instances.keypoint_scores,
+                                  from_path)
+    assert not np.array_equal(scores(bgr[..., ::-1])[0], from_path)   # RGB taken as BGR
+    video = str(tmp_path / 'clip.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 10, (96, 72))
+    for i in range(3):
+        writer.write(image(i))
+    writer.release()
+    capture, frames = cv2.VideoCapture(video), []
+    while len(frames) < 3 and capture.grab():
+        frames.append(capture.retrieve()[1])
+    capture.release()
+    for got, expected in zip(scores(video), scores(frames)):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_pose_local_visualizer_draws_gt_beside_prediction(tmp_path):
     visualizer = PoseLocalVisualizer(name='test_visualizer', kpt_thr=0.5)
     sample = PoseDataSample()

@@ -95,7 +95,8 @@ def test_the_skeleton_is_drawn_in_the_metainfo_colours(tmp_path, checkpoints, mo
     scores = np.ones((2, 16), np.float32)
     scores[1, mpii_id('right_wrist')] = 0.1
 
-    def fake_topdown(model, image, bboxes=None):
+    def fake_topdown(model, image, bboxes=None, channel_order='bgr'):
+        assert channel_order == 'rgb'      # the demo's images are RGB
         samples = []
         for points, score in zip(people, scores):
             sample = PoseDataSample()

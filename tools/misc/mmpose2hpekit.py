@@ -7,6 +7,12 @@ hpekit reads MMPose configs as they are (every tool translates them on load with
 checkpoint it builds the model and checks that the checkpoint's weights load into it
 unchanged (hpekit's parts keep MMPose's parameter names, so no weights are
 rewritten); a checkpoint that does not fit is reported key by key (exit status 1).
+
+A config that is not an MMPose config (its ``default_scope`` is not 'mmpose') is
+refused (exit status 1): hpekit reads it as it is. Sections the translation cannot
+build (``mmpose_untranslated``: e.g. a training set hpekit has no dataset for) are
+listed on stderr; the file is still written, and the tools refuse those sections
+when they need them.
 """
 import argparse
 import os
@@ -14,10 +20,13 @@ import os.path as osp
 import sys
 from typing import Optional, Sequence
 
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from hpekit.checkpoint.loading import compare_state_dicts, load_checkpoint_file
-from hpekit.config.mmpose import MMPoseConfigError
+from hpekit.config.files import find_config_file
+from hpekit.config.checks import ConfigError
+from hpekit.config.mmpose import UNTRANSLATED, is_mmpose_config
 from hpekit.config.setup import load_config
 from hpekit.registry import MODELS
 from hpekit.utils.setup_env import register_all_modules
@@ -53,22 +62,47 @@ def check_weights(cfg, checkpoint: str) -> list:
              for k, c, m in diff['shape_mismatch']])
 
 
+def write_config(cfg: Config, out: str, source: str) -> None:
+    """``cfg`` as a Python config file, under a comment naming the MMPose ``source``."""
+    header = (f'# The hpekit config the MMPose config {source} means, written by '
+              'tools/misc/mmpose2hpekit.py.\n'
+              "# A native config (default_scope='hpekit'): edit it freely; hpekit no "
+              'longer translates it.\n')
+    with open(out, 'w', encoding='utf-8') as f:
+        f.write(header + cfg.pretty_text)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Translate, write, check. Returns the exit status (0 written and fitting)."""
     args = parse_args(argv)
-    MMLogger.get_instance('hpekit', log_level='WARNING')
-    out = osp.join(args.out_dir, osp.basename(args.config))
+    if not MMLogger.check_instance_created('hpekit'):   # a second call (tests) reuses it
+        MMLogger.get_instance('hpekit', log_level='WARNING')
+    try:
+        path = find_config_file(args.config)
+        cfg = load_config(path)   # a syntax error or an untranslatable model: said here
+        mmpose = path.endswith('.py') and is_mmpose_config(Config.fromfile(path))
+    except (FileNotFoundError, ConfigError) as err:   # MMPoseConfigError included
+        print(err, file=sys.stderr)
+        return 1
+    if not mmpose:
+        print(f"{args.config} is not an MMPose 1.x config (its default_scope is not "
+              "'mmpose'): hpekit's tools read it as it is, there is nothing to translate",
+              file=sys.stderr)
+        return 1
+    out = osp.join(args.out_dir, osp.basename(path))
+    if osp.abspath(out) == osp.abspath(path):
+        print(f'{out} is the MMPose config itself; write to another folder',
+              file=sys.stderr)
+        return 1
     if osp.exists(out) and not args.force:
         print(f'{out} exists; give --force to overwrite it', file=sys.stderr)
         return 1
-    try:
-        cfg = load_config(args.config)
-    except (FileNotFoundError, MMPoseConfigError) as err:
-        print(err, file=sys.stderr)
-        return 1
     os.makedirs(args.out_dir, exist_ok=True)
-    cfg.dump(out)
+    write_config(cfg, out, args.config)
     print(f'Wrote {out} (the warnings above, if any, list what the translation changed)')
+    for key, message in (cfg.get(UNTRANSLATED) or {}).items():
+        print(f'not translated: {key} (kept in {UNTRANSLATED}; the tools that need it '
+              f'refuse it): {message}', file=sys.stderr)
     if args.checkpoint is None:
         return 0
     problems = check_weights(cfg, args.checkpoint)

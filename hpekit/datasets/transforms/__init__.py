@@ -8,11 +8,12 @@ from hpekit.datasets.transforms.lifting_transforms import LiftingRandomFlip, Pac
 from hpekit.datasets.transforms.person_crop import LoadPersonCrop
 from hpekit.datasets.transforms.photometric import Albumentation, YOLOXHSVRandomAug
 from hpekit.datasets.transforms.topdown_transforms import (LoadImage, PackPoseInputs,
-                                                           RandomHalfBody, TopdownAffine)
+                                                           RandomFlip, RandomHalfBody,
+                                                           TopdownAffine)
 
 __all__ = ['ClipColorJitter', 'ClipRandomFlip', 'ClipRandomResizedCrop', 'ClipResize',
            'PackClipInputs', 'TemporalSubsample', 'GenerateTarget', 'LoadImage',
-           'PackPoseInputs', 'RandomHalfBody', 'TopdownAffine']
+           'PackPoseInputs', 'RandomFlip', 'RandomHalfBody', 'TopdownAffine']
 __all__ += ['LoadClipCrops']
 __all__ += ['LiftingRandomFlip', 'PackLiftingInputs']
 __all__ += ['LoadPersonCrop']

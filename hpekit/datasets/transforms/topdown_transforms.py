@@ -12,7 +12,8 @@ seeds per worker). A typical training pipeline::
      dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')]
 
 (``RandomHalfBody`` may also follow ``LoadImage``; placed first, the reduced JPEG
-decoding of ``LoadImage`` sees the final box.)
+decoding of ``LoadImage`` sees the final box.) MMPose's ``RandomFlip`` step works here
+too: hpekit's ``RandomFlip`` draws the flip and ``TopdownAffine`` applies it.
 """
 import os.path as osp
 
@@ -237,7 +238,10 @@ class TopdownAffine(BaseTransform):
     probability ``flip_prob``; ``augment=False`` (validation/test) uses s=1, r=0, no
     flip. The matrix ``affine_matrix(center, bbox_size·s, input_size, r, flip)`` is
     applied once with cv2.warpAffine (bilinear, black outside the image); the flip is
-    part of the matrix, the full frame is never flipped or copied.
+    part of the matrix, the full frame is never flipped or copied. When a
+    ``RandomFlip`` ran before (the results hold its 'flip_direction'), its draw
+    ('flip') is the flip, in place of this transform's own flip draw, with or without
+    ``augment``: two flips never compose, and ``flip_prob`` is then unused.
 
     ``grid`` places the box on the input's pixels (``hpekit.core.affine.GRIDS``):
     'edges' (hpekit's), or MMPose's 'origin' (its ``TopdownAffine``) and 'corners'
@@ -292,6 +296,8 @@ class TopdownAffine(BaseTransform):
 
     def transform(self, results):
         s, r, flip = self._params()
+        if RandomFlip.DRAWN_KEY in results:   # a RandomFlip before this one drew it
+            flip = bool(results['flip'])
         size = np.asarray(results['bbox_size'], np.float64) * s
         matrix = affine_matrix(results['center'], size, self.input_size, rotation=r,
                                flip=flip, grid=self.grid)
@@ -320,6 +326,83 @@ class TopdownAffine(BaseTransform):
         return (f'{self.__class__.__name__}(input_size={self.input_size}, scale_factor='
                 f'{self.scale_factor}, rotate_factor={self.rotate_factor}, rotate_prob='
                 f'{self.rotate_prob}, flip_prob={self.flip_prob}, augment={self.augment})')
+
+
+# ----------------------------------------------------------------------- RandomFlip
+@TRANSFORMS.register_module()
+class RandomFlip(BaseTransform):
+    """MMPose's ``RandomFlip`` step of a top-down pipeline: a left-right flip of the
+    person, keypoints included.
+
+    ``dict(type='RandomFlip', direction='horizontal')`` in a pipeline used to find
+    mmcv's image-only ``RandomFlip`` (hpekit's TRANSFORMS is a child of mmengine's root
+    registry, where mmcv registers it): the image flipped, the keypoints did not, and
+    the labels were silently wrong. This class takes the name in hpekit's scope.
+
+    With probability ``prob`` it draws a flip and records it as MMPose does: 'flip'
+    (bool) and 'flip_direction' ('horizontal', or None when not flipped). It moves no
+    pixel and no coordinate itself: the following ``TopdownAffine`` applies the flip
+    as part of its one crop matrix (``affine_matrix(..., flip=True)``: the crop is
+    mirrored about the box centre, 'keypoints' and 'keypoints_visible' are permuted
+    with 'flip_indices'), in place of its own ``flip_prob`` draw. Why it delegates
+    rather than flipping the image and keypoints itself:
+
+    - exact on every grid: pixels and keypoints go through the same matrix, so
+      ``keypoints_input == apply_affine(keypoints, affine)`` always holds. (On
+      hpekit's grid the crop of a mirrored image x → W−1−x around the mirrored box
+      centre is exactly this mirrored crop, x_in → W_in−1−x_in; a rotation drawn
+      after it comes out mirrored, −r, which has the same distribution);
+    - it works before or after ``LoadImage`` (before it there is no image to flip),
+      with reduced JPEG decoding (a frame decoded at 1/f flipped in place is not
+      x → W−1−x of the original unless f divides W) and with ``LoadPersonCrop``'s
+      cached crops (only the person's crop is in memory); no full frame is copied;
+    - it cannot flip twice: ``TopdownAffine`` takes this draw *instead of* its own.
+      Its ``flip_prob`` is then unused; ``check_config`` refuses a pipeline that sets
+      both (an explicit ``flip_prob`` > 0 beside a ``RandomFlip``), one where no
+      ``TopdownAffine`` follows the ``RandomFlip``, and a ``RandomFlip`` in a val/test
+      pipeline (predictions would come back mirrored; flip test is
+      ``model.test_cfg.flip_test``).
+
+    Placed after ``TopdownAffine`` (the results already hold its 'affine') it raises
+    ``ValueError``, since its flip could no longer be applied. Draws from numpy's
+    global generator, as ``TopdownAffine`` does.
+
+    Args:
+        prob (float): probability of a flip, in [0, 1] (MMPose's default 0.5).
+        direction (str): 'horizontal' only; MMPose's 'vertical' and 'diagonal' (and
+            lists of directions) are refused: a person flipped upside down has no
+            ``flip_indices`` to relabel it.
+    """
+
+    sweep_example = dict(cfg=dict(prob=1.0), results='image')
+    #: The key whose presence tells ``TopdownAffine`` that a RandomFlip drew the flip.
+    DRAWN_KEY = 'flip_direction'
+
+    def __init__(self, prob=0.5, direction='horizontal'):
+        if isinstance(prob, bool) or not isinstance(prob, (int, float)) or \
+                not 0.0 <= prob <= 1.0:
+            raise ValueError(f'RandomFlip: prob must be a number in [0, 1], got {prob!r}')
+        if direction != 'horizontal':
+            raise ValueError(
+                f"RandomFlip: direction must be 'horizontal', got {direction!r}: hpekit "
+                "flips keypoint samples left-right only (left and right keypoints swap "
+                "through the metainfo's flip_indices; nothing relabels a vertical or "
+                'diagonal flip)')
+        self.prob, self.direction = float(prob), direction
+
+    def transform(self, results):
+        if 'affine' in results:
+            raise ValueError(
+                f'RandomFlip after TopdownAffine{_sample_text(results)}: the crop is '
+                'already made, so the flip would be lost. Put RandomFlip before '
+                'TopdownAffine (which applies the flip it draws).')
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        results[self.DRAWN_KEY] = self.direction if flip else None
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(prob={self.prob}, direction={self.direction!r})'
 
 
 # ------------------------------------------------------------------- RandomHalfBody
