@@ -611,15 +611,16 @@ def check_codec(cfg):
       to, since the base's pipelines and head were computed with the base's codec
       when it was read. Such a child re-states the parts that use the codec.
 
-    Looks at what the Runner builds (``model`` and the data loaders), not at the
-    config's variables (``train_pipeline`` …). A config without ``codec`` is not checked.
+    Looks at what the Runner builds (``model``, the data loaders and the custom hooks,
+    e.g. ``PipelineSwitchHook``'s ``switch_pipeline``), not at the config's variables
+    (``train_pipeline`` …). A config without ``codec`` is not checked.
     """
     codec = cfg.get('codec')
     if not isinstance(codec, dict):
         return
     input_size = codec.get('input_size')
     problems = []
-    for key in ('model', *LOADERS):
+    for key in ('model', *LOADERS, 'custom_hooks'):
         if cfg.get(key):
             _codec_problems(cfg[key], key, codec, input_size, problems)
     if problems:

@@ -20,7 +20,9 @@ EXPECTED = {
 
 
 def test_every_config_of_the_folder_is_covered():
-    assert {p.name for p in CONFIG_DIR.glob('*.py')} == set(EXPECTED)
+    """Here, or in tests/config/test_zoo_configs.py (HRNet and RTMPose)."""
+    zoo = {p.name for pattern in ('hrnet*.py', 'rtmpose*.py') for p in CONFIG_DIR.glob(pattern)}
+    assert {p.name for p in CONFIG_DIR.glob('*.py')} - zoo == set(EXPECTED)
 
 
 @pytest.mark.parametrize('name', sorted(EXPECTED))
