@@ -2,6 +2,7 @@
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hpekit.registry import KEYPOINT_CODECS
 
@@ -36,6 +37,23 @@ class BaseKeypointCodec:
 
     def decode(self, outputs: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         raise NotImplementedError
+
+    def keypoints_and_visibility(self, keypoints: ArrayLike,
+                                 keypoints_visible: Optional[ArrayLike] = None
+                                 ) -> Tuple[np.ndarray, np.ndarray]:
+        """``encode``'s inputs, [K, 2] or [1, K, 2] and [K] or [1, K] (None: all
+        visible) → (keypoints [K, 2] in their float dtype (ints as float64),
+        visibility [K]); ValueError naming the codec when the counts differ."""
+        points = np.asarray(keypoints)
+        if points.dtype.kind != 'f':
+            points = points.astype(np.float64)
+        points = points.reshape(-1, 2)
+        visible = np.ones(len(points), np.float32) if keypoints_visible is None else \
+            np.asarray(keypoints_visible).reshape(-1)
+        if len(visible) != len(points):
+            raise ValueError(f'{type(self).__name__}.encode: {len(points)} keypoints but '
+                             f'{len(visible)} visibility values')
+        return points, visible
 
     def encode_results(self, results: dict) -> dict:
         """Read ``encode_inputs`` from a results dict, encode, and add the targets."""

@@ -117,15 +117,7 @@ class SimCCLabel(BaseKeypointCodec):
 
     def encode(self, keypoints: ArrayLike,
                keypoints_visible: Optional[ArrayLike] = None) -> Dict[str, np.ndarray]:
-        points = np.asarray(keypoints)
-        if points.dtype.kind != 'f':
-            points = points.astype(np.float64)
-        points = points.reshape(-1, 2)
-        visible = np.ones(len(points), np.float32) if keypoints_visible is None else \
-            np.asarray(keypoints_visible).reshape(-1)
-        if len(visible) != len(points):
-            raise ValueError(f'{type(self).__name__}.encode: {len(points)} keypoints but '
-                             f'{len(visible)} visibility values')
+        points, visible = self.keypoints_and_visibility(keypoints, keypoints_visible)
         if self.smoothing_type == 'gaussian':
             x_labels, y_labels, weight = simcc_gaussian_labels(
                 points, visible, self.input_size, self.sigma, self.simcc_split_ratio,

@@ -102,15 +102,7 @@ class UDPHeatmap(BaseKeypointCodec):
 
     def encode(self, keypoints: ArrayLike,
                keypoints_visible: Optional[ArrayLike] = None) -> Dict[str, np.ndarray]:
-        points = np.asarray(keypoints)
-        if points.dtype.kind != 'f':
-            points = points.astype(np.float64)
-        points = points.reshape(-1, 2)
-        visible = np.ones(len(points), np.float32) if keypoints_visible is None else \
-            np.asarray(keypoints_visible).reshape(-1)
-        if len(visible) != len(points):
-            raise ValueError(f'{type(self).__name__}.encode: {len(points)} keypoints but '
-                             f'{len(visible)} visibility values')
+        points, visible = self.keypoints_and_visibility(keypoints, keypoints_visible)
         scaled = points / self.scale_factor
         if self.heatmap_type == 'gaussian':
             heatmaps, weight = udp_gaussian_heatmaps(scaled, visible, self.heatmap_size,

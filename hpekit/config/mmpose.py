@@ -39,8 +39,7 @@ SAME_NAME = {
     'evaluator': ('CocoMetric', 'PCKAccuracy'),
 }
 RENAMED = {'TopdownPoseEstimator': 'TopDownPoseEstimator',
-           'PoseDataPreprocessor': 'ImageDataPreprocessor',
-           'RTMHead': 'RTMCCHead'}
+           'PoseDataPreprocessor': 'ImageDataPreprocessor'}
 #: Pipeline steps hpekit folds into others: the dataset computes each person's crop
 #: box (``GetBBoxCenterScale``); ``TopdownAffine`` draws the flip and the box jitter.
 PIPELINE_STEPS = ('LoadImage', 'GetBBoxCenterScale', 'RandomFlip', 'RandomHalfBody',
