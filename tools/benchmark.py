@@ -24,8 +24,10 @@ Modes (see ``tools.benchmarking.harness`` for exactly what each one times):
   DIR/suite.json and DIR/suite.md (``tools.benchmarking.suite``); ``--tiny`` runs
   it on the test configs in seconds.
 
-Each run prints one JSON object on stdout (samples/s, median and spread of the step
-times, peak RSS, peak GPU memory on CUDA) and ``--json OUT`` writes it to a file.
+Each run prints a table on stdout (``tools.benchmarking.table``: one row per arm with
+samples/s, the median step time and its p10–p90 spread, the ratios to the reference
+arm, peak RSS, PSS and GPU memory where measured); ``--json OUT`` writes every figure
+as one JSON object to a file, which is what scripts should read.
 ``--synthetic-gb N`` (loader mode, video configs) first writes an N GB synthetic file in
 the course's memmap format to a temporary folder and benchmarks the loader on it.
 
@@ -57,7 +59,7 @@ from hpekit.utils import register_all_modules
 # Run as a script, sys.path[0] is tools/: add the folder above it (the checkout, or
 # hpekit/.mim in a wheel), where the harness imports as tools.benchmarking.
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.benchmarking import ddp, suite  # noqa: E402
+from tools.benchmarking import ddp, suite, table  # noqa: E402
 from tools.benchmarking import harness as bench  # noqa: E402
 
 MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite')
@@ -140,7 +142,8 @@ def parse_args(argv=None):
     parser.add_argument('--tmp-dir', default=None, help='where --synthetic-gb writes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_dataloader.dataset.data_root=X')
-    parser.add_argument('--json', dest='json_out', help='also write the JSON object here')
+    parser.add_argument('--json', dest='json_out', help='write the full result as one '
+                        'JSON object here (stdout gets a table)')
     parser.add_argument('--out', help='suite: the folder for data, suite.json and suite.md')
     parser.add_argument('--tiny', action='store_true',
                         help='suite: test configs, 1-2 steps each, no torch.compile')
@@ -236,8 +239,7 @@ def main(argv=None):
     loadavg_start = bench.load_average()
     result = run(args)
     result['loadavg_start'] = loadavg_start
-    text = json.dumps(result, indent=None, sort_keys=False)
-    print(text)
+    print(table.format_result(result, args.json_out))
     if args.json_out:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, 'w') as f:

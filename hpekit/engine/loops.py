@@ -6,6 +6,10 @@ from mmengine.runner import EpochBasedTrainLoop
 from hpekit.engine.hooks import seed_everything
 from hpekit.registry import LOOPS
 
+# message hub key: the global iteration whose validation has run to its end (set just
+# before the validation starts; a checkpoint that holds it was saved after it finished)
+VALIDATED_ITER = 'hpekit_validated_iter'
+
 
 def iteration_seed(seed, iteration, rank=0):
     """A seed for one training iteration: an int in [0, 2**63) mixed from the three ints."""
@@ -47,6 +51,66 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
         super().__init__(runner, dataloader, max_epochs, val_begin=val_begin,
                          val_interval=val_interval, dynamic_intervals=dynamic_intervals)
         self.reseed_per_iter = reseed_per_iter
+
+    def run(self):
+        """mmengine's ``EpochBasedTrainLoop.run``, plus ``_finish_interrupted_validation``."""
+        self.runner.call_hook('before_train')
+        self._finish_interrupted_validation()
+        while self._epoch < self._max_epochs and not self.stop_training:
+            self.run_epoch()
+            self._decide_current_val_interval()
+            if self._val_due():
+                self._validate()
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    def _val_due(self):
+        """Whether a validation follows the epoch ``self._epoch`` (mmengine's rule)."""
+        return (self.runner.val_loop is not None and self._epoch >= self.val_begin and
+                (self._epoch % self.val_interval == 0 or self._epoch == self._max_epochs))
+
+    def _validate(self):
+        # Recorded before the validation starts: the only checkpoint saved while it
+        # runs is the best/latest one of ``after_val_epoch``, after the metrics
+        # are in; a checkpoint saved earlier (epoch checkpoints, in
+        # ``after_train_epoch``) holds an older value.
+        self.runner.message_hub.update_info(VALIDATED_ITER, self._iter)
+        self.runner.val_loop.run()
+
+    def _finish_interrupted_validation(self):
+        """Resumed at an epoch's end whose validation never finished: validate it first.
+
+        An epoch checkpoint is saved in ``after_train_epoch``, *before* that epoch's
+        validation; a run interrupted (Ctrl-C, kill) during the validation resumes from
+        it at the next epoch, so mmengine never validates that epoch and
+        ``metrics.json`` silently lacks its record (the best checkpoint and a
+        metric-driven scheduler miss it too). Here the resumed run validates it before
+        training on, which is what the uninterrupted run did at that point (train epoch
+        E, validate, then epoch E + 1 re-seeded by ``EpochSeedHook`` and per-iteration
+        seeding), so the weights stay bit-identical and ``metrics.json`` ends equal.
+        We chose this over writing a gap entry: the record is recoverable, one
+        validation is cheap, and a gap would change what readers of the file see.
+
+        "Finished" is read from the checkpoint's message hub (``VALIDATED_ITER``): a
+        checkpoint saved after the validation (the latest one saved again with a new
+        best) holds this iteration and is not validated again. A checkpoint without the
+        key (older hpekit) is validated again: at worst one validation is repeated and
+        its ``metrics.json`` record replaced by an equal one. Iteration checkpoints
+        inside or at the end of an epoch need nothing here: ``run_epoch`` finishes that
+        epoch, and its validation follows.
+        """
+        if self._iter == 0 or self._iter != self._epoch * len(self.dataloader):
+            return
+        self._decide_current_val_interval()
+        if not self._val_due():
+            return
+        if self.runner.message_hub.get_info(VALIDATED_ITER) == self._iter:
+            return
+        self.runner.logger.warning(
+            f'Resumed after epoch {self._epoch} (iteration {self._iter}), whose validation '
+            f'did not finish (the run was interrupted): validating epoch {self._epoch} '
+            f'before training on.')
+        self._validate()
 
     def _reseed(self, iteration):
         seed = self.runner.seed

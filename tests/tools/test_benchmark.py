@@ -2,6 +2,7 @@
 (no timing thresholds: speed targets are measured by the tool, not asserted here)."""
 import json
 import os.path as osp
+import re
 import time
 import types
 
@@ -28,12 +29,69 @@ def video_root(tmp_path_factory):
 
 
 def _run(capsys, tmp_path, *argv):
-    """Run the tool; check the printed JSON equals the --json file; return it."""
+    """Run the tool; check the --json file holds the result and the table on stdout
+    shows its figures; return the result."""
     out = tmp_path / 'result.json'
     result = tool.main(list(argv) + ['--json', str(out)])
-    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed == json.loads(out.read_text()) == json.loads(json.dumps(result))
-    return printed
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(result))
+    _check_table(capsys.readouterr().out, saved)
+    return saved
+
+
+def _table_rows(text):
+    """The arm table of the printed text: {arm: {column header: cell}}."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith('arm  '))
+    headers = re.split(r'\s{2,}', lines[start].strip())
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        cells = re.split(r'\s{2,}', line.strip())
+        assert len(cells) == len(headers), line
+        rows[cells[0]] = dict(zip(headers, cells))
+    return rows
+
+
+def _check_table(text, result):
+    """The printed table shows the JSON's figures, rounded as printed (2 decimals; ratios 3,
+    MB 1), one row per arm, named as in the JSON."""
+    mode = result['mode']
+    assert not text.strip().splitlines()[-1].startswith('{')   # a table, not JSON
+    assert f'\n{mode}  {result["config"]}  ' in '\n' + text   # the title line
+    rows = _table_rows(text)
+    ratios, ratio_key = {}, 'wall_paired'
+    if mode == 'allocator':
+        arms, ratios = result['allocators'], result['ratios']
+    elif 'interleaved' in result:
+        arms, ratios = result['interleaved']['arms'], result['interleaved']['ratios']
+        ratio_key = 'wall_paired_per_sample' if mode == 'inference' else 'wall_paired'
+    elif mode == 'train-step':
+        arms = {k: result[k] for k in ('hpekit', 'plain') if k in result}
+        if 'plain' in result:
+            ratios = {'hpekit': {ratio_key: result['overhead_paired']}}
+    else:
+        arms = {mode: result}
+    assert list(rows)[:len(arms)] == list(arms)
+    for name, arm in arms.items():
+        steps, row = arm.get('step_ms') or arm['wall_ms'], rows[name]
+        assert row['median ms/step'] == f'{steps["median"]:.2f}'
+        assert row['p10–p90 ms/step'] == f'{steps["p10"]:.2f}–{steps["p90"]:.2f}'
+        if 'samples_per_s' in arm:
+            assert row['samples/s'] == f'{arm["samples_per_s"]:.2f}'
+        if name in ratios:
+            assert row['× ref (paired)'] == f'{ratios[name][ratio_key]:.3f}'
+    assert next(iter(rows.values()))['samples/s'] == f'{result["samples_per_s"]:.2f}'
+    if 'plain_baseline' in result:
+        base = rows[f'plain_baseline ({result["plain_baseline"]["allocator"]})']
+        assert base['samples/s'] == f'{result["plain_baseline"]["samples_per_s"]:.2f}'
+    for key in ('overhead', 'overhead_paired', 'legacy_overhead', 'speedup_vs_baseline',
+                'speedup_vs_baseline_paired'):
+        if key in result:
+            assert f' {key} {result[key]:.3f}' in text
+    if result['peak_rss_mb'] is not None:
+        assert f'RSS {result["peak_rss_mb"]:.1f} MB' in text
 
 
 def _check_common(result, mode, batch_size, iters):

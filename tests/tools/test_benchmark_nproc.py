@@ -18,8 +18,10 @@ def test_two_processes_train_one_model_paced_against_the_baseline(capsys, tmp_pa
                         '--iters', '3', '--warmup', '1', '--baseline-allocator', 'glibc',
                         '--cfg-options', f'train_dataloader.dataset.data_root={mpii_root}',
                         '--json', str(out)])
-    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed == json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    printed = capsys.readouterr().out                 # the table; the JSON is in the file
+    assert '\ntrain-step  ' in '\n' + printed and '  nproc 2  ' in printed
+    assert '\n  hpekit ' in printed and '\n  plain_baseline (glibc) ' in printed
     assert (result['nproc'], result['threads_per_proc'], result['per_process_batch'],
             result['batch_size'], result['iters']) == (2, 1, 1, 2, 3)
     # Each rank trained on its own sample: only DDP's averaged gradients keep them equal.
