@@ -103,6 +103,12 @@ class _Translator:
     def note(self, key: str, text: str) -> None:
         self.notes.append(f'{key}: {text}')
 
+    def note_dropped(self, cfg: dict, kept: Sequence[str], key: str) -> None:
+        """Note the keys of ``cfg`` outside ``kept`` (hpekit has no such setting)."""
+        dropped = sorted(set(cfg) - set(kept))
+        if dropped:
+            self.note(key, f'{dropped} not translated (no such setting in hpekit)')
+
     def same_name(self, cfg: dict, key: str, slot: str) -> dict:
         """A part hpekit builds under MMPose's name; ``_scope_`` dropped."""
         cfg = dict(cfg)
@@ -145,6 +151,8 @@ class _Translator:
                 f'{self.source}: model.data_preprocessor.bgr_to_rgb: hpekit reads images '
                 'as RGB and feeds the model RGB; a model trained on BGR input '
                 '(bgr_to_rgb=False) is not supported')
+        self.note_dropped(cfg, ('type', 'mean', 'std', 'bgr_to_rgb'),
+                          'model.data_preprocessor')
         out = dict(type='ImageDataPreprocessor')
         out.update({k: cfg[k] for k in ('mean', 'std') if k in cfg})
         return out
@@ -181,8 +189,9 @@ class _Translator:
         if cfg.get('flip_test') and mode != 'heatmap':
             self.fail('model.test_cfg.flip_mode', mode, ['heatmap'],
                       'is a flip mode hpekit does not have')
-        return {k: v for k, v in cfg.items()
-                if k in ('flip_test', 'shift_heatmap', 'output_heatmaps')}
+        kept = ('flip_test', 'shift_heatmap', 'output_heatmaps')
+        self.note_dropped(cfg, kept, 'model.test_cfg')
+        return {k: v for k, v in cfg.items() if k in kept}
 
     # ---------------------------------------------------------------- pipelines
     def pipeline(self, steps: Sequence[dict], key: str) -> List[dict]:

@@ -208,3 +208,13 @@ def test_an_untranslatable_training_set_still_loads_the_model(runtime):
     with pytest.raises(ConfigError, match=r"train_dataloader\.dataset\.type.*"
                        "'CombinedDataset'"):
         check_config(cfg, loaders=('train_dataloader', ))
+
+
+def test_settings_without_counterpart_are_named_not_dropped_silently(runtime):
+    src = mmpose_config()
+    src['model']['test_cfg']['output_keypoint_indices'] = [0, 1]
+    src['model']['data_preprocessor']['pad_size_divisor'] = 32
+    cfg, notes = translate(src, runtime)
+    assert 'output_keypoint_indices' not in cfg.model.test_cfg
+    assert any('model.test_cfg' in n and 'output_keypoint_indices' in n for n in notes)
+    assert any('model.data_preprocessor' in n and 'pad_size_divisor' in n for n in notes)
