@@ -3,7 +3,7 @@ import numpy as np
 from mmengine.dist import get_rank
 from mmengine.runner import EpochBasedTrainLoop
 
-from hpekit.engine.hooks import seed_everything
+from hpekit.engine.hooks import MetricsJsonHook, seed_everything
 from hpekit.registry import LOOPS
 
 # message hub key: the global iteration whose validation has run to its end (set just
@@ -91,11 +91,11 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
         We chose this over writing a gap entry: the record is recoverable, one
         validation is cheap, and a gap would change what readers of the file see.
 
-        "Finished" is read from the checkpoint's message hub (``VALIDATED_ITER``): a
-        checkpoint saved after the validation (the latest one saved again with a new
-        best) holds this iteration and is not validated again. A checkpoint without the
-        key (older hpekit) is validated again: at worst one validation is repeated and
-        its ``metrics.json`` record replaced by an equal one. Iteration checkpoints
+        "Finished" (``_validation_finished``): ``metrics.json`` holds the epoch's record,
+        or the checkpoint was saved after the validation (the latest one saved again
+        with a new best holds ``VALIDATED_ITER`` = this iteration). A run without
+        ``MetricsJsonHook`` whose checkpoint lacks the key (older hpekit, or no new
+        best) validates again: at worst one validation is repeated. Iteration checkpoints
         inside or at the end of an epoch need nothing here: ``run_epoch`` finishes that
         epoch, and its validation follows.
         """
@@ -104,13 +104,22 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
         self._decide_current_val_interval()
         if not self._val_due():
             return
-        if self.runner.message_hub.get_info(VALIDATED_ITER) == self._iter:
+        if self._validation_finished():
             return
         self.runner.logger.warning(
             f'Resumed after epoch {self._epoch} (iteration {self._iter}), whose validation '
             f'did not finish (the run was interrupted): validating epoch {self._epoch} '
             f'before training on.')
         self._validate()
+
+    def _validation_finished(self):
+        """The resumed epoch's validation ran to its end: its record is in
+        ``metrics.json`` (``MetricsJsonHook``, when the run has one), or the checkpoint
+        was saved after it (``VALIDATED_ITER``)."""
+        if self.runner.message_hub.get_info(VALIDATED_ITER) == self._iter:
+            return True
+        return any(isinstance(hook, MetricsJsonHook) and hook.has_record(self._iter)
+                   for hook in self.runner.hooks)
 
     def _reseed(self, iteration):
         seed = self.runner.seed

@@ -34,6 +34,11 @@ class MetricsJsonHook(Hook):
             with open(path, encoding='utf-8') as f:
                 self.history = [r for r in json.load(f) if r['iter'] <= runner.iter]
 
+    def has_record(self, iteration: int) -> bool:
+        """Whether the file (as read by ``before_train``) holds a record of the
+        evaluation at global iteration ``iteration``."""
+        return any(r['iter'] == iteration for r in self.history)
+
     def after_val_epoch(self, runner, metrics=None):
         if not metrics or not is_main_process():
             return
