@@ -91,11 +91,12 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
         We chose this over writing a gap entry: the record is recoverable, one
         validation is cheap, and a gap would change what readers of the file see.
 
-        "Finished" (``_validation_finished``): ``metrics.json`` holds the epoch's record,
-        or the checkpoint was saved after the validation (the latest one saved again
-        with a new best holds ``VALIDATED_ITER`` = this iteration). A run without
-        ``MetricsJsonHook`` whose checkpoint lacks the key (older hpekit, or no new
-        best) validates again: at worst one validation is repeated. Iteration checkpoints
+        "Finished" (``_validation_finished``): the checkpoint was saved after the
+        validation (the latest one saved again with a new best holds
+        ``VALIDATED_ITER`` = this iteration), or ``metrics.json`` (``MetricsJsonHook``,
+        in hpekit's default runtime) holds the epoch's record. A run without that hook
+        cannot tell and goes on as mmengine does. Resumed into a fresh work dir, the
+        epoch is validated again (its file has no record yet): one validation. Iteration checkpoints
         inside or at the end of an epoch need nothing here: ``run_epoch`` finishes that
         epoch, and its validation follows.
         """
@@ -108,18 +109,19 @@ class ExactResumeTrainLoop(EpochBasedTrainLoop):
             return
         self.runner.logger.warning(
             f'Resumed after epoch {self._epoch} (iteration {self._iter}), whose validation '
-            f'did not finish (the run was interrupted): validating epoch {self._epoch} '
-            f'before training on.')
+            f'did not finish (metrics.json has no record of it; the run was interrupted): '
+            f'validating epoch {self._epoch} before training on.')
         self._validate()
 
     def _validation_finished(self):
-        """The resumed epoch's validation ran to its end: its record is in
-        ``metrics.json`` (``MetricsJsonHook``, when the run has one), or the checkpoint
-        was saved after it (``VALIDATED_ITER``)."""
+        """Whether the resumed epoch's validation is known to have run to its end: the
+        checkpoint was saved after it (``VALIDATED_ITER``), or ``metrics.json`` holds its
+        record. Only ``MetricsJsonHook``'s file can show a missing record; a run without
+        that hook is taken as finished (mmengine's behaviour)."""
         if self.runner.message_hub.get_info(VALIDATED_ITER) == self._iter:
             return True
-        return any(isinstance(hook, MetricsJsonHook) and hook.has_record(self._iter)
-                   for hook in self.runner.hooks)
+        hooks = [h for h in self.runner.hooks if isinstance(h, MetricsJsonHook)]
+        return not hooks or any(h.has_record(self._iter) for h in hooks)
 
     def _reseed(self, iteration):
         seed = self.runner.seed

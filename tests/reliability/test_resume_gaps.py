@@ -81,8 +81,9 @@ def test_ctrl_c_at_first_validation_then_resume_validates_epoch_1_first(
     runner = _runner(fault_config, work, data_root, resume='auto', **EPOCHS)
     runner.train()
     log = log_text(runner)
-    assert 'Resumed after epoch 1 (iteration 3), whose validation did not finish (the ' \
-           'run was interrupted): validating epoch 1 before training on.' in log
+    assert 'Resumed after epoch 1 (iteration 3), whose validation did not finish ' \
+           '(metrics.json has no record of it; the run was interrupted): validating ' \
+           'epoch 1 before training on.' in log
     # epoch 1 has its record (before: only epoch 2's), equal to the uninterrupted run's
     assert _metrics(work) == _metrics(straight)
     # and the resume is still exact: same weights, same files, same best
