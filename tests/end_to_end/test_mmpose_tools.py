@@ -37,6 +37,7 @@ import torch
 from mmengine.config import Config
 from tool_loader import load_tool
 
+from hpekit.checkpoint.loading import load_checkpoint_file
 from hpekit.config.cli_options import set_data_root
 from hpekit.config.setup import load_config
 from hpekit.datasets.synthetic.coco import write_coco_split
@@ -152,7 +153,8 @@ def test_train_tool_from_the_mmpose_checkpoint(tmp_path, coco, name):
                                       '--cfg-options', *options])
     history = json.loads((tmp_path / 'metrics.json').read_text())
     assert COCO_KEYS <= set(history[-1])
-    saved = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    # hpekit's own checkpoint (message hub, EMA state): its safe loader's allow-list
+    saved = load_checkpoint_file(str(tmp_path / 'epoch_1.pth'), map_location='cpu')
     assert (tmp_path / 'last_checkpoint').read_text().strip().endswith('epoch_1.pth')
     # trained from MMPose's weights: two tiny warm-up steps away from them
     source = torch.load(checkpoint(name), map_location='cpu')['state_dict']
