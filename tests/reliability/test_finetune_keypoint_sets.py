@@ -189,6 +189,27 @@ def test_finetune_17_to_5_keypoints_with_allow_shape_mismatch_trains_and_logs_on
     assert weight.abs().sum() > 0 and weight.std() < 0.01   # normal(0, 0.001), not zeros
 
 
+def test_finetune_with_reinitialize_head_starts_the_whole_head_afresh(face5, tmp_path):
+    runner = _train(face5, tmp_path / 'reinit',
+                    "default_hooks.checkpoint_keys.reinitialize=['head.']")
+    assert runner.iter == 1
+    assert "keep the model's initial values (default_hooks.checkpoint_keys.reinitialize)" \
+        in _log(runner)
+    fresh, loaded = PROBE['fresh'], PROBE['loaded']
+    head = [k for k in loaded if k.startswith('head.')]
+    assert len(head) > len(SKIPPED)   # the deconvs too, not only the mis-shaped layer
+    for key, value in loaded.items():
+        expected = fresh[key] if key.startswith('head.') else face5.state[key]
+        assert torch.equal(value, expected), key
+
+
+def test_reinitialize_naming_no_model_weight_stops_before_loading(face5, tmp_path):
+    with pytest.raises(CheckpointMismatchError, match=r"no model weight starts with "
+                       r"\['haed\.'\]; model keys start with \['backbone\.', 'head\.'\]"):
+        _train(face5, tmp_path / 'typo', "default_hooks.checkpoint_keys.reinitialize=['haed.']")
+    assert 'loaded' not in PROBE
+
+
 # ------------------------------------------------- the model's count vs the dataset's
 def test_head_count_not_the_datasets_stops_training_naming_config_key_and_metainfo(
         face5, tmp_path):

@@ -47,6 +47,12 @@ class CheckpointKeysHook(Hook):
     - a checkpoint without a single tensor matching the model (empty, wrapped, or
       another model's): always an error.
 
+    ``reinitialize=['head.']`` (key prefixes, after ``revise_keys``) starts those parts
+    afresh whatever the checkpoint holds: their tensors are replaced by the model's own
+    initial values before the comparison above, and one log line says how many. This
+    is fine-tuning on your own keypoints with a new head: the backbone (and neck) load,
+    the whole head is re-initialised — not only its last, mis-shaped layer.
+
     Then the weights must be finite: a floating-point tensor holding NaN/Inf would give
     NaN predictions (``tools/test.py`` scoring 0) or a NaN loss some iterations into
     training, so it raises ``NonFiniteWeightsError`` naming the checkpoint and the
@@ -64,12 +70,20 @@ class CheckpointKeysHook(Hook):
             checkpoint's keys first, as the Runner's ``load_checkpoint`` does.
         allow_nonfinite (bool): accept weights holding NaN/Inf (warn);
             ``tools/test.py --allow-nonfinite-weights`` sets it.
+        reinitialize (sequence[str]): model key prefixes (e.g. ``['head.']``) whose
+            weights keep the model's initialisation instead of the checkpoint's.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, allow_partial=False, allow_shape_mismatch=False,
-                 revise_keys=((r'^module\.', ''),), allow_nonfinite=False):
+                 revise_keys=((r'^module\.', ''),), allow_nonfinite=False,
+                 reinitialize=()):
+        if isinstance(reinitialize, str) or not all(
+                isinstance(p, str) and p for p in reinitialize):
+            raise ValueError(f'{_OPTION}.reinitialize must be a list of non-empty key '
+                             f"prefixes such as ['head.'], got {reinitialize!r}")
+        self.reinitialize = tuple(reinitialize)
         self.allow_partial = allow_partial
         self.allow_shape_mismatch = allow_shape_mismatch
         self.allow_nonfinite = allow_nonfinite
@@ -89,6 +103,8 @@ class CheckpointKeysHook(Hook):
             state = {re.sub(pattern, repl, k): v for k, v in state.items()}
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         model_state = model.state_dict()
+        if self.reinitialize:
+            state = self._reinitialize(runner, checkpoint, state, model_state, source)
         report = compare_state_dicts(model_state, state)
         matched = len(model_state) - len(report['missing']) - len(report['shape_mismatch'])
         partial = []
@@ -136,6 +152,27 @@ class CheckpointKeysHook(Hook):
                 f"(checkpoint vs model); they keep the model's initial values "
                 f'({_OPTION}.allow_shape_mismatch=True): {", ".join(shapes)}')
 
+    def _reinitialize(self, runner, checkpoint, state, model_state, source):
+        """``state`` with the ``reinitialize`` parts set to the model's own values.
+
+        The checkpoint dict is changed in place the same way, so mmengine loads the
+        model's initial values for those keys. Raises when a prefix names no model key
+        (a typo would otherwise load the old head silently).
+        """
+        chosen = [k for k in model_state if k.startswith(self.reinitialize)]
+        unused = [p for p in self.reinitialize if not any(k.startswith(p) for k in chosen)]
+        if unused:
+            raise CheckpointMismatchError(
+                f'{_OPTION}.reinitialize: no model weight starts with {unused}; model keys '
+                f'start with {sorted({k.split(".")[0] + "." for k in model_state})}')
+        fresh = {k: model_state[k].detach().clone() for k in chosen}
+        _replace_keys(checkpoint, fresh, self.revise_keys)
+        runner.logger.info(f'{source}: {len(chosen)} tensor(s) under '
+                           f'{list(self.reinitialize)} keep the model\'s initial values '
+                           f'({_OPTION}.reinitialize)')
+        kept = {k: v for k, v in state.items() if not k.startswith(self.reinitialize)}
+        return {**kept, **fresh}
+
     def _check_finite(self, runner, state, source):
         """Refuse (or, allowed, log) weights holding NaN/Inf, before they load."""
         check_finite_weights(state, source, allow=self.allow_nonfinite,
@@ -148,14 +185,26 @@ def _keep_model_values(checkpoint, model_state, mismatched, revise_keys):
     mmengine then loads them as they are (the model keeps its initialisation) instead
     of skipping them with a multi-line warning of its own.
     """
-    names = {key for key, _, _ in mismatched}
+    _replace_keys(checkpoint, {key: model_state[key].detach().clone()
+                               for key, _, _ in mismatched}, revise_keys)
+
+
+def _replace_keys(checkpoint, values, revise_keys):
+    """Set the checkpoint's tensors to ``values`` {model key: tensor}, in place.
+
+    Keys are matched after ``revise_keys``; model keys absent from the checkpoint are
+    added (under the model's own name).
+    """
     target = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
+    seen = set()
     for key in list(target):
         revised = key
         for pattern, repl in revise_keys:
             revised = re.sub(pattern, repl, revised)
-        if revised in names:
-            target[key] = model_state[revised].detach().clone()
+        if revised in values:
+            target[key] = values[revised]
+            seen.add(revised)
+    target.update({k: v for k, v in values.items() if k not in seen})
 
 
 def _nothing_matches_hint(checkpoint, state):
