@@ -46,6 +46,17 @@ CHECK_SCRIPT = textwrap.dedent('''
     assert cfg.filename.endswith('mpii_hourglass/%(name)s.py'), cfg.filename
     assert cfg.default_scope == 'hpekit' and cfg.codec.type == 'MSRAHeatmap'
 
+    import tempfile   # a config of the user's own inherits the shipped one: hpekit::
+    with tempfile.TemporaryDirectory() as folder:
+        mine = osp.join(folder, 'mine.py')
+        with open(mine, 'w') as f:
+            f.write("_base_ = ['hpekit::mpii_hourglass/%(name)s.py']\\n"
+                    'train_cfg = dict(max_epochs=1)\\n')
+        own = hpekit.get_config(mine)
+        assert own.model == cfg.model and own.train_cfg.max_epochs == 1
+    from hpekit.config.files import resolve_package_path
+    print('package syntax:', resolve_package_path('hpekit::mpii_hourglass/%(name)s.py'))
+
     from hpekit.datasets import parse_pose_metainfo
     meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/mpii.py'))
     print('metainfo:', meta['dataset_name'], meta['num_keypoints'])

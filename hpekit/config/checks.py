@@ -20,6 +20,10 @@ What is checked, each error naming its config path:
   (``lr='1e-3'``);
 - intervals, epochs, iterations and sizes are positive ints (``val_interval=0``,
   ``batch_size=0``), ``num_workers >= 0``, ``lr >= 0``;
+- a hook, the visualizer or the optimizer given without ``type``: a partial override
+  in a config that does not inherit the base it overrides (mmengine would fail with
+  ``KeyError: ... must contain the key "type"``); the error says to inherit it,
+  ``_base_ = ['hpekit::_base_/default_runtime.py']``;
 - the keys of the loops (``train_cfg``/``val_cfg``/``test_cfg``), data loaders,
   ``randomness`` and ``auto_scale_lr``;
 - the steps of keypoint pipelines (``check_pipelines``): an image-only geometric
@@ -63,7 +67,8 @@ CHECKED_PLAIN = ('train_cfg', 'val_cfg', 'test_cfg', *LOADERS, 'randomness',
                  'auto_scale_lr', 'optim_wrapper', 'default_hooks')
 # Dicts whose keys are free-form (passed on as **kwargs): any key may be added.
 OPEN_PLAIN = ('env_cfg', 'model_wrapper_cfg', 'optim_wrapper.paramwise_cfg')
-# mmengine's default hooks: ``default_hooks.<name>`` may omit ``type`` for these.
+# mmengine's default hooks: a ``default_hooks.<name>`` without ``type`` is taken for an
+# override of the base's hook of that name (the error says to inherit the base).
 DEFAULT_HOOK_NAMES = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
                       'checkpoint')
 # Keys that must be positive ints wherever they appear (-1 allowed where noted).
@@ -175,6 +180,27 @@ def _is_number_param(param):
         return isinstance(default, numbers.Number) and not isinstance(default, bool)
     annotation = param.annotation
     return annotation in (int, float, 'int', 'float')
+
+
+#: What a config of the user's own writes first to override only some keys of hpekit's.
+RUNTIME_BASE = "_base_ = ['hpekit::_base_/default_runtime.py']"
+
+
+def partial_override_error(where: str, value: dict, what: str) -> ConfigError:
+    """The error for a dict at ``where`` that gives no ``type``: a part of the Runner
+    (a hook, the visualizer, the optimizer) overridden in part, in a config that does
+    not inherit the base it overrides, so mmengine would get a part without a type.
+
+    Args:
+        where: the config key, e.g. ``'default_hooks.checkpoint'``.
+        value: the dict found there.
+        what: the kind of part, for the message (``'hook'``).
+    """
+    return ConfigError(
+        f"{where}: no {what} type given (found {dict(value)!r:.120}): a partial override "
+        f'needs the base it overrides. Inherit it first, {RUNTIME_BASE} (or a shipped '
+        f"experiment, e.g. _base_ = ['hpekit::coco/rtmpose_synthetic-quick.py']), or "
+        f"give the whole part, dict(type='...', ...).")
 
 
 def check_value(where, key, value):
@@ -360,8 +386,9 @@ def check_config(cfg, loaders=LOADERS):
     train/val/test loaders and datasets (DATASETS, their pipelines in TRANSFORMS), the
     data_root of the datasets of ``loaders`` (the ones the tool will use), the loops,
     val/test evaluators (METRICS), default_hooks / custom_hooks (HOOKS), optim_wrapper
-    and its optimizer, param_scheduler, randomness and auto_scale_lr. Builds nothing
-    and reads no data.
+    and its optimizer, param_scheduler, randomness and auto_scale_lr; a hook, the
+    visualizer or the optimizer without ``type`` (``partial_override_error``). Builds
+    nothing and reads no data.
 
     Raises:
         ConfigError: see ``check_part`` and the module doc.
@@ -393,18 +420,24 @@ def check_config(cfg, loaders=LOADERS):
     for name in ('val_evaluator', 'test_evaluator'):
         _check_nested(cfg.get(name), name, METRICS, ())
     for name, hook in (cfg.get('default_hooks') or {}).items():
-        if isinstance(hook, dict) and 'type' not in hook and name not in DEFAULT_HOOK_NAMES:
-            raise ConfigError(
-                f'default_hooks.{name}: no hook type given, and {name!r} is not one of '
-                f"mmengine's default hooks."
-                f"{_close(name, [k for k in cfg.default_hooks if k != name])}")
+        if isinstance(hook, dict) and 'type' not in hook:
+            close = _close(name, [k for k in cfg.default_hooks if k != name])
+            if name not in DEFAULT_HOOK_NAMES and close:
+                raise ConfigError(f'default_hooks.{name}: no hook type given, and '
+                                  f"{name!r} is not a hook of the config.{close}")
+            raise partial_override_error(f'default_hooks.{name}', hook, 'hook')
         _check_nested(hook, f'default_hooks.{name}', HOOKS, ())
     _check_nested(cfg.get('custom_hooks'), 'custom_hooks', HOOKS, ())
+    if isinstance(cfg.get('visualizer'), dict) and 'type' not in cfg.visualizer:
+        raise partial_override_error('visualizer', cfg.visualizer, 'visualizer')
     wrapper = cfg.get('optim_wrapper') or {}
     if wrapper:
         check_part(dict(wrapper, type=wrapper.get('type', 'OptimWrapper')), [OPTIM_WRAPPERS],
                    'optim_wrapper', fixed=('optimizer', 'paramwise_cfg', 'constructor'),
                    skip=('optimizer', ))
+    if isinstance(wrapper.get('optimizer'), dict) and 'type' not in wrapper.optimizer:
+        raise partial_override_error('optim_wrapper.optimizer', wrapper.optimizer,
+                                     'optimizer')
     _check_nested(wrapper.get('optimizer'), 'optim_wrapper.optimizer', OPTIMIZERS, (),
                   fixed=('params', ))
     schedulers = cfg.get('param_scheduler')

@@ -29,6 +29,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -37,6 +38,7 @@ from mmengine.logging import print_log
 
 from hpekit.core.boxes import BOX_PADDING, crop_boxes, xywh_to_xyxy
 from hpekit.datasets.base import BasePoseDataset, build_pipeline
+from hpekit.datasets.skipping import MAX_LISTED, report_skipped, report_undecodable
 from hpekit.registry import DATASETS
 
 COCO_METAINFO_FILE = 'configs/_base_/datasets/coco.py'
@@ -336,6 +338,24 @@ def _report_dropped(path, dropped, total):
               level=logging.WARNING if DROP_EMPTY_BOX in dropped else logging.INFO)
 
 
+def _missing_images_error(ann_file, entries, total, img_dir):
+    """FileNotFoundError for image files that are missing or not readable.
+
+    Args:
+        ann_file (str): the annotation file whose records name them.
+        entries (list[str]): one description per bad file (record, field, file).
+        total (int): the number of image files the samples use.
+        img_dir (str): the folder the images are read from.
+    """
+    more = len(entries) - MAX_LISTED
+    return FileNotFoundError(
+        f'{ann_file}: {len(entries)} of {total} image files not found or not readable '
+        f'(images are read from {img_dir!r}, data_prefix.img under data_root): '
+        f"{'; '.join(entries[:MAX_LISTED])}{f'; and {more} more' if more > 0 else ''}. "
+        'Fix the image folder, or pass skip_invalid=True to the dataset to leave those '
+        'samples out.')
+
+
 @DATASETS.register_module()
 class CocoDataset(BasePoseDataset):
     """COCO-format top-down person keypoints (one sample per person), MMPose's layout.
@@ -370,6 +390,15 @@ class CocoDataset(BasePoseDataset):
         test_mode (bool): mmengine's test mode (no re-fetching of failed samples).
         indices (int | sequence[int], optional): keep only these samples (mmengine).
         lazy_init (bool): defer reading the JSON to first use.
+        skip_invalid (bool): what to do with samples whose image file is missing or
+            not readable (found when the JSON is read, one ``stat`` per image, before
+            any iteration): False (default) raises FileNotFoundError naming the
+            files; True leaves those samples out, each image logged as a warning and
+            the count at the end (``hpekit.datasets.skipping``; MPII's choice).
+            Corrupt images are only found when decoded: with ``skip_invalid`` such a
+            training sample is logged (with a running count per process) and
+            replaced by another random one (mmengine's re-fetch); in ``test_mode``
+            ``LoadImage`` still raises, naming the file and the sample.
 
     ``get_data_info(i)``: 'sample_idx' (position in the dataset), 'img_path',
     'image_id' (the image's file name, for messages), 'img_id' (the COCO image id),
@@ -384,7 +413,8 @@ class CocoDataset(BasePoseDataset):
     'bbox_score' from the data samples: keep them in ``PackPoseInputs``' meta_keys.
 
     Raises:
-        FileNotFoundError: the annotation or detection file is missing.
+        FileNotFoundError: the annotation or detection file is missing; an image file
+            is missing or not readable (without ``skip_invalid``), or every one is.
         CocoAnnotationError: a malformed file or record (file, record and field named),
             or an image file name that leaves the image folder.
         ImportError: pycocotools is not installed.
@@ -409,9 +439,11 @@ class CocoDataset(BasePoseDataset):
                  input_size: Optional[Tuple[int, int]] = None,
                  pipeline: Sequence = (), test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
-                 lazy_init: bool = False) -> None:
+                 lazy_init: bool = False, skip_invalid: bool = False) -> None:
         if not np.isfinite(bbox_padding) or bbox_padding <= 0:
             raise ValueError(f'bbox_padding must be a positive number, got {bbox_padding!r}')
+        self.skip_invalid = bool(skip_invalid)
+        self.skipped_images = 0
         self.bbox_file = bbox_file
         self.bbox_score_thr = float(bbox_score_thr)
         self.bbox_padding = float(bbox_padding)
@@ -446,6 +478,7 @@ class CocoDataset(BasePoseDataset):
                     else:
                         infos.append(info)
             _report_dropped(self.ann_file, dropped, total)
+        infos = self._with_readable_images(infos, coco, img_dir)
         if infos:
             center, size = crop_boxes(np.stack([i['bbox'] for i in infos]),
                                       self.crop_input_size, self.bbox_padding)
@@ -458,3 +491,49 @@ class CocoDataset(BasePoseDataset):
         kept = [d for d in dets if d['score'] >= self.bbox_score_thr]
         return [_detection_sample(d, i, coco.imgs[d['image_id']], img_dir, num)
                 for i, d in enumerate(kept)]
+
+    def _with_readable_images(self, infos, coco, img_dir):
+        """``infos`` whose image file exists and is readable (one ``stat`` per image).
+
+        A missing or unreadable file raises FileNotFoundError naming the files (the
+        first ``MAX_LISTED``) and their count, or with ``skip_invalid`` its samples
+        are left out, each image logged and the count reported at the end.
+        """
+        samples = {}   # image file → its samples' positions in infos
+        for i, info in enumerate(infos):
+            samples.setdefault(info['img_path'], []).append(i)
+        bad = [path for path in samples
+               if not (osp.isfile(path) and os.access(path, os.R_OK))]
+        if not bad:
+            return infos
+        position = {img['id']: i for i, img in enumerate(coco.dataset['images'])}
+        entries = []   # one per bad image file: its record, the file, its samples
+        for path in bad:
+            img_id = infos[samples[path][0]]['img_id']
+            entries.append(f"images[{position[img_id]}] (id {img_id}): field 'file_name': "
+                           f'image file {path} not found or not readable '
+                           f'({len(samples[path])} sample(s))')
+        if not self.skip_invalid:
+            raise _missing_images_error(self.ann_file, entries, len(samples), img_dir)
+        report_skipped(self.ann_file, [f'{self.ann_file}: {e}' for e in entries],
+                       len(samples))
+        if len(bad) == len(samples):
+            raise FileNotFoundError(
+                f'{self.ann_file}: none of its {len(samples)} image files is found or '
+                f'readable under {img_dir!r} (data_prefix.img under data_root): no sample '
+                'is left; check the image folder.')
+        dropped = {i for p in bad for i in samples[p]}
+        return [info for i, info in enumerate(infos) if i not in dropped]
+
+    def prepare_data(self, idx: int) -> Optional[Any]:
+        """The pipeline's output for sample idx; None (mmengine re-fetches another)
+        for an image that cannot be loaded when ``skip_invalid`` is set in training
+        (see the class doc)."""
+        if not self.skip_invalid or self.test_mode:
+            return super().prepare_data(idx)
+        try:
+            return super().prepare_data(idx)
+        except OSError as err:   # LoadImage: a missing or corrupt file
+            self.skipped_images += 1
+            report_undecodable(err, self.skipped_images)
+            return None

@@ -4,7 +4,7 @@ Every 2D pose hpekit draws goes through it: ``PoseInferencer``, ``tools/demo.py`
 ``tools/visualize_predictions.py`` and the training-time ``PoseVisualizationHook``
 (``add_datasample`` for one picture, ``draw_grid`` for several in one).
 """
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -12,7 +12,8 @@ from mmengine.structures import BaseDataElement
 from mmengine.visualization import Visualizer
 
 from hpekit.registry import VISUALIZERS
-from hpekit.visualization.skeleton2d import GT_COLOR, draw_pose2d, link_colors
+from hpekit.visualization.skeleton2d import (GT_COLOR, draw_pose2d, keypoint_colors,
+                                             link_colors)
 
 BOX_COLOR = (255, 255, 255)
 GRID_TITLE_PX = 20      # the strip above each panel of ``draw_grid`` (and its title)
@@ -49,9 +50,10 @@ class PoseLocalVisualizer(Visualizer):
     """Draws poses with the dataset metainfo's skeleton and colours (MMPose's API).
 
     ``set_dataset_meta(meta)`` takes parsed metainfo (``skeleton_links``,
-    ``skeleton_link_colors``); ``add_datasample`` draws a data sample's ground truth
-    (green, white outline) and prediction (the metainfo's link colours, black
-    outline, joints scoring below ``kpt_thr`` left out) side by side on the RGB
+    ``skeleton_link_colors``, ``keypoint_colors``); ``add_datasample`` draws a data
+    sample's ground truth (``gt_color``, white outline) and prediction (the
+    metainfo's link colours, black outline, joints scoring below ``kpt_thr`` left
+    out) side by side on the RGB
     image, saves it to ``out_file`` or else hands it to every vis backend
     (``add_image``); ``draw_grid`` draws several samples, each prediction over its
     ground truth, into one picture.
@@ -61,14 +63,20 @@ class PoseLocalVisualizer(Visualizer):
         vis_backends (list, optional): mmengine vis backend configs.
         save_dir (str, optional): where the backends write.
         kpt_thr (float): default score threshold of drawn predicted joints.
+        gt_color (RGB tuple, optional): the colour of the ground truth's bones and
+            joints (green: told apart from a prediction drawn over it); None: the
+            metainfo's link and keypoint colours, as MMPose draws, so left and right
+            differ and a swapped pair shows (``tools/misc/browse_dataset.py``).
     """
 
     def __init__(self, name: str = 'visualizer', image: Optional[np.ndarray] = None,
                  vis_backends: Optional[List[dict]] = None, save_dir: Optional[str] = None,
-                 kpt_thr: float = 0.3) -> None:
+                 kpt_thr: float = 0.3,
+                 gt_color: Optional[Tuple[int, int, int]] = GT_COLOR) -> None:
         super().__init__(name=name, image=image, vis_backends=vis_backends,
                          save_dir=save_dir)
         self.kpt_thr = kpt_thr
+        self.gt_color = gt_color
 
     def set_dataset_meta(self, dataset_meta: dict) -> None:
         """Use parsed metainfo (``parse_pose_metainfo``) for skeletons and colours."""
@@ -90,13 +98,22 @@ class PoseLocalVisualizer(Visualizer):
                                   score_thr=kpt_thr, colors=link_colors(meta),
                                   outline=(0, 0, 0))
             else:
+                colors, joints = self._gt_colors(meta)
                 out = draw_pose2d(out, points, meta['skeleton_links'],
                                   visible=None if extra is None else extra[i],
-                                  colors=GT_COLOR, outline=(255, 255, 255))
+                                  colors=colors, joint_color=joints,
+                                  outline=(255, 255, 255))
             if draw_bbox and boxes is not None:
                 x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
                 out = cv2.rectangle(out.copy(), (x1, y1), (x2, y2), BOX_COLOR, 1)
         return out
+
+    def _gt_colors(self, meta):
+        """(bone colours, joint colours or None) of the ground truth: ``gt_color``,
+        or for ``gt_color=None`` the metainfo's per-link and per-keypoint colours."""
+        if self.gt_color is None:
+            return link_colors(meta), keypoint_colors(meta)
+        return self.gt_color, None
 
     def add_datasample(self, name: str, image: np.ndarray,
                        data_sample: Union[BaseDataElement, dict],

@@ -80,8 +80,9 @@ def draw_pose2d(image, keypoints, skeleton, scores=None, visible=None, score_thr
         visible: optional [K] 0/1; joints with 0 are not drawn.
         score_thr (float): minimum score of a drawn joint.
         colors: one RGB colour for every bone, or a list with one per bone.
-        joint_color: RGB of the joint dots (default: each joint takes the colour of
-            the first bone it belongs to, white if none).
+        joint_color: RGB of the joint dots, one for all or a list with one per joint
+            (``keypoint_colors(meta)``); default: each joint takes the colour of the
+            first bone it belongs to, white if none.
         thickness (int, optional): line width px (default: image side / 150, >= 1).
         radius (int, optional): dot radius px (default: thickness + 1).
         outline: optional RGB of a 1 px border around bones and dots (keeps the
@@ -120,9 +121,15 @@ def _draw(out, keypoints, bones, dots, thickness, radius):
 
 
 def _joint_colors(pairs, bone_colors, num_joints, joint_color):
-    """RGB per joint: ``joint_color``, else the colour of the joint's first bone."""
+    """RGB per joint: ``joint_color`` (one colour, or one per joint), else the colour
+    of the joint's first bone."""
     if joint_color is not None:
-        return [tuple(float(c) for c in joint_color)] * num_joints
+        if np.ndim(joint_color) == 1:
+            return [tuple(float(c) for c in joint_color)] * num_joints
+        if len(joint_color) != num_joints:
+            raise ValueError(f'need one joint colour per joint ({num_joints}), got '
+                             f'{len(joint_color)}')
+        return [tuple(float(c) for c in color) for color in joint_color]
     colors = [(255.0, 255.0, 255.0)] * num_joints
     for (i, j), color in reversed(list(zip(pairs, bone_colors))):
         colors[i] = colors[j] = color
@@ -132,3 +139,8 @@ def _joint_colors(pairs, bone_colors, num_joints, joint_color):
 def link_colors(meta):
     """One RGB colour per skeleton link, from parsed metainfo's ``skeleton_link_colors``."""
     return [tuple(float(c) for c in color) for color in meta['skeleton_link_colors']]
+
+
+def keypoint_colors(meta):
+    """One RGB colour per keypoint, from parsed metainfo's ``keypoint_colors``."""
+    return [tuple(float(c) for c in color) for color in meta['keypoint_colors']]

@@ -1,7 +1,10 @@
 """CocoDataset: COCO-format person keypoints (GT boxes and detections), clear errors,
-any keypoint count; the synthetic COCO twin and its command-line tool."""
+any keypoint count, missing images found at start-up (``skip_invalid``); the synthetic
+COCO twin and its command-line tool."""
 import json
+import os
 
+import cv2
 import numpy as np
 import pytest
 from metainfo_values import metainfo
@@ -32,10 +35,19 @@ def _ann(ann_id, image_id, bbox, num=K, **extra):
     return ann
 
 
-def write_json(root, data, name=ANN):
+def write_json(root, data, name=ANN, images=True):
+    """``data`` as JSON at root/name; for a COCO dict with ``images``, also a
+    placeholder file per image record under root/val2017 (the dataset checks that
+    they exist; these tests decode none)."""
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
+    if images and isinstance(data, dict) and isinstance(data.get('images'), list):
+        for img in data['images']:
+            name = img.get('file_name') if isinstance(img, dict) else None
+            if isinstance(name, str) and name and '..' not in name:
+                (root / 'val2017').mkdir(exist_ok=True)
+                (root / 'val2017' / name).touch()
     return path
 
 
@@ -220,3 +232,82 @@ def test_make_synthetic_data_tool_writes_coco(tmp_path, capsys):
 def test_parsed_coco_metainfo_is_the_default():
     parsed = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
     assert CocoDataset._load_metainfo()['flip_indices'] == parsed['flip_indices']
+
+
+# ------------------------------------------------------------- missing images
+def _two_images(tmp_path):
+    """a.jpg (id 7, one person) and b.jpg (id 9, two people); their placeholder files."""
+    write_json(tmp_path, coco_dict([_ann(1, 7, [100, 50, 40, 120]),
+                                    _ann(2, 9, [10, 20, 30, 40]),
+                                    _ann(3, 9, [50, 60, 30, 40])]))
+    return tmp_path / 'val2017'
+
+
+def test_a_missing_image_is_an_error_at_start_up_naming_it(tmp_path):
+    folder = _two_images(tmp_path)
+    (folder / 'b.jpg').unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        build(tmp_path)
+    message = str(err.value)
+    assert message.startswith(str(tmp_path / ANN))
+    assert (f"1 of 2 image files not found or not readable" in message and
+            f"images[1] (id 9): field 'file_name': image file {folder / 'b.jpg'} not "
+            'found or not readable (2 sample(s))' in message)
+    assert 'a.jpg' not in message and 'skip_invalid=True' in message
+    # The detections' images are checked as well.
+    dets = write_json(tmp_path, [dict(image_id=9, category_id=1, bbox=[5, 5, 20, 20],
+                                      score=0.9)], 'dets.json')
+    with pytest.raises(FileNotFoundError, match=r"images\[1\] \(id 9\).*b\.jpg"):
+        build(tmp_path, bbox_file=str(dets), test_mode=True)
+
+
+def _skip_logs(monkeypatch):
+    from hpekit.datasets import skipping
+    logs = []
+    monkeypatch.setattr(skipping, 'print_log', lambda msg, **kw: logs.append(msg))
+    return logs
+
+
+def test_skip_invalid_drops_the_samples_of_missing_images_with_a_count(tmp_path,
+                                                                      monkeypatch):
+    folder = _two_images(tmp_path)
+    (folder / 'b.jpg').unlink()
+    logs = _skip_logs(monkeypatch)
+    ds = build(tmp_path, skip_invalid=True)
+    assert len(ds) == 1 and ds.get_data_info(0)['img_id'] == 7
+    assert len(logs) == 2
+    assert str(folder / 'b.jpg') in logs[0] and '(2 sample(s))' in logs[0]
+    assert logs[1].endswith(f'{tmp_path / ANN}: skipped 1 of 2 records; 1 kept')
+    (folder / 'a.jpg').unlink()   # nothing left: an error, not an empty dataset
+    with pytest.raises(FileNotFoundError, match='none of its 2 image files'):
+        build(tmp_path, skip_invalid=True)
+
+
+@pytest.mark.skipif(not hasattr(os, 'geteuid') or os.geteuid() == 0,
+                    reason='root reads files whatever their permissions')
+def test_an_unreadable_image_counts_as_missing(tmp_path):
+    folder = _two_images(tmp_path)
+    (folder / 'a.jpg').chmod(0)
+    try:
+        with pytest.raises(FileNotFoundError, match=r"images\[0\] \(id 7\).*a\.jpg not "
+                                                    'found or not readable'):
+            build(tmp_path)
+    finally:
+        (folder / 'a.jpg').chmod(0o644)
+
+
+def test_skip_invalid_replaces_a_corrupt_image_in_training_only(tmp_path, monkeypatch):
+    folder = _two_images(tmp_path)
+    cv2.imwrite(str(folder / 'b.jpg'), np.full((240, 320, 3), 128, np.uint8))
+    (folder / 'a.jpg').write_bytes(b'not an image')
+    pipeline = [dict(type='LoadImage'),
+                dict(type='TopdownAffine', input_size=(24, 32), augment=False),
+                dict(type='PackPoseInputs', meta_keys=('id', 'img_id'))]
+    logs = _skip_logs(monkeypatch)
+    ds = build(tmp_path, pipeline=pipeline, skip_invalid=True)
+    assert ds.prepare_data(0) is None and ds.skipped_images == 1
+    assert 'a.jpg' in logs[0] and '1 skipped so far' in logs[0]
+    assert ds[0]['data_samples'].metainfo['img_id'] == 9   # another sample instead
+    for kwargs in (dict(skip_invalid=True, test_mode=True), dict()):
+        with pytest.raises(OSError, match='a.jpg'):
+            build(tmp_path, pipeline=pipeline, **kwargs)[0]

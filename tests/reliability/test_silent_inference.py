@@ -199,6 +199,8 @@ def test_coco_zero_size_box_is_dropped_with_a_log_line(tmp_path, monkeypatch):
                      ann(3, [10, 20, 30, 0]), ann(4, [700, 20, 30, 40]),
                      ann(5, [0, 0, 10, 10], iscrowd=1)],
         categories=[dict(id=1, name='person')])))
+    (tmp_path / 'val2017').mkdir()
+    (tmp_path / 'val2017' / 'a.jpg').touch()   # the dataset checks that its images exist
     logs = capture_logs(monkeypatch, coco_module)
     ds = coco_module.CocoDataset(data_root=str(tmp_path),
                                  ann_file='annotations/person_keypoints_val2017.json',

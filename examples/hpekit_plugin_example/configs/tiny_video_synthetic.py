@@ -2,7 +2,7 @@
 # TemporalSmoothingNeck) plus hpekit's, on in-memory synthetic clips:
 #   python tools/train.py examples/hpekit_plugin_example/configs/tiny_video_synthetic.py
 # (with examples/ on PYTHONPATH).
-_base_ = ['../../../configs/_base_/default_runtime.py']
+_base_ = ['hpekit::_base_/default_runtime.py']   # hpekit's shipped runtime, from anywhere
 
 codec = dict(type='RootRelativeJoints3D', input_size=(64, 64), num_frames=4)
 

@@ -4,7 +4,7 @@
 # — plus hpekit's own (LoadImage, TopdownAffine, GenerateTarget, PCKAccuracy).
 #   python -m hpekit_plugin_example.make_data --out data/toy14
 #   python tools/train.py examples/hpekit_plugin_example/configs/toy14_heatmap.py
-_base_ = ['../../../configs/_base_/default_runtime.py']
+_base_ = ['hpekit::_base_/default_runtime.py']   # hpekit's shipped runtime, from anywhere
 custom_imports = dict(imports=['hpekit_plugin_example'], allow_failed_imports=False)
 
 data_root = 'data/toy14/'
