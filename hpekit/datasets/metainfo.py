@@ -11,16 +11,31 @@ sigmas=[K floats or empty])``. Other keys (e.g. ``paper_info``, or hpekit's opti
 
 Everything per keypoint is checked here, once, when a dataset (or metric) parses its
 metainfo: ids 0..K-1, ``joint_weights`` and ``sigmas`` of length K, a flip map that is
-a permutation of 0..K-1 and its own inverse (``flip_indices[flip_indices[i]] == i``);
-each error names the file and the field. Whether the *model* predicts K keypoints is
-checked where model and dataset meet, before any step
-(``hpekit.engine.hooks.KeypointCountHook``).
+a permutation of 0..K-1 and its own inverse (``flip_indices[flip_indices[i]] == i``)
+and, where the keypoint names state sides, a flip map that follows them (below); each
+error names the file and the field.
+
+The names check: when a keypoint's name states a side by one of the usual conventions
+(``left_eye``/``right_eye``, ``l_eye``/``r_eye``, ``eye_l``/``eye_r``, ``Eye_Left``,
+CamelCase ``LShoulder``/``RShoulder``, ``forelegL1``/``forelegR1``; ``left``/``right``/
+``l``/``r`` as a word of its own, any case) and the mirror-named keypoint exists, its
+``swap`` must be that keypoint (``mirror_name``); a swap of '' or to another keypoint
+is a ``MetainfoError`` naming the keypoint, its swap, the partner and the fix. Names
+without a side (``nose``, ``neck``, ``tail_base``), or with a partner the file does not
+have, are not checked. When the names mislead (a side word that is no side), write
+``flip_check='off'`` in the ``dataset_info`` dict: the swaps are then trusted as
+written (still checked to be a permutation and its own inverse); the default is
+``flip_check='names'``.
+
+Whether the *model* predicts K keypoints is checked where model and dataset meet,
+before any step (``hpekit.engine.hooks.KeypointCountHook``).
 
 Every dataset, transform, metric, visualiser and tool reads joint counts, names,
 flip pairs, body halves and skeletons from the parsed dict; nothing else in the
 package names a dataset's joints.
 """
-from typing import Any, Dict, List, Sequence
+import re
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.config import Config
@@ -31,7 +46,14 @@ REQUIRED_KEYS = ('dataset_name', 'keypoint_info', 'skeleton_info', 'joint_weight
                  'sigmas')
 # Keys a source may state that parsing derives itself: checked, then replaced.
 _DERIVED = ('num_keypoints', 'flip_indices', 'flip_pairs')
-_CONSUMED = set(REQUIRED_KEYS) | {'from_file'} | set(_DERIVED)
+_CONSUMED = set(REQUIRED_KEYS) | {'from_file', 'flip_check'} | set(_DERIVED)
+#: Values of a metainfo's ``flip_check``: 'names' (default) checks the flip map against
+#: left/right keypoint names, 'off' trusts the swaps as written.
+FLIP_CHECKS = ('names', 'off')
+_SIDES = {'left': 'right', 'right': 'left', 'l': 'r', 'r': 'l'}
+# Words of a keypoint name: runs of capitals not followed by a small letter ('L' of
+# 'LShoulder', 'LED'), a word with an optional capital first ('Shoulder', 'eye'), digits.
+_WORD = re.compile(r'[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+')
 DEFAULT_KEYPOINT_COLOR = (255, 128, 0)
 DEFAULT_LINK_COLOR = (96, 96, 255)
 
@@ -176,19 +198,91 @@ def _given_flip_indices(info, num, source):
 
 
 def _checked_flip_tables(info, entries, name2id, source):
-    """(flip_indices, flip_pairs) from the swaps, or from the source's own flip_indices /
-    flip_pairs when no keypoint has a swap; both given: they must agree."""
+    """(flip_indices, flip_pairs, field) from the swaps (field 'swap'), or from the
+    source's own flip_indices / flip_pairs when no keypoint has a swap (field
+    'flip_indices' / 'flip_pairs': where a fix goes); both given: they must agree."""
     num = len(entries)
     indices, pairs = _flip_tables(entries, name2id, source)
     given = _given_flip_indices(info, num, source)
     if given is None or given[1] == indices:
-        return indices, pairs
+        stated_only = given is not None and not any(k.get('swap') for k in entries)
+        return indices, pairs, given[0] if stated_only else 'swap'
     field, stated = given
     if indices != list(range(num)):
         _fail(source, field, f'{info[field]} disagrees with the swaps of keypoint_info, '
               f'which give flip_indices {indices}; state the flip map once (the swaps, '
               'as MMPose does)')
-    return stated, _pairs_of(stated)
+    return stated, _pairs_of(stated), field
+
+
+def mirror_name(name: str) -> Optional[str]:
+    """The name of the mirror keypoint that a left/right naming convention gives
+    ``name``, or None when the name states no side (or more than one).
+
+    A side is a word of the name (split at ``_``, ``-``, spaces, digits and
+    CamelCase): ``left``/``right`` or ``l``/``r`` in any case; it is replaced by the
+    other side in the same case. ``'left_eye'`` → ``'right_eye'``, ``'eye_L'`` →
+    ``'eye_R'``, ``'LShoulder'`` → ``'RShoulder'``, ``'Eye_Left'`` → ``'Eye_Right'``,
+    ``'forelegL1'`` → ``'forelegR1'``; ``'nose'``, ``'tail_base'``, ``'LED'`` → None.
+    """
+    sides = [m for m in _WORD.finditer(name) if m.group().lower() in _SIDES]
+    if len(sides) != 1:
+        return None
+    word = sides[0].group()
+    other = _SIDES[word.lower()]
+    if word.isupper():
+        other = other.upper()
+    elif word[0].isupper():
+        other = other.capitalize()
+    return name[:sides[0].start()] + other + name[sides[0].end():]
+
+
+def _mirror_mismatches(names, indices):
+    """[(i, j)]: keypoint i's name says its mirror is keypoint j, the flip map says
+    ``indices[i]`` != j."""
+    name2id = {name: i for i, name in enumerate(names)}
+    wrong = []
+    for i, name in enumerate(names):
+        j = name2id.get(mirror_name(name))
+        if j is not None and indices[i] != j:
+            wrong.append((i, j))
+    return wrong
+
+
+def _check_flip_names(info, entries, indices, field, source):
+    """Refuse a flip map that does not follow the left/right keypoint names (see the
+    module doc); ``flip_check='off'`` in the source skips the check."""
+    mode = info.get('flip_check', 'names')
+    if mode not in FLIP_CHECKS:
+        _fail(source, 'flip_check', f"expected one of {list(FLIP_CHECKS)}, found {mode!r} "
+              "('off' trusts the swaps as written)")
+    names = [kpt['name'] for kpt in entries]
+    wrong = _mirror_mismatches(names, indices) if mode == 'names' else []
+    if wrong:
+        first = f'keypoint_info[{wrong[0][0]}].swap' if field == 'swap' else field
+        _fail(source, first, _flip_names_problem(entries, names, indices, field, wrong))
+
+
+def _flip_names_problem(entries, names, indices, field, wrong):
+    """The message of ``_check_flip_names``: each mismatch [(i, j)] and its fix."""
+    lines, fixes = [], []
+    for i, j in wrong:
+        if field == 'swap':
+            swap = entries[i].get('swap', '') or ''
+            lines.append(f'{names[i]} (keypoint_info[{i}]) has swap={swap!r}, but its name '
+                         f'says its mirror is {names[j]} (keypoint_info[{j}])')
+            fixes.append(f'swap={names[j]!r} in keypoint_info[{i}]')
+        else:
+            lines.append(f'{field} maps {names[i]} ({i}) to {names[indices[i]]} '
+                         f'({indices[i]}), but its name says its mirror is {names[j]} ({j})')
+            fixes.append(f'flip_indices[{i}] = {j}' if field == 'flip_indices' else
+                         f'the pair ({min(i, j)}, {max(i, j)}) in flip_pairs')
+    return ('the flip map does not follow the left/right keypoint names:\n  '
+            + '\n  '.join(lines) + '\nA horizontal flip (flip augmentation, flip test) '
+            'would label these keypoints with the wrong side. Fix: set '
+            + ', '.join(dict.fromkeys(fixes))
+            + "; or, if these names do not mean sides, add flip_check='off' to "
+            'dataset_info to trust the swaps as written.')
 
 
 def _per_keypoint_array(info, key, num, source, allow_empty=False):
@@ -227,8 +321,10 @@ def parse_pose_metainfo(metainfo: Dict[str, Any]) -> Dict[str, Any]:
             non-symmetric swap, per-keypoint lists (``joint_weights``, ``sigmas``) of
             the wrong length or not numbers, a stated ``num_keypoints`` other than
             ``keypoint_info``'s, a stated ``flip_indices`` / ``flip_pairs`` that is not
-            a permutation and its own inverse or disagrees with the swaps (the source
-            and field are named). FileNotFoundError: ``from_file`` not found.
+            a permutation and its own inverse or disagrees with the swaps, a flip map
+            that does not follow left/right keypoint names (unless the source says
+            ``flip_check='off'``; see the module doc) (the source and field are
+            named). FileNotFoundError: ``from_file`` not found.
     """
     source = 'metainfo'
     if 'from_file' in metainfo:
@@ -245,7 +341,9 @@ def parse_pose_metainfo(metainfo: Dict[str, Any]) -> Dict[str, Any]:
         _fail(source, 'num_keypoints', f'is {info["num_keypoints"]!r}, but keypoint_info '
               f'has {len(names)} keypoints')
     name2id = {name: i for i, name in enumerate(names)}
-    flip_indices, flip_pairs = _checked_flip_tables(info, entries, name2id, source)
+    flip_indices, flip_pairs, flip_field = _checked_flip_tables(info, entries, name2id,
+                                                                source)
+    _check_flip_names(info, entries, flip_indices, flip_field, source)
     links, link_colors = [], []
     for key in sorted(info['skeleton_info'], key=int):
         link = info['skeleton_info'][key]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from hpekit.datasets import MetainfoError, keypoint_names, parse_pose_metainfo
+from hpekit.datasets.metainfo import mirror_name
 
 SHIPPED = 'configs/_base_/datasets/{}.py'
 
@@ -138,3 +139,99 @@ def test_dataset_metainfo_can_be_replaced_from_the_config(tmp_path):
     assert ds.metainfo['dataset_name'] == 'toy'
     info = ds.get_data_info(0)
     assert info['flip_indices'] == [0, 2, 1, 4, 3] and info['lower_body_ids'] == [3, 4]
+
+
+# ------------------------------------------------- the flip map against the names
+def _info(pairs, **extra):
+    """A dataset_info dict of keypoints ``pairs`` [(name, swap)] (no skeleton)."""
+    return dict(dataset_name='names', skeleton_info={}, joint_weights=[1.0] * len(pairs),
+                sigmas=[], keypoint_info={i: dict(name=n, id=i, swap=s)
+                                          for i, (n, s) in enumerate(pairs)}, **extra)
+
+
+@pytest.mark.parametrize('name, mirror', [
+    ('left_eye', 'right_eye'), ('right_hip', 'left_hip'), ('l_eye', 'r_eye'),
+    ('eye_l', 'eye_r'), ('eye_R', 'eye_L'), ('LShoulder', 'RShoulder'),
+    ('RWrist', 'LWrist'), ('Eye_Left', 'Eye_Right'), ('forelegL1', 'forelegR1'),
+    ('L_F_Paw', 'R_F_Paw'), ('left collar', 'right collar'), ('leftEar', 'rightEar'),
+    ('medial_right_knee', 'medial_left_knee'), ('LEFT-HAND', 'RIGHT-HAND'),
+    ('nose', None), ('neck', None), ('tail_base', None), ('LED', None), ('Lhip', None),
+    ('cleft', None), ('face-0', None), ('left_hand_r', None)])
+def test_mirror_name_follows_the_usual_side_conventions(name, mirror):
+    assert mirror_name(name) == mirror
+
+
+@pytest.mark.parametrize('name', ['coco', 'mpii', 'h36m', 'jhmdb'])
+def test_shipped_flip_maps_follow_their_names(name):
+    meta = parse(name)
+    names_ = keypoint_names(meta)
+    sided = [i for i, n in enumerate(names_) if mirror_name(n) in names_]
+    assert len(sided) >= 10   # the check has something to check in every shipped file
+    for i in sided:
+        assert names_[meta['flip_indices'][i]] == mirror_name(names_[i])
+
+
+def test_a_missing_swap_names_the_file_keypoint_partner_and_fix(tmp_path):
+    path = tmp_path / 'noswap.py'
+    path.write_text(MMPOSE_STYLE.replace("swap='left_wrist'", "swap=''")
+                    .replace("swap='right_wrist'", "swap=''"))
+    with pytest.raises(MetainfoError) as err:
+        parse_pose_metainfo(dict(from_file=str(path)))
+    message = str(err.value)
+    assert message.startswith(f"{path}: field 'keypoint_info[1].swap': the flip map does "
+                              'not follow the left/right keypoint names')
+    assert ("right_wrist (keypoint_info[1]) has swap='', but its name says its mirror is "
+            'left_wrist (keypoint_info[2])') in message
+    assert "left_wrist (keypoint_info[2]) has swap=''" in message
+    assert ("Fix: set swap='left_wrist' in keypoint_info[1], swap='right_wrist' in "
+            'keypoint_info[2]') in message
+    assert "flip_check='off'" in message
+    assert 'ankle' not in message   # the ankles swap as their names say
+
+
+def test_a_swap_to_the_wrong_partner_is_refused_even_when_it_mirrors_back():
+    pairs = [('neck', ''), ('right_wrist', 'left_ankle'), ('left_wrist', 'right_ankle'),
+             ('right_ankle', 'left_wrist'), ('left_ankle', 'right_wrist')]
+    with pytest.raises(MetainfoError, match=r"right_wrist \(keypoint_info\[1\]\) has "
+                       r"swap='left_ankle', but its name says its mirror is left_wrist"):
+        parse_pose_metainfo(_info(pairs))
+
+
+@pytest.mark.parametrize('left, right', [('left_paw', 'right_paw'), ('l_paw', 'r_paw'),
+                                         ('paw_l', 'paw_r'), ('LPaw', 'RPaw'),
+                                         ('Paw_Left', 'Paw_Right')])
+def test_each_convention_is_checked_and_passes_when_right(left, right):
+    good = parse_pose_metainfo(_info([('tail', ''), (left, right), (right, left)]))
+    assert good['flip_indices'] == [0, 2, 1]
+    with pytest.raises(MetainfoError, match=rf"{left} \(keypoint_info\[1\]\) has swap=''"):
+        parse_pose_metainfo(_info([('tail', ''), (left, ''), (right, '')]))
+
+
+def test_flip_check_off_trusts_the_swaps_and_other_values_are_refused():
+    pairs = [('left_marker', ''), ('right_marker', '')]
+    meta = parse_pose_metainfo(_info(pairs, flip_check='off'))
+    assert meta['flip_indices'] == [0, 1] and 'flip_check' not in meta
+    # still a permutation and its own inverse
+    with pytest.raises(MetainfoError, match='own inverse'):
+        parse_pose_metainfo(_info([('a', 'b'), ('b', 'c'), ('c', 'a')], flip_check='off'))
+    with pytest.raises(MetainfoError, match=r"field 'flip_check': expected one of "
+                       r"\['names', 'off'\], found 'no'"):
+        parse_pose_metainfo(_info(pairs, flip_check='no'))
+
+
+def test_names_without_side_or_partner_are_not_checked():
+    meta = parse_pose_metainfo(_info([('nose', ''), ('tail_base', ''), ('left_ear', ''),
+                                      ('a', 'b'), ('b', 'a')]))
+    assert meta['flip_indices'] == [0, 1, 2, 4, 3]
+
+
+def test_a_stated_flip_map_is_checked_against_the_names():
+    pairs = [('nose', ''), ('left_eye', ''), ('right_eye', '')]
+    with pytest.raises(MetainfoError, match=r"(?s)field 'flip_indices': .*flip_indices maps "
+                       r'left_eye \(1\) to left_eye \(1\), but its name says its mirror '
+                       r'is right_eye \(2\).*flip_indices\[1\] = 2'):
+        parse_pose_metainfo(_info(pairs, flip_indices=[0, 1, 2]))
+    assert parse_pose_metainfo(_info(pairs, flip_indices=[0, 2, 1]))['flip_pairs'] == [(1, 2)]
+    with pytest.raises(MetainfoError, match=r"(?s)field 'flip_pairs': .*Fix: set the pair "
+                       r'\(1, 2\) in flip_pairs;'):
+        parse_pose_metainfo(_info(pairs, flip_pairs=[]))

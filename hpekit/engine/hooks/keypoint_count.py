@@ -3,12 +3,14 @@ than the dataset's metainfo has.
 
 In ``configs/_base_/default_runtime.py``'s ``default_hooks`` (key ``keypoint_count``).
 """
+import inspect
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from hpekit.config.files import find_config_file
-from hpekit.registry import HOOKS
+from hpekit.registry import HOOKS, MODELS
 
 # Arguments of model parts that set the number of keypoints (hpekit's heads and
 # backbones: num_joints / num_keypoints; MMPose's heads: out_channels).
@@ -32,6 +34,38 @@ def model_count_keys(model_cfg, count, where='model'):
                 found.append(path)
             elif isinstance(value, dict):
                 found += model_count_keys(value, count, path)
+    return found
+
+
+def _count_defaults(type_name):
+    """{argument: default} of the count arguments (``COUNT_ARGS``) that the model part
+    ``type_name`` (a MODELS name or class) takes with a default; empty when unknown."""
+    cls = type_name if inspect.isclass(type_name) else None
+    if cls is None and isinstance(type_name, str):
+        try:
+            cls = MODELS.get(type_name)
+        except KeyError:
+            cls = None
+    try:
+        params = inspect.signature(cls).parameters if cls is not None else {}
+    except (TypeError, ValueError):
+        params = {}
+    return {arg: params[arg].default for arg in COUNT_ARGS
+            if arg in params and params[arg].default is not params[arg].empty}
+
+
+def default_count_keys(model_cfg, count, where='model'):
+    """The keys of count arguments the model config leaves at a default equal to
+    ``count`` (e.g. ``['model.head.num_joints']`` for a head whose ``num_joints=17``
+    is not written in the config): where to write the dataset's count."""
+    found = []
+    if isinstance(model_cfg, dict):
+        for arg, default in _count_defaults(model_cfg.get('type')).items():
+            if arg not in model_cfg and default == count and not isinstance(default, bool):
+                found.append(f'{where}.{arg}')
+        for key, value in model_cfg.items():
+            if isinstance(value, dict):
+                found += default_count_keys(value, count, f'{where}.{key}')
     return found
 
 
@@ -89,7 +123,11 @@ def check_keypoint_counts(model, datasets, cfg):
     if not problems:
         return count
     keys = model_count_keys(cfg.get('model'), count)
-    said = ', '.join(f'{k}={count}' for k in keys) or 'model.spec.num_keypoints'
+    said = ', '.join(f'{k}={count}' for k in keys)
+    if not keys:   # the count is an argument's default, not written in the config
+        keys = default_count_keys(cfg.get('model'), count)
+        said = ', '.join(f'{k}={count} by default' for k in keys)
+    said = said or 'model.spec.num_keypoints'
     lines = [f'{mode} dataset: num_keypoints = {num} (keypoint_info of {source})'
              for mode, num, _, source in problems]
     num = problems[0][1]
@@ -126,8 +164,13 @@ class KeypointCountHook(Hook):
     a plugin estimator whose head keeps its count elsewhere is checked too) is compared
     with each built dataset's ``metainfo['num_keypoints']``; a difference raises
     ``KeypointCountError`` naming the config file, the model keys that set the
-    count (``model.head.num_joints`` …), the dataset's metainfo file and the fix. A
-    model without a spec is not checked.
+    count, the dataset's metainfo file and the fix (``--cfg-options KEY=K``). The keys
+    are those of ``COUNT_ARGS`` whose value is the model's count:
+    ``model.head.num_joints`` of hpekit's heatmap heads (and
+    ``model.backbone.num_joints`` of a stacked hourglass, whose stacks predict
+    heatmaps too), ``model.head.out_channels`` of MMPose's ``HeatmapHead`` and of the
+    SimCC head ``RTMCCHead``; a count argument the config leaves at its default is
+    named as well. A model without a spec is not checked.
 
     The metainfo itself (per-keypoint lists, the flip map) is checked when it is parsed
     (``hpekit.datasets.parse_pose_metainfo``).
