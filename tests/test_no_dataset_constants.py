@@ -11,7 +11,7 @@ from hpekit.datasets import keypoint_names, parse_pose_metainfo
 ROOT = Path(__file__).resolve().parents[1]
 # The renderers of the synthetic twins keep their own body models (issue 11).
 ALLOWED = {'hpekit/datasets/synthetic/h36m.py', 'hpekit/datasets/synthetic/mpii.py',
-           'hpekit/datasets/synthetic/coco.py'}
+           'hpekit/datasets/synthetic/coco.py', 'hpekit/datasets/synthetic/custom.py'}
 
 
 def joint_names():

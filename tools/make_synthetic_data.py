@@ -11,6 +11,8 @@ Usage:
         [--val 100] [--seed 0] [--no-progress] [--skip-existing]
     python tools/make_synthetic_data.py coco --out data/coco_synth [--train 400]
         [--val 100] [--seed 0] [--no-progress] [--skip-existing]
+    python tools/make_synthetic_data.py custom --out data/animals_labelme
+        --format labelme|cvat [--num 120] [--seed 0] [--no-progress] [--skip-existing]
 
 Each dataset is one subcommand: a function ``add_<name>_parser(subparsers)`` declares
 its arguments and sets ``func`` to the function that writes the files.
@@ -205,6 +207,54 @@ def add_coco_parser(subparsers):
     parser.set_defaults(func=run_coco)
 
 
+def _custom_files(args):
+    """The annotation files the ``custom`` subcommand writes (its --skip-existing test)."""
+    if args.format == 'cvat':
+        return [os.path.join(args.out, 'annotations.xml')]
+    return [os.path.join(args.out, f'img_{i:06d}.json') for i in range(1, args.num + 1)]
+
+
+def run_custom(args):
+    """Write synthetic top-view animals (9 keypoints) as a labelme or CVAT export."""
+    from hpekit.datasets.synthetic.custom import write_cvat_dataset, write_labelme_dataset
+    if args.skip_existing and all(os.path.isfile(p) for p in _custom_files(args)):
+        print(f'{args.out} already holds the {args.format} annotation files; skipping '
+              '(drop --skip-existing to rewrite them)')
+        return
+    write = write_cvat_dataset if args.format == 'cvat' else write_labelme_dataset
+    written = write(args.out, args.num, seed=args.seed, progress=not args.no_progress)
+    animals = sum(len(image['animals']) for image in written['images'])
+    if args.format == 'cvat':
+        print(f'wrote {written["xml"]} ({args.num} images, {animals} animals) and the '
+              f'images under {written["images_dir"]}')
+        print(f'convert it with: python tools/dataset_converters/cvat2coco.py '
+              f'{written["xml"]} --images {written["images_dir"]} --out-dir OUT')
+    else:
+        print(f'wrote {args.num} images with labelme JSON files ({animals} animals) '
+              f'under {args.out}')
+        print(f'convert it with: python tools/dataset_converters/labelme2coco.py '
+              f'{args.out} --out-dir OUT')
+
+
+def add_custom_parser(subparsers):
+    """The ``custom`` subcommand: your-own-keypoints stand-in (top-view lab animals,
+    9 keypoints with left/right pairs) as an annotation tool exports it."""
+    parser = subparsers.add_parser(
+        'custom', help='custom keypoints (top-view animals, 9 keypoints) as a labelme '
+        'folder (img_*.jpg + img_*.json) or a CVAT for images 1.1 export '
+        '(annotations.xml + images/)')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--format', required=True, choices=('labelme', 'cvat'),
+                        help='annotation tool format')
+    parser.add_argument('--num', type=_count(1), default=120,
+                        help='images, 1-2 animals each (default 120)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='do nothing when the annotation files already exist')
+    parser.set_defaults(func=run_custom)
+
+
 def parse_args(argv=None):
     """Parse the command line: one subcommand per dataset."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -213,6 +263,7 @@ def parse_args(argv=None):
     add_h36m_full_parser(subparsers)
     add_mpii_parser(subparsers)
     add_coco_parser(subparsers)
+    add_custom_parser(subparsers)
     return parser.parse_args(argv)
 
 
