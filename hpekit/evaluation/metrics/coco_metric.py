@@ -15,7 +15,9 @@ from numpy.typing import ArrayLike
 
 from hpekit.datasets.coco import COCO_METAINFO_FILE, load_coco
 from hpekit.datasets.metainfo import parse_pose_metainfo
+from hpekit.evaluation.functional.keypoint_2d import keypoint_similarity
 from hpekit.evaluation.functional.oks_nms import oks_nms
+from hpekit.evaluation.metrics.per_keypoint import keypoint_names, log_per_keypoint_table
 from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
 from hpekit.registry import METRICS
 
@@ -24,6 +26,42 @@ STATS_NAMES = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .
                'AR (M)', 'AR (L)')
 SCORE_MODES = ('bbox', 'keypoint', 'bbox_keypoint')
 NMS_MODES = ('none', 'oks_nms')
+#: A keypoint "hits" when its keypoint similarity is at least this (``KS@0.5/<name>``).
+KS_HIT = 0.5
+#: A uniform OKS sigma to start from when a keypoint's annotation spread is unknown.
+PLACEHOLDER_SIGMA = 0.05
+
+
+class MissingSigmasError(ValueError):
+    """The dataset metainfo has no OKS sigma per keypoint, which COCO's AP needs."""
+
+
+def check_sigmas(meta: dict, metric: str = 'CocoMetric') -> None:
+    """Raise :class:`MissingSigmasError`, saying how to fix it, unless the parsed
+    metainfo ``meta`` has one finite sigma > 0 per keypoint."""
+    num = meta.get('num_keypoints')
+    raw = meta.get('sigmas')
+    sigmas = np.asarray([] if raw is None else raw, np.float64).reshape(-1)
+    if num is not None and len(sigmas) == num and np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        return
+    found = ("no 'sigmas'" if raw is None else
+             "an empty 'sigmas'" if sigmas.size == 0 else
+             f"'sigmas' = {sigmas.tolist()} ({sigmas.size} values, all must be > 0)")
+    names = ', '.join(keypoint_names(meta)) if num is not None else '?'
+    last = 'K-1' if num is None else num - 1
+    raise MissingSigmasError(
+        f"{metric}: the dataset metainfo {meta.get('dataset_name')!r} has {found}, but "
+        f"COCO's OKS AP/AR needs one sigma per keypoint ({num}: {names}). Add them to "
+        "the dataset's metainfo file (the file named in the dataset config's "
+        "metainfo=dict(from_file=...), MMPose's dataset_info format): "
+        f"sigmas=[s_0, ..., s_{last}], one value per keypoint in keypoint id order. "
+        "Each sigma is COCO's per-keypoint OKS constant: how widely careful annotators "
+        "scatter that keypoint, relative to the person's size (the square root of its "
+        "COCO 'area'); a prediction d px off scores exp(-d^2 / (2 * area * "
+        "(2*sigma)^2)). COCO's sigmas range from 0.025 (eyes, sharp) to 0.107 (hips, "
+        f"vague); if yours are unknown, start from {PLACEHOLDER_SIGMA} for every keypoint "
+        'and say so (AP then depends on that choice). Or evaluate with PCKAccuracy, AUC '
+        'or EPE, which need no sigmas.')
 
 
 def instance_score(bbox_score: float, keypoint_scores: np.ndarray, score_mode: str,
@@ -77,6 +115,31 @@ class CocoMetric(BaseMetric):
     ``AP .75``, ``AP (M)``, ``AP (L)``, ``AR``, ``AR .5``, ``AR .75``, ``AR (M)``,
     ``AR (L)``. The numbers are those of pycocotools run on the written file.
 
+    Per keypoint (``<key>/<keypoint name>``, with the default prefix
+    ``coco/KS/left_eye``), over the ground-truth people COCOeval counts (not crowd,
+    at least one labelled keypoint) that have a prediction on their image, each
+    matched to the prediction of its image with the highest OKS against it (OKS as
+    COCOeval: the mean keypoint similarity over the person's labelled keypoints; a
+    prediction may be the best match of more than one person, unlike COCOeval's
+    one-to-one matching):
+
+    - ``KS/<name>``: the mean keypoint similarity ``exp(-d² / (2·A·(2σ)²))`` of that
+      keypoint (d px from the ground truth, A the person's COCO 'area', σ its sigma;
+      :func:`hpekit.evaluation.functional.keypoint_similarity`), over the matched
+      people who label it; in (0, 1], 1 = exact;
+    - ``KS@0.5/<name>``: the share of those with similarity ≥ 0.5 (a keypoint
+      within about 2.35·σ·√A px);
+
+    NaN for a keypoint no matched person labels. ``keypoint_counts`` holds how many
+    ({'labelled (matched people)': [K]}); the table is logged with the number of
+    people matched. People without any prediction on their image do not enter these
+    values (AP/AR count them as missed).
+
+    The metainfo must give one OKS sigma > 0 per keypoint: setting ``dataset_meta``
+    (mmengine's loops do it when they are built, before the first training
+    iteration) raises :class:`MissingSigmasError` with the fix otherwise; only
+    ``format_only`` without OKS-NMS needs none.
+
     ``nms_mode='oks_nms'`` (MMPose's default; configs read from MMPose set it) first
     removes, per image, each prediction whose OKS with a higher-scoring one exceeds
     ``nms_thr`` (``hpekit.evaluation.functional.oks_nms``; a person's area is its
@@ -128,6 +191,26 @@ class CocoMetric(BaseMetric):
         self.nms_mode, self.nms_thr, self.format_only = nms_mode, float(nms_thr), format_only
         self.outfile_prefix = outfile_prefix
         self._coco = None
+        self.keypoint_counts: Dict[str, np.ndarray] = {}
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The dataset metainfo (mmengine's ``BaseMetric.dataset_meta``)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        """Set the metainfo, refusing one without OKS sigmas at once.
+
+        mmengine's ``ValLoop`` / ``TestLoop`` set it when the loop is built, which
+        ``Runner.train()`` does before ``before_run`` and the first iteration: a
+        dataset without sigmas stops the run before any training step
+        (:class:`MissingSigmasError` says how to add them). Only ``format_only``
+        without OKS-NMS writes results without sigmas.
+        """
+        if dataset_meta is not None and (not self.format_only or self.nms_mode != 'none'):
+            check_sigmas(dataset_meta, type(self).__name__)
+        self._dataset_meta = dataset_meta
 
     @property
     def _meta(self) -> dict:
@@ -214,22 +297,75 @@ class CocoMetric(BaseMetric):
         stats, table = self.evaluate_file(res_file)
         logger.info(f'COCO keypoint evaluation of {res_file} against {self.ann_file}:\n'
                     f'{table}')
-        return dict(zip(STATS_NAMES, stats))
+        metrics = dict(zip(STATS_NAMES, stats))
+        metrics.update(self.per_keypoint_similarity(records))
+        return metrics
+
+    def per_keypoint_similarity(self, records: List[dict]) -> Dict[str, float]:
+        """``KS/<name>`` and ``KS@0.5/<name>`` of COCO results records (see class doc);
+        sets ``keypoint_counts`` and logs the per-keypoint table."""
+        meta = self._meta
+        names = keypoint_names(meta, metric=type(self).__name__)
+        sims, matched, people = self._best_match_similarities(records)
+        counts = np.array([len(s) for s in sims], np.int64)
+        mean_ks = [float(np.mean(s)) if s else float('nan') for s in sims]
+        hits = [float(np.mean(np.asarray(s) >= KS_HIT)) if s else float('nan') for s in sims]
+        metrics = {f'KS/{n}': v for n, v in zip(names, mean_ks)}
+        metrics.update({f'KS@{KS_HIT:g}/{n}': v for n, v in zip(names, hits)})
+        self.keypoint_counts = {'labelled (matched people)': counts}
+        log_per_keypoint_table(
+            metrics, names, self.keypoint_counts,
+            f'CocoMetric per keypoint over {matched} of {people} ground-truth people '
+            f'(those with a prediction on their image), each matched to its best '
+            f'prediction by OKS: KS = mean keypoint similarity, KS@{KS_HIT:g} = share of '
+            f'labelled keypoints with similarity >= {KS_HIT:g}')
+        return metrics
+
+    def _best_match_similarities(self, records: List[dict]
+                                 ) -> Tuple[List[List[float]], int, int]:
+        """(per keypoint, the similarities of the labelled keypoints of every matched
+        ground-truth person; how many people were matched; how many count)."""
+        meta = self._meta
+        num = meta['num_keypoints']
+        sigmas = exact_sigmas(meta['sigmas'])
+        candidates = defaultdict(list)
+        for r in records:
+            candidates[(r['image_id'], r['category_id'])].append(
+                np.reshape(r['keypoints'], (num, 3))[:, :2])
+        sims: List[List[float]] = [[] for _ in range(num)]
+        matched = people = 0
+        for ann in self._gt().dataset['annotations']:
+            gt = np.reshape(np.asarray(ann['keypoints'], np.float64), (num, 3))
+            labelled = gt[:, 2] > 0
+            if ann.get('iscrowd') or not labelled.any():
+                continue   # COCOeval ignores these people too
+            people += 1
+            preds = candidates.get((ann['image_id'], ann['category_id']))
+            if not preds:
+                continue
+            ks = keypoint_similarity(np.stack(preds), gt[:, :2], ann['area'], sigmas)
+            best = ks[int(np.argmax(ks[:, labelled].mean(axis=1)))]
+            matched += 1
+            for k in np.flatnonzero(labelled):
+                sims[k].append(float(best[k]))
+        return sims, matched, people
+
+    def _gt(self) -> Any:
+        """The pycocotools ``COCO`` of ``ann_file``, read (and checked) once."""
+        if self._coco is None:
+            self._coco = load_coco(self.ann_file, self._meta['num_keypoints'], for_eval=True)
+        return self._coco
 
     def evaluate_file(self, res_file: str) -> Tuple[List[float], str]:
         """(COCOeval's ten stats as floats, its printed summary) for a results file."""
         from pycocotools.cocoeval import COCOeval  # optional dependency (extra "coco")
         meta = self._meta
-        if len(meta.get('sigmas', ())) != meta['num_keypoints']:
-            raise ValueError(f"CocoMetric needs the metainfo's sigmas (one per keypoint, "
-                             f"{meta['num_keypoints']}) for OKS; the dataset metainfo "
-                             f"{meta.get('dataset_name')!r} has none")
-        if self._coco is None:
-            self._coco = load_coco(self.ann_file, meta['num_keypoints'], for_eval=True)
+        check_sigmas(meta, type(self).__name__)
+        coco = self._gt()
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            detections = self._coco.loadRes(res_file)
-            coco_eval = COCOeval(self._coco, detections, 'keypoints')
+            detections = coco.loadRes(res_file)
+            coco_eval = COCOeval(coco, detections, 'keypoints')
             coco_eval.params.kpt_oks_sigmas = exact_sigmas(meta['sigmas'])
             coco_eval.evaluate()
             coco_eval.accumulate()

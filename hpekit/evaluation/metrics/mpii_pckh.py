@@ -10,6 +10,7 @@ from mmengine.logging import MMLogger
 from hpekit.datasets.metainfo import parse_pose_metainfo
 from hpekit.datasets.mpii import MPII_METAINFO_FILE
 from hpekit.evaluation.functional import load_mpii_gt, pckh_counts, save_mpii_preds
+from hpekit.evaluation.metrics.per_keypoint import keypoint_names, log_per_keypoint_table
 from hpekit.registry import METRICS
 
 
@@ -146,8 +147,7 @@ def mpii_pckh_metrics(pred: np.ndarray, gt: dict, meta: dict, thr: float = 0.5,
                          f'joints; {int(bad.sum())} evaluated sample(s) affected')
     correct, count = pckh_counts(pred, pos, visible, head, thr)
     correct_01, _ = pckh_counts(pred, pos, visible, head, 0.1)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        per_joint = np.where(count > 0, 100.0 * correct / count, np.nan)
+    per_joint = _percent(correct, count)
     parts, excluded = pckh_table(meta)
     metrics = _part_values(per_joint, parts)
     plain = _plain_mean(list(metrics.values()))
@@ -155,6 +155,23 @@ def mpii_pckh_metrics(pred: np.ndarray, gt: dict, meta: dict, thr: float = 0.5,
     metrics[PLAIN_MEAN_KEY] = plain
     metrics['PCKh@0.1'] = _weighted_mean(correct_01, count, excluded)
     return metrics
+
+
+def _percent(correct: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """100 · correct / count per joint (float64 [K]); NaN where count is 0."""
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(count > 0, 100.0 * correct / count, np.nan)
+
+
+def mpii_pckh_per_joint(pred: np.ndarray, gt: dict, thr: float = 0.5,
+                        ids: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(PCKh@thr per joint in percent float64 [K] (NaN: never visible), visible counts
+    int [K]) of predictions (1-based px, [M, K, 2]) against the GT rows ``ids``, by
+    the official rule of :func:`mpii_pckh_metrics`."""
+    ids = np.arange(len(gt['head_size'])) if ids is None else np.asarray(ids)
+    correct, count = pckh_counts(pred, gt['pos_gt_src'][ids], gt['jnt_visible'][ids],
+                                 gt['head_size'][ids], thr)
+    return _percent(correct, count), np.asarray(count, np.int64)
 
 
 def format_pckh_table(metrics: Dict[str, float]) -> str:
@@ -218,9 +235,11 @@ class MPIIPCKh(BaseMetric):
     weighted by their visible counts, as the official code, HRNet and MMPose),
     ``PCKh (plain mean)`` (the unweighted mean of the part columns, which
     bearpaw/pytorch-pose's script reports as its Mean; see docs/mpii.md) and
-    ``PCKh@0.1`` (the weighted Mean at threshold 0.1). When the predictions cover only
-    some of the .mat's samples, those samples alone are evaluated (and the count is
-    logged).
+    ``PCKh@0.1`` (the weighted Mean at threshold 0.1), and ``PCKh/<joint name>``: each
+    joint's PCKh at ``thr`` (NaN for a joint never visible), whose table is logged
+    with the visible counts (``keypoint_counts``: {'visible': [K]}). When the
+    predictions cover only some of the .mat's samples, those samples alone are
+    evaluated (and the count is logged).
 
     Args:
         gt_file (str): path of ``mpii_gt_val.mat``: read (and checked) when the metric
@@ -258,6 +277,7 @@ class MPIIPCKh(BaseMetric):
         self.outfile_prefix = outfile_prefix
         self.ann_file = ann_file
         self._gt = None
+        self.keypoint_counts: Dict[str, np.ndarray] = {}
         if os.path.isfile(os.fspath(gt_file)):
             # Read (and so check) the GT now, before the test loop: an empty, truncated
             # or wrong .mat is refused here, naming the file, not after the last batch.
@@ -291,7 +311,14 @@ class MPIIPCKh(BaseMetric):
             self._write_preds(ids, pred, gt)
         metrics = mpii_pckh_metrics(pred, gt, self._meta, self.thr, ids,
                                     source=self.gt_file)
-        self._log_table(metrics, len(ids), num_gt)
+        per_joint, visible = mpii_pckh_per_joint(pred, gt, self.thr, ids)
+        names = keypoint_names(self._meta, pred.shape[1], type(self).__name__)
+        joint_metrics = {f'PCKh/{n}': float(v) for n, v in zip(names, per_joint)}
+        self.keypoint_counts = {'visible': visible}
+        log_per_keypoint_table(joint_metrics, names, self.keypoint_counts,
+                               f'MPII PCKh@{self.thr:g} per joint (percent)')
+        self._log_table(metrics, len(ids), num_gt)   # the official table last
+        metrics.update(joint_metrics)
         return metrics
 
     def _load_gt(self) -> dict:

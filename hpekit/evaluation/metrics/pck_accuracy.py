@@ -5,34 +5,47 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hpekit.evaluation.functional.keypoint_2d import pck_per_keypoint
+from hpekit.evaluation.metrics.per_keypoint import keypoint_names, log_per_keypoint_table
 from hpekit.evaluation.metrics.sample_fields import as_array, as_scalar, sample_field
 from hpekit.registry import METRICS
+
+__all__ = ['PCKAccuracy', 'pck_per_keypoint', 'read_keypoints_2d', 'stack_keypoints_2d']
 
 # norm_item → its metric key (MMPose's names)
 NORM_KEYS = dict(bbox='PCK', head='PCKh')
 
 
-def pck_per_keypoint(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
-                     norm: np.ndarray, thr: float) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-keypoint PCK: (accuracy float64 [K] (NaN where no instance counts), counts [K]).
+def read_keypoints_2d(sample: Any, metric: str) -> Dict[str, np.ndarray]:
+    """A data sample's 2D keypoints: dict(pred, gt float64 [K, 2] px, visible [K]).
 
-    Args:
-        pred, gt: float [N, K, 2] px.
-        visible: [N, K], nonzero where the ground truth counts.
-        norm: float [N] normalising length px per sample; samples with norm <= 0 do
-            not count.
-        thr: a keypoint is correct when ``‖pred - gt‖ / norm < thr`` (MMPose's strict
-            inequality).
+    Reads ``pred_keypoints`` [K, 2] (0-based image px), ``gt_keypoints`` [K, 2] and
+    ``keypoints_visible`` [K] (as ``PackPoseInputs`` packs them); shared by
+    ``PCKAccuracy``, ``AUC`` and ``EPE``. KeyError / ValueError name ``metric`` and the
+    field.
     """
-    valid = (np.asarray(visible) > 0) & (np.asarray(norm)[:, None] > 0)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        dist = np.linalg.norm(np.asarray(pred) - np.asarray(gt), axis=-1) / \
-            np.asarray(norm, np.float64)[:, None]
-    correct = (valid & (dist < thr)).sum(axis=0)
-    counts = valid.sum(axis=0)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        acc = np.where(counts > 0, correct / np.maximum(counts, 1), np.nan)
-    return acc, counts
+    pred = sample_field(sample, 'pred_keypoints', metric=metric,
+                        needed_for="the model's predictions")
+    num = int(np.prod(np.shape(pred))) // 2
+    gt = sample_field(sample, 'gt_keypoints', metric=metric, needed_for='the ground truth')
+    visible = sample_field(sample, 'keypoints_visible', metric=metric,
+                           needed_for='which keypoints are labelled')
+    return dict(pred=as_array(pred, (num, 2), 'pred_keypoints', metric),
+                gt=as_array(gt, (num, 2), 'gt_keypoints', metric),
+                visible=as_array(visible, (num, ), 'keypoints_visible', metric))
+
+
+def stack_keypoints_2d(results: List[dict], metric: str
+                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pred, gt float64 [N, K, 2], visible [N, K]) of the gathered results."""
+    if not results:
+        raise ValueError(f'{metric} received no predictions to evaluate')
+    nums = {len(r['pred']) for r in results}
+    if len(nums) > 1:
+        raise ValueError(f'{metric}: the samples have different numbers of keypoints '
+                         f'{sorted(nums)}')
+    return (np.stack([r['pred'] for r in results]), np.stack([r['gt'] for r in results]),
+            np.stack([r['visible'] for r in results]))
 
 
 @METRICS.register_module()
@@ -52,7 +65,9 @@ class PCKAccuracy(BaseMetric):
     the normalising length is positive, whose keypoint is correct), keypoints never
     labelled left out; a fraction in [0, 1]. Per keypoint: ``<key>/<name>`` with the
     metainfo's keypoint names (``PCK/left_wrist``; NaN for a keypoint never labelled
-    in the evaluated samples).
+    in the evaluated samples). ``compute_metrics`` logs the per-keypoint table
+    (``hpekit.evaluation.metrics.per_keypoint``) and leaves the numbers of labelled
+    instances per keypoint in ``keypoint_counts`` ({'labelled': int [K]}).
 
     Each data sample carries ``pred_keypoints`` [K, 2] (0-based image px),
     ``gt_keypoints`` [K, 2] (image px) and ``keypoints_visible`` [K] (as
@@ -80,22 +95,13 @@ class PCKAccuracy(BaseMetric):
             raise ValueError(f'norm_item must be among {sorted(NORM_KEYS)}, '
                              f'got {norm_item!r}')
         self.thr, self.norm_items = float(thr), list(dict.fromkeys(items))
+        self.keypoint_counts: Dict[str, np.ndarray] = {}
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Store pred / gt float64 [K, 2], visible [K] and the normalising lengths."""
         name = type(self).__name__
         for sample in data_samples:
-            pred = sample_field(sample, 'pred_keypoints', metric=name,
-                                needed_for="the model's predictions")
-            num = int(np.prod(np.shape(pred))) // 2
-            result = dict(
-                pred=as_array(pred, (num, 2), 'pred_keypoints', name),
-                gt=as_array(sample_field(sample, 'gt_keypoints', metric=name,
-                                         needed_for='the ground truth'),
-                            (num, 2), 'gt_keypoints', name),
-                visible=as_array(sample_field(sample, 'keypoints_visible', metric=name,
-                                              needed_for='which keypoints are labelled'),
-                                 (num, ), 'keypoints_visible', name))
+            result = read_keypoints_2d(sample, name)
             result['norm'] = {item: self._norm_length(sample, item, name)
                               for item in self.norm_items}
             self.results.append(result)
@@ -113,36 +119,34 @@ class PCKAccuracy(BaseMetric):
                          'head_size', name)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """PCK per norm item and per keypoint (fractions; see class doc)."""
-        if not results:
-            raise ValueError('PCKAccuracy received no predictions to evaluate')
-        pred = np.stack([r['pred'] for r in results])
-        gt = np.stack([r['gt'] for r in results])
-        visible = np.stack([r['visible'] for r in results])
-        names = self._names(pred.shape[1])
-        metrics = {}
+        """PCK per norm item and per keypoint (fractions; see class doc); logs the
+        per-keypoint table and sets ``keypoint_counts`` ({'labelled': [K]})."""
+        pred, gt, visible = stack_keypoints_2d(results, type(self).__name__)
+        names = keypoint_names(self.dataset_meta, pred.shape[1], type(self).__name__)
+        metrics, counts_by_key = {}, {}
         for item in self.norm_items:
             key = NORM_KEYS[item]
-            acc, _ = pck_per_keypoint(pred, gt, visible,
-                                      np.array([r['norm'][item] for r in results]),
-                                      self.thr)
+            acc, counts = pck_per_keypoint(pred, gt, visible,
+                                           np.array([r['norm'][item] for r in results]),
+                                           self.thr)
             seen = acc[~np.isnan(acc)]
             metrics[key] = float(seen.mean()) if seen.size else 0.0
             metrics.update({f'{key}/{n}': float(a) for n, a in zip(names, acc)})
-        self._log(metrics, len(results))
-        return metrics
-
-    def _names(self, num: int) -> List[str]:
-        """Keypoint names of the dataset metainfo, else '0' … 'K-1'."""
-        meta = self.dataset_meta or {}
-        id2name = meta.get('keypoint_id2name') or {}
-        if meta.get('num_keypoints') not in (None, num):
-            raise ValueError(f"PCKAccuracy: predictions have {num} keypoints, the dataset "
-                             f"metainfo {meta['num_keypoints']}")
-        return [str(id2name.get(i, i)) for i in range(num)]
-
-    def _log(self, metrics: Dict[str, float], count: int) -> None:
+            counts_by_key[key] = counts
+        self.keypoint_counts = _count_columns(counts_by_key)
         summary = ', '.join(f'{NORM_KEYS[i]} {metrics[NORM_KEYS[i]]:.4f}'
                             for i in self.norm_items)
-        MMLogger.get_current_instance().info(
-            f'PCK@{self.thr:g} over {count} samples: {summary}')
+        log_per_keypoint_table(metrics, names, self.keypoint_counts,
+                               f'PCK@{self.thr:g} over {len(results)} samples: {summary}; '
+                               'per keypoint (fractions)')
+        return metrics
+
+
+def _count_columns(counts_by_key: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """{'labelled': [K]} when every key counts the same instances, else one
+    'labelled (<key>)' column per key (a sample's box and head size differ in which
+    are positive)."""
+    columns = list(counts_by_key.values())
+    if all(np.array_equal(columns[0], c) for c in columns):
+        return {'labelled': columns[0]}
+    return {f'labelled ({key})': c for key, c in counts_by_key.items()}
