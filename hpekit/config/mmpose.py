@@ -36,7 +36,7 @@ SAME_NAME = {
     'model.head.loss': ('KeypointMSELoss', 'KLDiscretLoss'),
     'codec': ('MSRAHeatmap', 'UDPHeatmap', 'SimCCLabel'),
     'dataset': ('CocoDataset', ),
-    'evaluator': ('CocoMetric', 'PCKAccuracy'),
+    'evaluator': ('CocoMetric', 'PCKAccuracy', 'AUC', 'EPE'),
 }
 RENAMED = {'TopdownPoseEstimator': 'TopDownPoseEstimator',
            'PoseDataPreprocessor': 'ImageDataPreprocessor'}
@@ -45,6 +45,12 @@ RENAMED = {'TopdownPoseEstimator': 'TopDownPoseEstimator',
 PIPELINE_STEPS = ('LoadImage', 'GetBBoxCenterScale', 'RandomFlip', 'RandomHalfBody',
                   'RandomBBoxTransform', 'TopdownAffine', 'GenerateTarget', 'PackPoseInputs',
                   'YOLOXHSVRandomAug', 'Albumentation')
+#: ``CombinedDataset``'s own arguments besides its parts (MMPose passes the rest of its
+#: keyword arguments to mmengine's ``BaseDataset``).
+COMBINED_KEYS = ('type', 'metainfo', 'datasets', 'pipeline', 'sample_ratio_factor',
+                 'data_root', 'test_mode', 'lazy_init', 'max_refetch')
+#: The steps of a sub-dataset's own pipeline in a ``CombinedDataset``.
+SUB_PIPELINE_STEPS = ('KeypointConverter', )
 #: The metainfo hpekit's test pipelines keep (CocoMetric reads the ids and scores).
 TEST_META_KEYS = ('sample_idx', 'image_id', 'center', 'bbox_size', 'input_size',
                   'heatmap_size', 'flip_indices', 'img_scale', 'id', 'img_id',
@@ -61,7 +67,8 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = ('val_evaluator', 'test_evaluator')
 #: The top-level key listing the sections that could not be translated, {key:
 #: message}: the model still loads (``init_model``), and ``check_config`` raises the
-#: message when a tool needs the section (e.g. a ``CombinedDataset`` training set).
+#: message when a tool needs the section (e.g. a training set of MMPose's
+#: ``MpiiDataset``, alone or inside a ``CombinedDataset``).
 UNTRANSLATED = 'mmpose_untranslated'
 
 
@@ -284,18 +291,57 @@ class _Translator:
     def dataloader(self, cfg: dict, key: str, input_size: Optional[Tuple[int, int]]) -> dict:
         cfg = dict(cfg)
         dataset = dict(cfg['dataset'])
-        if dataset.get('data_mode', 'topdown') != 'topdown':
-            self.fail(f'{key}.dataset.data_mode', dataset['data_mode'], ['topdown'],
-                      'is a data mode hpekit does not have')
-        dataset.pop('data_mode', None)
-        dataset = self.same_name(dataset, f'{key}.dataset', 'dataset')
-        dataset['pipeline'] = self.pipeline(dataset.get('pipeline', []),
-                                            f'{key}.dataset.pipeline')
-        if input_size is not None:
-            dataset['input_size'] = tuple(input_size)
-        cfg['dataset'] = dataset
+        if str(dataset.get('type', '')).split('.')[-1] == 'CombinedDataset':
+            cfg['dataset'] = self.combined(dataset, f'{key}.dataset', input_size)
+        else:
+            cfg['dataset'] = self.dataset(dataset, f'{key}.dataset', input_size)
+            cfg['dataset']['pipeline'] = self.pipeline(dataset.get('pipeline', []),
+                                                       f'{key}.dataset.pipeline')
         cfg.setdefault('worker_init_fn', dict(type='hpekit.seed_worker'))
         return cfg
+
+    def dataset(self, dataset: dict, key: str, input_size: Optional[Tuple[int, int]]) -> dict:
+        """A dataset hpekit builds under MMPose's name (its pipeline left as it is)."""
+        if dataset.get('data_mode', 'topdown') != 'topdown':
+            self.fail(f'{key}.data_mode', dataset['data_mode'], ['topdown'],
+                      'is a data mode hpekit does not have')
+        dataset.pop('data_mode', None)
+        dataset = self.same_name(dataset, key, 'dataset')
+        if input_size is not None:
+            dataset['input_size'] = tuple(input_size)
+        return dataset
+
+    def combined(self, cfg: dict, key: str, input_size: Optional[Tuple[int, int]]) -> dict:
+        """MMPose's ``CombinedDataset`` → hpekit's (the same arguments): each part
+        translated as a dataset whose own pipeline holds only ``KeypointConverter``
+        steps, the combined pipeline as a top-down pipeline."""
+        cfg = dict(cfg)
+        cfg.pop('_scope_', None)
+        self.note_dropped(cfg, COMBINED_KEYS, key)
+        out = {k: cfg[k] for k in COMBINED_KEYS if k in cfg}
+        out['type'] = 'CombinedDataset'
+        if not out.get('datasets'):
+            raise MMPoseConfigError(f"{self.source}: {key}.datasets: MMPose's "
+                                    "'CombinedDataset' lists no datasets to combine")
+        out['datasets'] = [self.sub_dataset(dict(sub), f'{key}.datasets[{i}]', input_size)
+                           for i, sub in enumerate(out['datasets'])]
+        out['pipeline'] = self.pipeline(cfg.get('pipeline', []), f'{key}.pipeline')
+        return out
+
+    def sub_dataset(self, cfg: dict, key: str, input_size: Optional[Tuple[int, int]]) -> dict:
+        """A part of a ``CombinedDataset``: its own pipeline keeps its
+        ``KeypointConverter`` steps (the same arguments)."""
+        out = self.dataset(dict(cfg), key, input_size)
+        out['pipeline'] = []
+        for i, step in enumerate(cfg.get('pipeline') or []):
+            step = dict(step, type=str(step.get('type', '')).split('.')[-1])
+            step.pop('_scope_', None)
+            if step['type'] not in SUB_PIPELINE_STEPS:
+                self.fail(f'{key}.pipeline[{i}].type', step['type'], SUB_PIPELINE_STEPS,
+                          "is a step hpekit does not run in a CombinedDataset's part (its "
+                          'own pipeline maps keypoints only)')
+            out['pipeline'].append(step)
+        return out
 
     def evaluator(self, cfg: Any, key: str) -> Any:
         if isinstance(cfg, list):

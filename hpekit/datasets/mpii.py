@@ -138,7 +138,9 @@ def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: st
     Returns:
         dict: 'sample_idx' int, 'img_path' str, 'image_id' str (the file name),
         'center' float32 [2] (0-based px, moved down 15·scale), 'bbox_size' float32 [2]
-        (scale·200·1.25 px, square), 'keypoints' float32 [K, 2] (0-based px),
+        (scale·200·1.25 px, square), 'bbox' float32 [4] (x1, y1, x2, y2: the unpadded
+        scale·200 px square about 'center', MMPose's MPII box, which ``PCKAccuracy``'s
+        norm_item='bbox' reads), 'keypoints' float32 [K, 2] (0-based px),
         'keypoints_visible' float32 [K] (0/1).
 
     Raises:
@@ -153,11 +155,13 @@ def parse_mpii_record(path: str, index: int, record: Dict[str, Any], img_dir: st
     img_path = image_path(path, index, img_dir, record['image'], allow_outside)
     center = center - 1.0 + np.array([0.0, CENTER_SHIFT * scale])
     side = scale_to_size(scale, BOX_PADDING)
+    half = scale_to_size(scale) / 2
     return {'sample_idx': index,
             'img_path': img_path,
             'image_id': record['image'],
             'center': center.astype(np.float32),
             'bbox_size': np.array([side, side], np.float32),
+            'bbox': np.concatenate([center - half, center + half]).astype(np.float32),
             'keypoints': (joints - 1.0).astype(np.float32),
             'keypoints_visible': (visible > 0).astype(np.float32)}
 

@@ -196,17 +196,77 @@ def test_load_config_translates_an_mmpose_file(tmp_path):
     assert native.model.head.decoder.get('grid', 'edges') == 'edges'
 
 
-def test_an_untranslatable_training_set_still_loads_the_model(runtime):
-    """A published checkpoint trained on a dataset hpekit cannot build (MMPose's
-    CombinedDataset) still runs; training it is refused, naming the key."""
+MPII_TO_COMBINED = [(0, 16), (1, 14), (2, 12), (3, 11), (4, 13), (5, 15), (6, 17), (7, 18),
+                    (8, 19), (9, 20), (10, 10), (11, 8), (12, 6), (13, 5), (14, 7), (15, 9)]
+
+
+def combined_config(second=None):
+    """mmpose_config() training on MMPose's CombinedDataset of two COCO-format sets (or
+    ``second`` as the second part), as MMPose's mixed-dataset configs write it."""
     src = mmpose_config()
-    src['train_dataloader']['dataset'] = dict(type='CombinedDataset', datasets=[],
-                                              pipeline=[])
-    cfg, _ = translate(src, runtime)
+    train = src['train_dataloader']['dataset']
+    parts = [dict(type='CocoDataset', data_root='data/coco/', data_mode='topdown',
+                  ann_file='annotations/person_keypoints_train2017.json',
+                  data_prefix=dict(img='train2017/'),
+                  pipeline=[dict(type='KeypointConverter', num_keypoints=21,
+                                 mapping=[(i, i) for i in range(17)])]),
+             second or dict(type='CocoDataset', data_root='data/mine/', data_mode='topdown',
+                            ann_file='annotations/train.json', data_prefix=dict(img='img/'),
+                            pipeline=[dict(type='mmpose.KeypointConverter', num_keypoints=21,
+                                           mapping=[((5, 6), 18), (0, 20)])])]
+    src['train_dataloader']['dataset'] = dict(
+        type='CombinedDataset', metainfo=dict(from_file='_base_/datasets/coco_mpii_combined.py'),
+        datasets=parts, pipeline=train['pipeline'], sample_ratio_factor=[1.0, 0.5],
+        test_mode=False)
+    return src
+
+
+def test_combined_dataset_and_keypoint_converter_translate_one_to_one(runtime):
+    cfg, _ = translate(combined_config(), runtime)
+    check_config(cfg, loaders=())
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'CombinedDataset' and dataset.sample_ratio_factor == [1.0, 0.5]
+    assert dataset.metainfo == dict(from_file='_base_/datasets/coco_mpii_combined.py')
+    first, second = dataset.datasets
+    assert (first.type, 'data_mode' in first, first.input_size) == ('CocoDataset', False,
+                                                                    (192, 256))
+    assert first.pipeline == [dict(type='KeypointConverter', num_keypoints=21,
+                                   mapping=[(i, i) for i in range(17)])]
+    assert second.pipeline[0]['type'] == 'KeypointConverter'   # scope dropped
+    assert second.pipeline[0]['mapping'] == [((5, 6), 18), (0, 20)]
+    # the combined pipeline is translated as a dataset's is
+    assert [s['type'] for s in dataset.pipeline] == ['RandomHalfBody', 'LoadImage',
+                                                     'TopdownAffine', 'GenerateTarget',
+                                                     'PackPoseInputs']
+    assert dataset.pipeline[2]['grid'] == 'origin'
+
+
+def test_an_untranslatable_part_of_a_combined_set_still_loads_the_model(runtime):
+    """A published checkpoint trained on a part hpekit cannot build (MMPose's
+    MpiiDataset inside a CombinedDataset) still runs; training it is refused, naming
+    the part's key."""
+    mpii = dict(type='MpiiDataset', data_root='data/mpii/', data_mode='topdown',
+                ann_file='annotations/mpii_train.json', data_prefix=dict(img='images/'),
+                pipeline=[dict(type='KeypointConverter', num_keypoints=21,
+                               mapping=MPII_TO_COMBINED)])
+    cfg, _ = translate(combined_config(mpii), runtime)
     assert 'train_dataloader' not in cfg and cfg.model.type == 'TopDownPoseEstimator'
     check_config(cfg, loaders=())
-    with pytest.raises(ConfigError, match=r"train_dataloader\.dataset\.type.*"
-                       "'CombinedDataset'"):
+    with pytest.raises(ConfigError, match=r"train_dataloader\.dataset\.datasets\[1\]\.type"
+                       r".*'MpiiDataset'"):
+        check_config(cfg, loaders=('train_dataloader', ))
+
+
+@pytest.mark.parametrize('edit, key', [
+    (lambda d: d['datasets'][1]['pipeline'].insert(0, dict(type='LoadImage')),
+     r'datasets\[1\]\.pipeline\[0\]\.type'),
+    (lambda d: d.update(datasets=[]), r'train_dataloader\.dataset\.datasets'),
+])
+def test_a_combined_set_hpekit_cannot_build_is_refused_naming_the_key(runtime, edit, key):
+    src = combined_config()
+    edit(src['train_dataloader']['dataset'])
+    cfg, _ = translate(src, runtime)
+    with pytest.raises(ConfigError, match=key):
         check_config(cfg, loaders=('train_dataloader', ))
 
 

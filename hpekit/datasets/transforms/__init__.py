@@ -4,6 +4,7 @@ from hpekit.datasets.transforms.clip_transforms import (ClipColorJitter, ClipRan
                                                         ClipRandomResizedCrop, ClipResize,
                                                         PackClipInputs, TemporalSubsample)
 from hpekit.datasets.transforms.common_transforms import GenerateTarget
+from hpekit.datasets.transforms.keypoint_converter import KeypointConverter
 from hpekit.datasets.transforms.lifting_transforms import LiftingRandomFlip, PackLiftingInputs
 from hpekit.datasets.transforms.person_crop import LoadPersonCrop
 from hpekit.datasets.transforms.photometric import Albumentation, YOLOXHSVRandomAug
@@ -18,3 +19,4 @@ __all__ += ['LoadClipCrops']
 __all__ += ['LiftingRandomFlip', 'PackLiftingInputs']
 __all__ += ['LoadPersonCrop']
 __all__ += ['Albumentation', 'YOLOXHSVRandomAug']
+__all__ += ['KeypointConverter']
