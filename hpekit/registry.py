@@ -110,6 +110,13 @@ VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'hpekit.visualization'
 # Person detectors for top-down inference (hpekit.apis.detectors): image → boxes.
 PERSON_DETECTORS = Registry('person_detector', scope=SCOPE, locations=['hpekit.apis'])
 
+# Keypoint smoothing filters (hpekit.core.smoothing): a track [T, K, C] → smoothed,
+# offline or frame by frame; built per track by inference.
+POSE_FILTERS = Registry('pose_filter', scope=SCOPE, locations=['hpekit.core.smoothing'])
+
+# Multi-person trackers (hpekit.apis.tracking): per-frame detections → stable track ids.
+TRACKERS = Registry('tracker', scope=SCOPE, locations=['hpekit.apis.tracking'])
+
 # Keypoint codecs: label ↔ target geometry (hpekit.codecs), built by transforms and heads.
 KEYPOINT_CODECS = Registry('keypoint_codec', scope=SCOPE, locations=['hpekit.codecs'])
 

@@ -1,6 +1,7 @@
-"""Mean per-joint position error (MPJPE) and its aligned variants, in pure numpy.
+"""Mean per-joint position error (MPJPE), its aligned variants and the acceleration
+error (jitter), in pure numpy.
 
-All functions take N poses of K joints in 3D:
+The MPJPE functions take N poses of K joints in 3D:
 
 - ``pred``, ``gt``: array-like [N, K, 3], any length unit (the result is in that unit).
 - ``mask``: bool array-like [N, K]; ``True`` marks a joint that counts. ``None`` counts
@@ -12,8 +13,14 @@ All functions take N poses of K joints in 3D:
   ``'procrustes'`` (optimal rotation + uniform scale + translation with reflections
   excluded, PA-MPJPE). Alignments are fitted on the sample's masked joints only and
   applied to all of its joints.
+
+``accel_error`` / ``accel_errors`` take one sequence of consecutive frames instead
+([T, K, C], the frames in time order) and compare second differences over time.
 """
+from typing import Optional, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hpekit.evaluation.functional._checks import as_mask, as_points
 
@@ -182,3 +189,60 @@ def mpjpe_per_joint(pred, gt, mask=None, alignment='none'):
     total = np.where(mask, errors, 0.0).sum(axis=0)
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def accel_errors(pred: ArrayLike, gt: ArrayLike,
+                 mask: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Acceleration errors of one sequence, frame by frame (VIBE/HMR's ``accel_error``).
+
+    The acceleration of a joint at frame t is the second difference
+    ``x[t-1] − 2·x[t] + x[t+1]``; its error is ``‖accel_pred − accel_gt‖``, in the
+    input unit per frame² (× 1000 for mm from metres). Frames must be consecutive and
+    evenly spaced (one clip, or one run of a sequence).
+
+    Args:
+        pred, gt: array-like [T, K, C] (C = 2 or 3), T >= 3 consecutive frames.
+        mask: bool [T, K] or None (all valid); an acceleration counts only when its
+            joint is valid in all three frames.
+    Returns:
+        (errors float64 [T-2, K], valid bool [T-2, K]): row i is frame i + 1; errors
+        where ``valid`` is False are 0.
+    Raises:
+        ValueError: a bad shape, fewer than 3 frames, or NaN/Inf in a valid joint.
+    """
+    pred = np.asarray(pred, dtype=np.float64)
+    dim = pred.shape[-1] if pred.ndim == 3 and pred.shape[-1] in (2, 3) else 3
+    pred = as_points('pred', pred, dim)
+    gt = as_points('gt', gt, dim, expected_shape=pred.shape)
+    mask = as_mask(mask, pred.shape[0], pred.shape[1])
+    if len(pred) < 3:
+        raise ValueError(f'the acceleration error needs at least 3 consecutive frames, '
+                         f'got {len(pred)}')
+    for name, poses in (('pred', pred), ('gt', gt)):
+        bad = ~np.isfinite(poses).all(axis=-1) & mask
+        if bad.any():
+            raise ValueError(f'{name} holds NaN or Inf in {int(bad.any(axis=1).sum())} '
+                             f'frames at valid joints, first frame '
+                             f'{int(np.flatnonzero(bad.any(axis=1))[0])}')
+    pred, gt = (np.where(mask[..., None], p, 0.0) for p in (pred, gt))
+    valid = mask[:-2] & mask[1:-1] & mask[2:]
+
+    def accel(x):
+        return x[:-2] - 2 * x[1:-1] + x[2:]
+
+    errors = np.linalg.norm(accel(pred) - accel(gt), axis=-1)
+    return np.where(valid, errors, 0.0), valid
+
+
+def accel_error(pred: ArrayLike, gt: ArrayLike, mask: Optional[ArrayLike] = None) -> float:
+    """Mean acceleration error over the valid (frame, joint) pairs of one sequence.
+
+    Args: as :func:`accel_errors`.
+    Returns:
+        float: input unit per frame² (mm/frame² for millimetres).
+    Raises:
+        ValueError: as :func:`accel_errors`, or when no acceleration is valid.
+    """
+    errors, valid = accel_errors(pred, gt, mask)
+    _require_some(valid)
+    return float(errors[valid].mean())
