@@ -1,10 +1,13 @@
 """Inference entry points: ``init_model`` (``model``), ``inference_topdown``
 (``topdown``), ``inference_video3d`` (``video3d``), ``inference_lifting`` and
 ``inference_two_stage`` (``lifting``), ``PoseInferencer``, the person detectors it takes,
-and the ONNX Runtime backend (``init_model(..., backend='onnxruntime')`` →
-``OnnxRuntimeEstimator``)."""
-from hpekit.apis.detectors import (DetectionsFileDetector, GivenBoxesDetector, WholeImageDetector,
-                                   build_detector)
+the ONNX Runtime backend (``init_model(..., backend='onnxruntime')`` →
+``OnnxRuntimeEstimator``), and MMDetection's RTMDet (``init_detector``,
+``inference_detector``, ``RTMDetPersonDetector``)."""
+from hpekit.apis.detectors import (DetectionsFileDetector, GivenBoxesDetector,
+                                   OnnxRuntimeDetector, RTMDetPersonDetector, WholeImageDetector,
+                                   build_detector, export_detector_onnx, inference_detector,
+                                   init_detector)
 from hpekit.apis.inferencer import PoseInferencer
 from hpekit.apis.lifting import inference_lifting, inference_two_stage
 from hpekit.apis.model import init_model
@@ -15,4 +18,6 @@ from hpekit.apis.video3d import inference_video3d, stack_keypoints, window_start
 __all__ = ['init_model', 'inference_topdown', 'inference_video3d', 'merge_data_samples',
            'stack_keypoints', 'window_starts', 'PoseInferencer', 'WholeImageDetector',
            'GivenBoxesDetector', 'DetectionsFileDetector', 'build_detector',
-           'OnnxRuntimeEstimator', 'inference_lifting', 'inference_two_stage']
+           'OnnxRuntimeEstimator', 'inference_lifting', 'inference_two_stage',
+           'init_detector', 'inference_detector', 'RTMDetPersonDetector',
+           'OnnxRuntimeDetector', 'export_detector_onnx']

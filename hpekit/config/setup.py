@@ -4,11 +4,13 @@
 the behaviour of every command-line flag lives (and is tested) here.
 """
 import ast
+import contextlib
 import importlib
-import logging
 import importlib.util
+import logging
 import os.path as osp
-from typing import Any, Dict, Optional
+import threading
+from typing import Any, Dict, Iterator, Optional
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
@@ -16,7 +18,8 @@ from mmengine.logging import print_log
 
 from hpekit.config.checks import ConfigError, check_cfg_options
 from hpekit.config.cli_options import set_data_root
-from hpekit.config.files import find_config_file
+from hpekit.config.files import PACKAGE_PREFIX, find_config_file, resolve_package_path
+from hpekit.config.mmdet import check_mmdet_bases, is_mmdet_config, translate_mmdet_config
 from hpekit.config.mmpose import from_mmpose, is_mmpose_config
 from hpekit.config.yacs import convert_hint, load_yacs_experiment, warn_ignored
 
@@ -27,9 +30,12 @@ def load_config(path, cfg_options=None):
     with a hint to convert it once with ``tools/misc/yacs2py.py``; keys it ignores
     are printed as a warning), and merge ``--cfg-options`` (dict of dotted keys).
 
-    ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, or a
-    path relative to ``configs/``): ``hpekit.config.files.find_config_file``;
-    FileNotFoundError names every place searched.
+    ``path`` may also name a shipped config (``hg2-bottleneck_b24-20e_mpii-256``, a
+    path relative to ``configs/`` or ``hpekit::<path relative to configs/>``):
+    ``hpekit.config.files.find_config_file``; FileNotFoundError names every place
+    searched. A config anywhere inherits hpekit's shipped bases and experiments with
+    mmengine's package syntax, ``_base_ = ['hpekit::_base_/default_runtime.py']``
+    (see :func:`package_syntax`).
 
     An MMPose 1.x config (``default_scope='mmpose'``) is translated into the native
     config it means (``hpekit.config.mmpose``); what the translation changes is logged
@@ -58,16 +64,21 @@ def load_config(path, cfg_options=None):
 
 def native_config(cfg: Config, path: Optional[str] = None) -> Config:
     """``cfg`` itself, or for an MMPose 1.x config the hpekit config it means
-    (``hpekit.config.mmpose.from_mmpose``), each change logged once as a warning.
+    (``hpekit.config.mmpose.from_mmpose``), each change logged once as a warning; for
+    an MMDetection 3.x RTMDet config, the native detector config
+    (``hpekit.config.mmdet.translate_mmdet_config``).
 
     Args:
         cfg: a loaded config.
         path: its file, for messages (default ``cfg.filename``).
     """
+    if is_mmdet_config(cfg):
+        return translate_mmdet_config(cfg, path or cfg.filename)
     if not is_mmpose_config(cfg):
         return cfg
     path = path or cfg.filename or '<config>'
-    runtime = Config.fromfile(find_config_file('_base_/default_runtime.py'))
+    with package_syntax():
+        runtime = Config.fromfile(find_config_file('_base_/default_runtime.py'))
     cfg, notes = from_mmpose(cfg, path, runtime)
     for note in notes:
         print_log(f'MMPose config {path}: {note}', logger='current', level=logging.WARNING)
@@ -78,8 +89,10 @@ def _read_python_config(path):
     """``Config.fromfile`` whose failures name the file: a syntax error names the file
     (the config or one of its ``_base_`` files) and the line; a ``custom_imports``
     module that cannot be imported is named with the reason (ConfigError both)."""
+    check_mmdet_bases(path)
     try:
-        return Config.fromfile(path)
+        with package_syntax():
+            return Config.fromfile(path)
     except SyntaxError as error:
         found = _find_syntax_error(path, set())
         file, line, msg = found if found else (path, error.lineno, error.msg)
@@ -97,6 +110,54 @@ def _read_python_config(path):
         raise ConfigError(
             f'{path}: custom_imports: cannot import {module!r} ({reason}). Check the name, '
             'or put the folder holding it on PYTHONPATH.') from None
+
+
+# mmengine's resolver of ``_base_`` paths while package_syntax() is active (depth > 0).
+_PACKAGE_SYNTAX = dict(lock=threading.RLock(), depth=0, original=None)
+
+
+@contextlib.contextmanager
+def package_syntax() -> Iterator[None]:
+    """Within the block, mmengine's ``Config.fromfile`` resolves ``_base_`` entries
+    written ``hpekit::<path relative to hpekit's configs folder>`` (mmengine's package
+    syntax, as ``mmpose::`` names MMPose's configs) to the shipped file
+    (``hpekit.config.files.resolve_package_path``); other paths are resolved by
+    mmengine as before. A wrong path raises FileNotFoundError naming it, the config
+    that names it and every file looked at. On leaving, mmengine is as it was.
+
+    Why a scoped hook on ``Config._get_cfg_path`` rather than an entry for hpekit in
+    mmengine's ``MODULE2PACKAGE`` table: mmengine looks a package's configs up in
+    ``<installed package>/.mim/`` and needs its ``model-index.yml`` there; a source
+    checkout (editable install) has neither (its configs are the repository's
+    ``configs/``, as ``config_roots`` knows), so the table entry alone cannot work.
+    mmengine calls its resolver as ``Config._get_cfg_path`` (a subclass cannot take
+    its place), so the resolver is wrapped for the duration of the block only, under a
+    re-entrant lock (nested loads share one wrapper): nothing in mmengine is changed at
+    import, nor left changed afterwards. The shipped files are read with no scope
+    (mmengine would add ``_scope_='hpekit'`` to their dicts), exactly as when named by
+    a relative path: their dicts are hpekit's own and ``default_scope`` is hpekit.
+    """
+    state = _PACKAGE_SYNTAX
+    with state['lock']:
+        if state['depth'] == 0:
+            state['original'] = Config.__dict__['_get_cfg_path']
+            Config._get_cfg_path = staticmethod(_get_cfg_path)
+        state['depth'] += 1
+        try:
+            yield
+        finally:
+            state['depth'] -= 1
+            if state['depth'] == 0:
+                Config._get_cfg_path = state['original']
+                state['original'] = None
+
+
+def _get_cfg_path(cfg_path, filename):
+    """mmengine's ``Config._get_cfg_path`` with ``hpekit::`` paths resolved by hpekit:
+    (absolute path, scope None) for those, mmengine's answer otherwise."""
+    if isinstance(cfg_path, str) and cfg_path.startswith(PACKAGE_PREFIX):
+        return resolve_package_path(cfg_path, referrer=filename), None
+    return _PACKAGE_SYNTAX['original'].__func__(cfg_path, filename)
 
 
 def _find_syntax_error(path, seen):

@@ -11,3 +11,6 @@ __all__ += ['HeatmapHead']
 from hpekit.models.heads.rtmcc_head import RTMCCHead  # noqa: E402
 
 __all__ += ['RTMCCHead']
+from hpekit.models.heads.rtmdet_head import RTMDetSepBNHead  # noqa: E402
+
+__all__ += ['RTMDetSepBNHead']

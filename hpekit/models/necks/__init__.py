@@ -4,3 +4,6 @@ from hpekit.models.necks.temporal import RecurrentNeck, TemporalConvNeck
 
 __all__ = ['ChannelReduction', 'GlobalAveragePooling', 'RecurrentNeck',
            'TemporalConvNeck']
+from hpekit.models.necks.cspnext_pafpn import CSPNeXtPAFPN  # noqa: E402
+
+__all__ += ['CSPNeXtPAFPN']
