@@ -11,7 +11,9 @@ Modes (see ``tools.benchmarking.harness`` for exactly what each one times):
   ``--num-workers``), samples/s and peak RSS of the process and its workers;
 - ``inference``: ``model.val_step`` in eval mode (flip test where the config has it),
   ``--backend pytorch|onnxruntime`` (both, comma-separated, and several batch sizes,
-  ``--batch-size 1,16``: every pair timed interleaved, per-crop ratios reported);
+  ``--batch-size 1,16``: every pair timed interleaved, per-crop ratios reported),
+  ``--precision float32,bfloat16`` (``init_model(..., precision=)``: bfloat16 autocast
+  arms, timed interleaved the same way);
 - ``sampler``: the plain training step timed with the memory sampler off, on, and as
   it was before (PSS every 50 ms), interleaved step by step in one process: proves
   that the sampler does not slow down what the other modes time;
@@ -28,6 +30,15 @@ Each run prints a table on stdout (``tools.benchmarking.table``: one row per arm
 samples/s, the median step time and its p10–p90 spread, the ratios to the reference
 arm, peak RSS, PSS and GPU memory where measured); ``--json OUT`` writes every figure
 as one JSON object to a file, which is what scripts should read.
+
+The roofline (``tools.benchmarking.roofline``; inference and train-step modes): a
+calibration of a few seconds measures this machine's peak (matmul and 3×3
+convolution, float32 and bfloat16, one thread and the threads used; once per
+process), and every arm gets two more columns, achieved GFLOP/s (the model's FLOPs
+as ``tools/get_flops.py`` counts them, one multiply-accumulate = one FLOP; ×2 with
+flip test, ×3 for a training step) and ``% peak`` of the peak of its dtype; the JSON
+has them under ``roofline``. ``--no-roofline`` skips it; ``--roofline-only`` (no mode
+or config needed) prints just the peaks.
 ``--synthetic-gb N`` (loader mode, video configs) first writes an N GB synthetic file in
 the course's memmap format to a temporary folder and benchmarks the loader on it.
 
@@ -39,6 +50,9 @@ Examples::
     python tools/benchmark.py train-step configs/mpii_hourglass/hg2_synthetic-quick.py \\
         --batch-size 4 --iters 10
     python tools/benchmark.py suite --device cuda --out work_dirs/gpu_suite
+    python tools/benchmark.py inference configs/mpii_hourglass/hg2-bottleneck_b24-20e_mpii-256.py \
+        --batch-size 16 --precision float32,bfloat16
+    python tools/benchmark.py --roofline-only
 """
 if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
     from hpekit.runtime.allocator import tune_allocator
@@ -59,7 +73,7 @@ from hpekit.utils import register_all_modules
 # Run as a script, sys.path[0] is tools/: add the folder above it (the checkout, or
 # hpekit/.mim in a wheel), where the harness imports as tools.benchmarking.
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.benchmarking import ddp, suite, table  # noqa: E402
+from tools.benchmarking import ddp, roofline, suite, table  # noqa: E402
 from tools.benchmarking import harness as bench  # noqa: E402
 
 MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite')
@@ -95,9 +109,22 @@ def _backends(text):
     return values
 
 
+PRECISIONS = ('float32', 'bfloat16')
+
+
+def _precisions(text):
+    values = [v.strip() for v in text.split(',') if v.strip()]
+    bad = [v for v in values if v not in PRECISIONS]
+    if not values or bad or len(set(values)) < len(values):
+        raise argparse.ArgumentTypeError(f'precisions are {", ".join(PRECISIONS)} (comma-'
+                                         f'separated, each once), got {text!r}')
+    return values
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Benchmark an hpekit config.')
-    parser.add_argument('mode', choices=MODES)
+    parser.add_argument('mode', nargs='?', choices=MODES,
+                        help='what to time (not needed with --roofline-only)')
     parser.add_argument('config', nargs='?', help='config file path (not for suite)')
     parser.add_argument('--batch-size', type=_positive_list, default=None,
                         help='batch size (default: the config\'s; inference: 4); '
@@ -105,6 +132,15 @@ def parse_args(argv=None):
     parser.add_argument('--backend', type=_backends, default=['pytorch'],
                         help='inference: pytorch, onnxruntime, or both '
                         '(pytorch,onnxruntime: timed interleaved, step by step)')
+    parser.add_argument('--precision', type=_precisions, default=['float32'],
+                        help='inference: float32, bfloat16, or both (float32,bfloat16: '
+                        'timed interleaved, step by step; bfloat16 runs on the pytorch '
+                        'backend only)')
+    parser.add_argument('--no-roofline', action='store_true',
+                        help='inference/train-step: skip the peak calibration and the '
+                        'GFLOP/s and %% peak columns')
+    parser.add_argument('--roofline-only', action='store_true',
+                        help='print only this machine\'s peaks (the calibration) and exit')
     parser.add_argument('--iters', type=_positive, default=None,
                         help='timed steps (default: pipeline 200, loader 50, sampler 10 '
                         'rounds of its 3 arms, others 20)')
@@ -191,6 +227,9 @@ def run(args):
     sizes = args.batch_size or [None]
     if len(sizes) > 1 and args.mode != 'inference':
         raise SystemExit(f'{args.mode}: one --batch-size only (several: inference mode)')
+    if args.precision != ['float32'] and args.mode != 'inference':
+        raise SystemExit(f'{args.mode}: --precision is an inference option (training: '
+                         '--amp)')
     kwargs = dict(iters=args.iters or iters,
                   warmup=warmup if args.warmup is None else args.warmup,
                   batch_size=sizes[0], device=device)
@@ -199,15 +238,13 @@ def run(args):
             raise SystemExit('train-step --nproc: CPU processes only, without --compile '
                              '(GPUs: tools/dist_train.sh)')
         kwargs.pop('device')
-        return ddp.bench_train_step_nproc(cfg, args.nproc,
-                                          baseline_allocator=args.baseline_allocator,
-                                          config_path=args.config,
-                                          cfg_options=args.cfg_options, **kwargs)
+        return with_roofline(args, cfg, ddp.bench_train_step_nproc(
+            cfg, args.nproc, baseline_allocator=args.baseline_allocator,
+            config_path=args.config, cfg_options=args.cfg_options, **kwargs))
     if args.mode == 'train-step':
-        return bench.bench_train_step(cfg, compile_model=args.compile,
-                                      baseline_allocator=args.baseline_allocator,
-                                      config_path=args.config,
-                                      cfg_options=args.cfg_options, **kwargs)
+        return with_roofline(args, cfg, bench.bench_train_step(
+            cfg, compile_model=args.compile, baseline_allocator=args.baseline_allocator,
+            config_path=args.config, cfg_options=args.cfg_options, **kwargs))
     if args.mode == 'pipeline':
         return bench.bench_pipeline(cfg, **kwargs)
     if args.mode == 'sampler':
@@ -218,9 +255,9 @@ def run(args):
                                      threads=torch.get_num_threads(), **kwargs)
     if args.mode == 'inference':
         kwargs['batch_size'] = sizes[0] or 4
-        return bench.bench_inference(cfg, channels_last=args.channels_last,
-                                     backends=args.backend,
-                                     batch_sizes=args.batch_size, **kwargs)
+        return with_roofline(args, cfg, bench.bench_inference(
+            cfg, channels_last=args.channels_last, backends=args.backend,
+            batch_sizes=args.batch_size, precisions=args.precision, **kwargs))
     if args.synthetic_gb:
         kwargs['iters'] = args.iters   # default: one full epoch over the file
         return bench.bench_loader_synthetic(cfg, args.synthetic_gb, tmp_dir=args.tmp_dir,
@@ -228,8 +265,47 @@ def run(args):
     return bench.bench_loader(cfg, num_workers=args.num_workers, **kwargs)
 
 
+def with_roofline(args, cfg, result):
+    """``result`` with the roofline columns (``tools.benchmarking.roofline.annotate``)
+    unless ``--no-roofline``: the calibration (cached per process) on the result's
+    device, the FLOPs of the config's model, the training arms' autocast dtype."""
+    if args.no_roofline:
+        return result
+    peaks = roofline.calibrate(result['device'])
+    return roofline.annotate(result, peaks, roofline.forward_flops(cfg),
+                             train_precision=roofline.train_dtype(cfg))
+
+
+def run_roofline_only(args):
+    """``--roofline-only``: the calibration alone (printed; ``--json`` writes it)."""
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    peaks = roofline.calibrate(device)
+    print(table.format_roofline(peaks))
+    if args.json_out:
+        write_json(args.json_out, peaks)
+    return peaks
+
+
+def write_json(path, result):
+    """``result`` as indented JSON at ``path``, written atomically (folders made)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=folder, suffix='.part')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(json.dumps(result, indent=2) + '\n')
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.roofline_only:
+        return run_roofline_only(args)
+    if args.mode is None:
+        sys.exit('a mode is required (or --roofline-only)')
     if args.mode == 'suite':
         return run_suite(args)
     if not args.config:
@@ -241,9 +317,7 @@ def main(argv=None):
     result['loadavg_start'] = loadavg_start
     print(table.format_result(result, args.json_out))
     if args.json_out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
-        with open(args.json_out, 'w') as f:
-            f.write(json.dumps(result, indent=2) + '\n')
+        write_json(args.json_out, result)
     return result
 
 

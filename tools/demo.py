@@ -2,7 +2,7 @@
 
 Usage:
     python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
-        [--backend pytorch|onnxruntime]
+        [--backend pytorch|onnxruntime] [--precision float32|bfloat16]
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
         [--cfg-options key=value ...] [--allow-nonfinite-weights] [--allow-partial]
 
@@ -23,6 +23,11 @@ each frame (scaled to ``--panel-size`` px high) beside a 3D plot of its predicte
 skeleton (axes fixed over the whole clip). Frames are resized to the model's input
 size without cropping, so give person-centred footage; see
 ``hpekit.apis.inference_video3d``.
+
+``--precision bfloat16`` runs the network under bfloat16 autocast (channels-last) and
+decodes its outputs in float32 (``hpekit.apis.model.set_precision``); it needs
+``--backend pytorch``. Only CPUs with native bfloat16 (``avx512_bf16`` or AMX) and GPUs
+gain from it; elsewhere it is emulated and slower (docs/benchmarks.md).
 
 MP4 files are written with OpenCV's 'mp4v' codec at the input video's frame rate
 (``--fps`` for folders or to override; 25 by default). Progress bars show on inputs of
@@ -51,6 +56,7 @@ from hpekit.apis import (inference_topdown, inference_video3d, init_model, merge
                          stack_keypoints)
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, missing_frames_message,
                                 read_image, video_info)
+from hpekit.apis.model import PRECISIONS
 from hpekit.core.boxes import boxes_overlap_image, check_bboxes
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
 from hpekit.visualization import PoseLocalVisualizer, render_pose3d
@@ -70,6 +76,10 @@ def parse_args(argv=None):
                         help='onnxruntime: export the model once (cached next to the '
                         'checkpoint, keyed by its hash and the config) and run the graph '
                         'with ONNX Runtime; same predictions, decoded by the same code')
+    parser.add_argument('--precision', choices=PRECISIONS, default='float32',
+                        help='bfloat16: the network under bfloat16 autocast, decoding in '
+                        'float32 (--backend pytorch only; faster only where the CPU has '
+                        'native bfloat16 or on a GPU)')
     parser.add_argument('--bbox', type=float, nargs=4, action='append',
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='person box for 2D models, '
                         'repeat for several people (default: the whole image)')
@@ -91,6 +101,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.panel_size < 64:
         parser.error('--panel-size must be >= 64')
+    if args.precision != 'float32' and args.backend != 'pytorch':
+        parser.error(f'--precision {args.precision} needs --backend pytorch (ONNX Runtime '
+                     'runs the float32 graph)')
     return args
 
 
@@ -304,7 +317,8 @@ def main(argv=None):
     kind = input_kind(args.input)
     model = init_model(args.config, args.checkpoint, device=args.device,
                        cfg_options=args.cfg_options, backend=args.backend,
-                       allow_nonfinite=args.allow_nonfinite_weights)
+                       allow_nonfinite=args.allow_nonfinite_weights,
+                       precision=args.precision)
     task = model.spec.task
     if task not in (TASK_TOPDOWN, TASK_VIDEO3D):
         raise SystemExit(f'{args.config}: the demo draws {TASK_TOPDOWN} and {TASK_VIDEO3D} '

@@ -1,7 +1,9 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
 
-Prints the metrics, writes them to ``<work_dir>/test_metrics.json`` and, with
-``--dump``, the per-sample predictions to a .npz or .json file (never a pickle).
+Prints the metrics, writes them to ``<work_dir>/test_metrics.json``, the per-keypoint
+values to ``<work_dir>/test_per_keypoint.md`` / ``.csv`` (when a metric reports them)
+and, with ``--dump``, the per-sample predictions to a .npz or .json file (never a
+pickle).
 """
 if __name__ == '__main__':   # first: re-run once under the tuned allocator (hpekit.runtime.allocator)
     from hpekit.runtime.allocator import tune_allocator
@@ -13,6 +15,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
+from hpekit.apis.model import set_precision
 from hpekit.config.checks import check_config
 from hpekit.config.cli_options import (NoDisplayError, check_show_display, enable_show,
                                        enable_show_dir, set_data_root, set_outfile_prefix)
@@ -20,6 +23,7 @@ from hpekit.config.setup import load_config, setup_test_config
 from hpekit.engine.distributed import finish_distributed, init_distributed
 # mmengine's Runner with a log dir of its own, even for two runs started in one second
 from hpekit.engine.runner import HpekitRunner as Runner
+from hpekit.evaluation.metrics.per_keypoint import write_evaluation_tables
 from hpekit.fileio import check_predictions_path, write_json_atomic
 from hpekit.utils import register_all_modules
 
@@ -59,6 +63,10 @@ def parse_args(argv=None):
     parser.add_argument('--allow-nonfinite-weights', action='store_true',
                         help='test a checkpoint whose weights hold NaN/Inf (a warning '
                         'instead of an error; for debugging: its predictions are NaN)')
+    parser.add_argument('--precision', choices=['float32', 'bfloat16'], default='float32',
+                        help='bfloat16: the network runs under CPU/CUDA autocast in '
+                        'bfloat16 (channels-last), decoding stays float32 '
+                        '(hpekit.apis.model.set_precision); default float32')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -94,12 +102,19 @@ def main(argv=None):
     check_config(cfg, ('test_dataloader', ))   # unknown parts/arguments, missing data: fail now
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
+    if args.precision != 'float32':
+        set_precision(runner.model, args.precision)
     metrics = runner.test()
     if is_main_process():
         out = osp.join(runner.work_dir, 'test_metrics.json')
         write_json_atomic(out, dict(config=args.config, checkpoint=args.checkpoint,
                                     metrics=metrics))
         runner.logger.info(f'Metrics written to {out}')
+        tables = write_evaluation_tables(metrics, runner.test_evaluator,
+                                         osp.join(runner.work_dir, 'test_per_keypoint'),
+                                         f'Per-keypoint test metrics of {args.checkpoint}')
+        if tables:
+            runner.logger.info(f'Per-keypoint table written to {" and ".join(tables)}')
         if args.out:
             write_json_atomic(args.out, metrics)
             runner.logger.info(f'Metrics written to {args.out}')

@@ -6,16 +6,19 @@ demo, export, FLOPs, benchmark, pictures) and the inference functions
 """
 import os
 import re
+import types
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.model import is_model_wrapper
 
 from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
 from hpekit.checkpoint.loading import (CheckpointError, check_finite_weights,
                                        load_checkpoint_file)
 from hpekit.config.setup import load_config, native_config
+from hpekit.models.data_preprocessors.image_preprocessor import stack_batch
 from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 from hpekit.models.model_inputs import model_spec
 from hpekit.registry import DATASETS, MODELS
@@ -28,6 +31,11 @@ from hpekit.utils.setup_env import register_all_modules
 # docs/benchmarks.md ("Inference: backend and batch size"). PyTorch on a CPU depends on
 # whether the allocator retains freed memory (hpekit's tools preload one that does).
 DEFAULT_BATCH_SIZE = {'pytorch': 16, 'pytorch-no-retain': 4, 'onnxruntime': 4}
+
+#: Numeric precisions of inference (``init_model(precision=...)``, ``set_precision``).
+PRECISIONS = ('float32', 'bfloat16')
+#: The autocast dtype of each precision other than float32.
+AUTOCAST_DTYPES = {'bfloat16': torch.bfloat16}
 
 #: What ``init_model`` returns and the inference functions take.
 PoseModel = Union[BasePoseEstimator, OnnxRuntimeEstimator]
@@ -52,7 +60,7 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[Dict[str, Any]] = None, strict: bool = True,
                backend: str = 'pytorch', onnx_cache_dir: Optional[str] = None,
-               allow_nonfinite: bool = False) -> PoseModel:
+               allow_nonfinite: bool = False, precision: str = 'float32') -> PoseModel:
     """Build a config's model, load weights, and prepare it for inference.
 
     The one way hpekit builds a model outside training: the tools (test, demo,
@@ -79,6 +87,11 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
         allow_nonfinite (bool): load a checkpoint whose weights hold NaN/Inf with a
             warning instead of ``NonFiniteWeightsError`` (for debugging; its
             predictions are NaN). Default False.
+        precision (str): 'float32' (default) or 'bfloat16': the network runs under
+            ``torch.autocast`` in bfloat16 (channels-last) and its outputs are
+            decoded in float32 (``set_precision``). bfloat16 needs
+            ``backend='pytorch'`` and an estimator with ``predict_exported``
+            (top-down and video models; not the 2D→3D lifter).
 
     Returns:
         The model in eval mode on ``device``, with ``model.cfg`` (the config),
@@ -93,10 +106,13 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
             unsafe; NonFiniteWeightsError: weights holding NaN/Inf, named with the
             checkpoint's path and the first such tensor).
         TypeError: a model without a spec.
-        ValueError: a config without a test or val dataset.
+        ValueError: a config without a test or val dataset; an unknown precision, or
+            'bfloat16' with ``backend='onnxruntime'``.
+        NotImplementedError: 'bfloat16' for an estimator without ``predict_exported``.
     """
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+    check_precision(precision, backend)
     register_all_modules()
     cfg = _load_config(config, cfg_options)
     model = MODELS.build(cfg.model)
@@ -112,7 +128,99 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
     if backend == 'onnxruntime':
         return onnxruntime_model(model.eval(), checkpoint, device=device,
                                  cache_dir=onnx_cache_dir)
-    return model.to(device).eval()
+    return set_precision(model.to(device).eval(), precision)
+
+
+def check_precision(precision: str, backend: str = 'pytorch') -> None:
+    """Raise ``ValueError`` unless ``precision`` is one of ``PRECISIONS`` and runs on
+    ``backend`` (ONNX Runtime runs the float32 graph only)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+    if precision != 'float32' and backend != 'pytorch':
+        raise ValueError(f"precision={precision!r} runs on backend='pytorch' only "
+                         f"(torch.autocast); backend={backend!r} runs the float32 graph: "
+                         "use precision='float32' with it")
+
+
+def set_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """Make ``model.test_step``/``val_step`` run the network in ``precision``, in place.
+
+    For an estimator from ``init_model`` or the one a Runner holds (a model wrapper
+    such as DDP is looked through), so ``tools/test.py`` can use it too.
+
+    - 'float32': the estimator's own steps (undoes an earlier call; contiguous
+      weights again).
+    - 'bfloat16': the network (``export_forward``: normalisation, backbone, neck,
+      head outputs) runs under ``torch.autocast(<device type>, torch.bfloat16)`` with
+      weights and inputs in channels-last memory format (a contiguous bfloat16 3×3
+      convolution was 8× slower on an AVX2 CPU; docs/benchmarks.md); the outputs
+      are cast back to float32 and handed to the estimator's ``predict_exported``,
+      which flips back and decodes them as the ONNX Runtime backend's outputs are:
+      flip test and decoding stay float32 and are the same code. Training (``train_step``,
+      ``forward``) is untouched (mixed-precision training: ``tools/train.py --amp``).
+
+    Returns:
+        ``model`` (the same object), with ``precision`` set as an attribute.
+
+    Raises:
+        ValueError: unknown precision.
+        TypeError: not a ``BasePoseEstimator``.
+        NotImplementedError: 'bfloat16' for an estimator without ``predict_exported``.
+    """
+    check_precision(precision)
+    estimator = model.module if is_model_wrapper(model) else model
+    if not isinstance(estimator, BasePoseEstimator):
+        raise TypeError(f'set_precision needs an hpekit estimator (BasePoseEstimator), '
+                        f'got {type(estimator).__name__}')
+    for name in ('test_step', 'val_step'):
+        estimator.__dict__.pop(name, None)
+    if precision == 'float32':
+        if getattr(estimator, 'precision', 'float32') != 'float32':
+            estimator.to(memory_format=torch.contiguous_format)
+    else:
+        if type(estimator).predict_exported is BasePoseEstimator.predict_exported:
+            raise NotImplementedError(
+                f"{type(estimator).__name__} has no predict_exported: precision="
+                f"{precision!r} needs it to decode the network's outputs in float32 "
+                "(top-down and video estimators have it); use precision='float32'")
+        estimator.to(memory_format=torch.channels_last)
+        estimator.test_step = estimator.val_step = types.MethodType(_autocast_step,
+                                                                    estimator)
+    estimator.precision = precision
+    return model
+
+
+def _channels_last(tensor):
+    """A 4-D tensor in channels-last memory format; other tensors unchanged."""
+    return tensor.contiguous(memory_format=torch.channels_last) if tensor.dim() == 4 \
+        else tensor
+
+
+@torch.no_grad()
+def _autocast_step(self, data: dict) -> List[PoseDataSample]:
+    """``test_step`` of an estimator under ``set_precision``: a pseudo-collated batch
+    ``{'inputs': uint8 items, 'data_samples'}`` → the data samples with predictions.
+
+    The stacked pixels (float32 0..255, on the model's device) go to
+    ``predict_exported`` with a ``run`` that applies ``export_forward`` under autocast
+    in ``AUTOCAST_DTYPES[self.precision]`` and returns float32 outputs."""
+    pre = self.data_preprocessor
+    device = next(self.parameters()).device
+    pixels = stack_batch(data['inputs'], pre.item_layout, pre.item_name)
+    pixels = pixels.to(device).float()
+    samples = data.get('data_samples')
+    if samples is None:
+        samples = [PoseDataSample() for _ in range(pixels.shape[0])]
+    samples = pre.cast_data(list(samples))
+    dtype = AUTOCAST_DTYPES[self.precision]
+
+    def run(batch):
+        with torch.autocast(device.type, dtype=dtype):
+            outputs = self.export_forward(_channels_last(batch))
+        outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs, )
+        return [out.float() for out in outputs]
+
+    return self.predict_exported(run, pixels, samples)
 
 
 def _load_config(config, cfg_options):

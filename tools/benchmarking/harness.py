@@ -438,24 +438,37 @@ def _forever(loader):
 
 
 def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
-                    channels_last=False, backends=('pytorch',), batch_sizes=None, **_):
+                    channels_last=False, backends=('pytorch',), batch_sizes=None,
+                    precisions=('float32',), **_):
     """``model.val_step`` (preprocess + predict, with flip test when the config's
     ``model.test_cfg`` has it) in eval mode under ``torch.no_grad`` on a fixed batch of
     the validation dataset.
 
     ``backends``: 'pytorch' and/or 'onnxruntime' (the same weights exported once to a
     temporary folder, run by ``hpekit.apis.OnnxRuntimeEstimator``: graph on the crops
-    and their mirrors, the PyTorch head's decoding). ``batch_sizes``: several batch
-    sizes. With one backend and one batch size the steps run one after the other;
-    with more, every (backend, batch size) pair is an arm of ``interleaved`` (one
-    step of each per round, rotated order), and ``per_sample_ms`` (median ms per
-    crop or clip of each arm) and ``per_sample_ratio`` (each arm's per-sample time /
-    the first arm's, from the paired per-round ratios) compare them.
+    and their mirrors, the PyTorch head's decoding). ``precisions``: 'float32' and/or
+    'bfloat16' (``init_model(..., precision=)``: autocast, channels-last, float32
+    decoding; a second model with the same weights); ONNX Runtime runs float32 only,
+    so its bfloat16 pairs are not run and are listed in ``not_run``.
+    ``batch_sizes``: several batch sizes. With one arm the steps run one after the
+    other; with more, every (backend, precision, batch size) is an arm of
+    ``interleaved`` (one step of each per round, rotated order), named
+    ``backend@size``, or ``backend/precision@size`` when a precision other than
+    float32 is asked for, and ``per_sample_ms`` (median ms per crop or clip of each
+    arm) and ``per_sample_ratio`` (each arm's per-sample time / the first arm's, from
+    the paired per-round ratios) compare them.
 
-    Extra fields: ``flip_test`` (bool or None), ``backend``.
+    Extra fields: ``flip_test`` (bool or None), ``backend``, ``precision`` (one, or
+    the list), ``arm_precision`` (arm → precision, with several arms).
     """
-    backends = list(backends)
+    backends, precisions = list(backends), list(precisions)
     batch_sizes = list(batch_sizes or [batch_size])
+    pairs = [(b, p) for b in backends for p in precisions
+             if b == 'pytorch' or p == 'float32']
+    not_run = [f'{b}/{p}' for b in backends for p in precisions if (b, p) not in pairs]
+    if not pairs:
+        raise ValueError(f'inference: nothing to run: {", ".join(not_run)} (ONNX Runtime '
+                         'runs the float32 graph only)')
     model = init_model(cfg, device=device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -463,29 +476,32 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     batches = {size: pseudo_collate(take_samples(dataset, size)) for size in batch_sizes}
     with tempfile.TemporaryDirectory() as onnx_dir, measured(device) as memory, \
             torch.no_grad():
-        models = {'pytorch': model}
-        if 'onnxruntime' in backends:
-            models['onnxruntime'] = onnxruntime_model(model, device=device,
-                                                      cache_dir=onnx_dir)
-        if len(backends) == 1 and len(batch_sizes) == 1:
-            runner, batch = models[backends[0]], batches[batch_sizes[0]]
-            times = timed_steps(lambda: runner.val_step(batch), warmup, iters, device)
+        models = {(b, p): _inference_model(model, cfg, b, p, device, onnx_dir)
+                  for b, p in pairs}
+        named = precisions != ['float32']
+        arms, sizes, arm_precision = {}, {}, {}
+        for (b, p), size in ((pair, s) for pair in pairs for s in batch_sizes):
+            name = f'{b}/{p}@{size}' if named else f'{b}@{size}'
+            arms[name] = (lambda m=models[(b, p)], x=batches[size]: m.val_step(x))
+            sizes[name], arm_precision[name] = size, p
+        if len(arms) == 1:
+            times = timed_steps(next(iter(arms.values())), warmup, iters, device)
             compared = None
         else:
-            arms = {f'{b}@{s}': (lambda m=models[b], x=batches[s]: m.val_step(x))
-                    for b in backends for s in batch_sizes}
-            sizes = {f'{b}@{s}': s for b in backends for s in batch_sizes}
             compared = interleaved(arms, rounds=iters, warmup=warmup, device=device,
                                    samples=sizes)
-            first = next(iter(arms))
-            times = np.asarray(compared['raw_wall_ms'][first]) / 1e3
+            times = np.asarray(compared['raw_wall_ms'][next(iter(arms))]) / 1e3
     out = _base('inference', cfg, device, batch_sizes[0], iters, warmup)
     out.update(summarize(times, batch_sizes[0]), **memory)
     out['flip_test'] = getattr(model, 'test_cfg', {}).get('flip_test')
     out['backend'] = backends[0] if len(backends) == 1 else backends
+    out['precision'] = precisions[0] if len(precisions) == 1 else precisions
+    if not_run:
+        out['not_run'] = not_run
     if compared is not None:
         compared.pop('raw_wall_ms')
         out['batch_sizes'] = batch_sizes
+        out['arm_precision'] = arm_precision
         out['interleaved'] = compared
         out['per_sample_ms'] = {name: arm['wall_ms_per_sample']['median']
                                 for name, arm in compared['arms'].items()}
@@ -494,6 +510,19 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
         out['per_sample_ratio'] = {name: r['wall_paired_per_sample']
                                    for name, r in compared['ratios'].items()}
     return out
+
+
+def _inference_model(model, cfg, backend, precision, device, onnx_dir):
+    """The model of one inference arm: ``model`` itself (pytorch, float32), its ONNX
+    Runtime export, or a second model from ``init_model(cfg, precision=...)`` holding
+    ``model``'s weights (memory format included)."""
+    if backend == 'onnxruntime':
+        return onnxruntime_model(model, device=device, cache_dir=onnx_dir)
+    if precision == 'float32':
+        return model
+    other = init_model(cfg, device=device, precision=precision)
+    other.load_state_dict(model.state_dict())
+    return other
 
 
 # --------------------------------------------------------------------- train-step

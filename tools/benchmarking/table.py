@@ -4,16 +4,19 @@
 hpekit, plain, plain_baseline; ``inference``: every backend@batch; ``sampler``: off,
 sampler, legacy; ``allocator``: every allocator; ``pipeline``/``loader``: one row);
 ``render(headers, rows)`` aligns any table; ``format_result(result)`` is the whole
-text. Every figure is one of the result's (the JSON ``--json OUT`` writes), rounded:
-ms and samples/s to 2 decimals, ratios to 3, MB to 1. The one derived figure is an
+text; ``format_roofline(peaks)`` the calibration alone. Every figure is one of the
+result's (the JSON ``--json OUT`` writes), rounded: ms, samples/s and GFLOP/s to 2
+decimals, ratios to 3, MB and % of peak to 1. The one derived figure is an
 interleaved arm's samples/s (its samples per step / median step time, as the
-harness's ``summarize`` computes the top-level one).
+harness's ``summarize`` computes the top-level one). With a roofline
+(``result['roofline']``, ``tools.benchmarking.roofline``) every arm has GFLOP/s and
+``% peak`` (100 × ``peak_fraction``), and the peaks are printed under the table.
 
 Standard library only.
 """
 
 COLUMNS = ('arm', 'samples/s', 'ms/sample', 'median ms/step', 'p10–p90 ms/step',
-           '× ref (paired)', 'sys ms/step', 'minflt/step', 'RSS MB')
+           '× ref (paired)', 'GFLOP/s', '% peak', 'sys ms/step', 'minflt/step', 'RSS MB')
 # Scalar ratios printed under the table, as the JSON names them.
 RATIOS = ('overhead', 'overhead_paired', 'legacy_overhead', 'speedup_vs_baseline',
           'speedup_vs_baseline_paired')
@@ -42,8 +45,24 @@ def _row(name, steps, samples_per_s, ratio=None, **extra):
             '× ref (paired)': ratio, **extra}
 
 
+def _with_roofline(rows, result):
+    """``rows`` with the GFLOP/s and % peak cells of ``result['roofline']['arms']``
+    (keyed by arm name; ``plain_baseline (ALLOCATOR)`` rows by ``plain_baseline``)."""
+    arms = (result.get('roofline') or {}).get('arms') or {}
+    for row in rows:
+        arm = arms.get(row['arm'].split(' (')[0])
+        if arm is not None:
+            row['GFLOP/s'] = fmt(arm['gflops'])
+            row['% peak'] = fmt(100 * arm['peak_fraction'], 1)
+    return rows
+
+
 def arm_rows(result):
     """One dict per arm (column → text; absent columns are left out)."""
+    return _with_roofline(_arm_rows(result), result)
+
+
+def _arm_rows(result):
     mode = result['mode']
     if 'interleaved' in result or mode == 'allocator':
         arms = result['allocators'] if mode == 'allocator' else \
@@ -99,6 +118,51 @@ def render(headers, rows, indent='  '):
     return '\n'.join([line(headers), rule] + [line(c) for c in cells])
 
 
+def format_roofline(peaks):
+    """The calibration of ``tools.benchmarking.roofline.calibrate``: one row per
+    kernel, dtype and thread count, then the peaks."""
+    rows = [{'kernel': m['kernel'], 'dtype': m['dtype'],
+             'threads': 'device' if m['threads'] is None else str(m['threads']),
+             'shape': m['shape'], 'ms': fmt(1e3 * m['seconds']), 'GFLOP/s': fmt(m['gflops'])}
+            for m in peaks['measurements']]
+    lines = [f"roofline  device {peaks['device']}  threads {peaks['threads']}  "
+             f"({fmt(peaks['seconds'])} s)",
+             render(('kernel', 'dtype', 'threads', 'shape', 'ms', 'GFLOP/s'), rows), '',
+             '  ' + peak_line(peaks), f"  GFLOP/s: {peaks['convention']}"]
+    return '\n'.join(lines)
+
+
+def peak_line(peaks):
+    """'peak GFLOP/s: float32 9.1 (1 thread) 17.0 (2 threads); bfloat16 …'."""
+    parts = []
+    for dtype, peak in peaks['peak_gflops'].items():
+        if peaks['threads'] is None:
+            parts.append(f'{dtype} {fmt(peak["all_threads"])}')
+        elif peaks['threads'] == 1:
+            parts.append(f'{dtype} {fmt(peak["one_thread"])} (1 thread)')
+        else:
+            parts.append(f'{dtype} {fmt(peak["one_thread"])} (1 thread) '
+                         f'{fmt(peak["all_threads"])} ({peaks["threads"]} threads)')
+    return 'peak GFLOP/s: ' + '; '.join(parts)
+
+
+def _roofline_lines(result):
+    """The lines under the table that say what the GFLOP/s and % peak columns mean."""
+    roof = result.get('roofline')
+    if not roof:
+        return []
+    passes = {1: 'one forward pass', 2: '2 forward passes (flip test)',
+              3: '3 forward passes (a training step: forward + backward)'}
+    work = passes.get(roof['passes_per_sample'], f"{roof['passes_per_sample']} passes")
+    bases = sorted({f"{a['dtype']} against its {a['peak_basis']} peak"
+                    for a in roof['arms'].values()})
+    return ['', f"  roofline: {fmt(roof['flops_per_sample'] / 1e9, 3)} GFLOP per sample "
+                f"= {work} of {fmt(roof['forward_flops'] / 1e9, 3)}; % peak: "
+                + ', '.join(bases),
+            '  ' + peak_line(roof['peaks']),
+            f"  GFLOP/s: {roof['convention']}"]
+
+
 def format_result(result, json_path=None):
     """The whole terminal text of one run of ``tools/benchmark.py``."""
     load = result.get('loadavg_start'), result.get('loadavg')
@@ -118,6 +182,10 @@ def format_result(result, json_path=None):
         per = ', per sample' if result['mode'] == 'inference' else ''
         lines += ['', f"  × ref (paired): median over the steps of this arm's time / "
                       f"the ref arm's next to it{per}"]
+    if result.get('not_run'):
+        lines += ['', f"  not run: {', '.join(result['not_run'])} (ONNX Runtime runs the "
+                      'float32 graph only)']
+    lines += _roofline_lines(result)
     ratios = [f'{k} {fmt(result[k], 3)}' for k in RATIOS if k in result]
     if ratios:
         lines += ['', '  ratios: ' + '  '.join(ratios)]
