@@ -67,3 +67,22 @@ demo-hrnet demo-rtmpose: demo-%: install
 	$(PY) tools/test.py configs/coco/$*_synthetic-quick.py $$(cat work_dirs/demo-$*/last_checkpoint) --work-dir work_dirs/demo-$*
 	$(PY) tools/visualize_predictions.py configs/coco/$*_synthetic-quick.py $$(cat work_dirs/demo-$*/last_checkpoint) --out work_dirs/demo-$*/predictions.png --num 6
 	$(PY) tools/mean_pose_baseline_2d.py configs/coco/$*_synthetic-quick.py --work-dir work_dirs/demo-$*
+
+# Your own keypoints, the worked example (docs/custom_keypoints.md): a 9-keypoint
+# lab-animal set in labelme's format → COCO keypoints + metainfo.py → the dataset check
+# → RTMPose fine-tuned from the COCO-twin checkpoint of `make demo-rtmpose` (trained
+# first if missing) with a fresh head → per-keypoint test tables → predicted skeletons.
+# Writes data/animals_labelme/, data/animals_coco/ and work_dirs/demo-custom/: check/
+# (dataset_check.json, samples_after_pipeline.jpg), log, checkpoints, metrics.json,
+# per_keypoint.md, curves.png, test_metrics.json, test_per_keypoint.md, predictions.png.
+ANIMAL_SKELETON := nose-left_ear,nose-right_ear,left_ear-neck,right_ear-neck,neck-left_forepaw,neck-right_forepaw,neck-tail_base,tail_base-left_hindpaw,tail_base-right_hindpaw
+CUSTOM_CONFIG := configs/custom/rtmpose_animals-quick.py
+.PHONY: demo-custom
+demo-custom: install
+	test -f work_dirs/demo-rtmpose/last_checkpoint || $(MAKE) demo-rtmpose
+	$(PY) tools/make_synthetic_data.py custom --out data/animals_labelme --format labelme --num 120 --skip-existing
+	$(PY) tools/dataset_converters/labelme2coco.py data/animals_labelme --out-dir data/animals_coco --skeleton $(ANIMAL_SKELETON) --overwrite
+	$(PY) tools/misc/check_dataset.py $(CUSTOM_CONFIG) --out-dir work_dirs/demo-custom/check
+	$(PY) tools/train.py $(CUSTOM_CONFIG) --work-dir work_dirs/demo-custom --cfg-options load_from=$$(cat work_dirs/demo-rtmpose/last_checkpoint)
+	$(PY) tools/test.py $(CUSTOM_CONFIG) $$(cat work_dirs/demo-custom/last_checkpoint) --work-dir work_dirs/demo-custom
+	$(PY) tools/visualize_predictions.py $(CUSTOM_CONFIG) $$(cat work_dirs/demo-custom/last_checkpoint) --out work_dirs/demo-custom/predictions.png --num 6
