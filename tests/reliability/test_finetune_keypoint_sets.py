@@ -26,6 +26,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from tool_loader import load_tool
 
+from hpekit.checkpoint.loading import load_checkpoint_file
 from hpekit.datasets.metainfo import MetainfoError, parse_pose_metainfo
 from hpekit.engine.hooks import CheckpointMismatchError, KeypointCountError
 from hpekit.engine.hooks.keypoint_count import check_keypoint_counts
@@ -103,6 +104,9 @@ class FinetuneProbeHook(Hook):
 
     def before_train(self, runner):
         PROBE['loaded'] = {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+    def before_test(self, runner):
+        PROBE['tested'] = {k: v.clone() for k, v in runner.model.state_dict().items()}
 
 
 @pytest.fixture(scope='module')
@@ -201,6 +205,28 @@ def test_finetune_with_reinitialize_head_starts_the_whole_head_afresh(face5, tmp
     for key, value in loaded.items():
         expected = fresh[key] if key.startswith('head.') else face5.state[key]
         assert torch.equal(value, expected), key
+
+
+def test_reinitialize_applies_to_load_from_only_not_to_resume_or_test(face5, tmp_path):
+    option = "default_hooks.checkpoint_keys.reinitialize=['head.']"
+    _train(face5, tmp_path / 'first', option)
+    saved = tmp_path / 'first' / 'epoch_1.pth'
+    trained = load_checkpoint_file(str(saved), map_location='cpu')['state_dict']
+
+    PROBE.clear()   # resume (a second epoch): the head continues, not afresh
+    load_tool('train').main([
+        str(face5.config5), '--work-dir', str(tmp_path / 'first'), '--no-validate',
+        '--resume', str(saved), '--cfg-options', 'train_cfg.max_epochs=2',
+        'experiment_name=ft_resume', 'visualizer.name=ft_resume', option])
+    for key in trained:
+        assert torch.equal(PROBE['loaded'][key], trained[key]), key
+
+    PROBE.clear()   # test: every weight of the checkpoint, the head included
+    load_tool('test').main([str(face5.config5), str(saved), '--work-dir',
+                            str(tmp_path / 'test'), '--cfg-options',
+                            'experiment_name=ft_test', 'visualizer.name=ft_test', option])
+    for key in trained:
+        assert torch.equal(PROBE['tested'][key], trained[key]), key
 
 
 def test_reinitialize_naming_no_model_weight_stops_before_loading(face5, tmp_path):

@@ -6,6 +6,7 @@ import re
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
 
 from hpekit.checkpoint.loading import check_finite_weights, compare_state_dicts
 from hpekit.registry import HOOKS
@@ -48,7 +49,8 @@ class CheckpointKeysHook(Hook):
       another model's): always an error.
 
     ``reinitialize=['head.']`` (key prefixes, after ``revise_keys``) starts those parts
-    afresh whatever the checkpoint holds: their tensors are replaced by the model's own
+    afresh when training starts from ``load_from`` (never on ``--resume`` or in
+    ``tools/test.py``, which load every weight), whatever the checkpoint holds: their tensors are replaced by the model's own
     initial values before the comparison above, and one log line says how many. This
     is fine-tuning on your own keypoints with a new head: the backbone (and neck) load,
     the whole head is re-initialised — not only its last, mis-shaped layer.
@@ -103,7 +105,7 @@ class CheckpointKeysHook(Hook):
             state = {re.sub(pattern, repl, k): v for k, v in state.items()}
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         model_state = model.state_dict()
-        if self.reinitialize:
+        if self.reinitialize and _starts_training_from(runner):
             state = self._reinitialize(runner, checkpoint, state, model_state, source)
         report = compare_state_dicts(model_state, state)
         matched = len(model_state) - len(report['missing']) - len(report['shape_mismatch'])
@@ -177,6 +179,14 @@ class CheckpointKeysHook(Hook):
         """Refuse (or, allowed, log) weights holding NaN/Inf, before they load."""
         check_finite_weights(state, source, allow=self.allow_nonfinite,
                              warn=runner.logger.warning)
+
+
+def _starts_training_from(runner):
+    """True when the Runner loads ``load_from`` to start training: a training run
+    (its train loop is built, as ``Runner.train`` does before loading) that does not
+    resume (``Runner.resume`` loads through the same hook)."""
+    return (isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+            and not getattr(runner, '_resume', False))
 
 
 def _keep_model_values(checkpoint, model_state, mismatched, revise_keys):
