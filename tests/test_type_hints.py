@@ -23,7 +23,17 @@ MODULES = ['hpekit.registry', 'hpekit.apis.model', 'hpekit.apis.topdown',
            'hpekit.config.yacs', 'hpekit.config.yacs2py',
            'hpekit.visualization.local_visualizer', 'hpekit.checkpoint.loading',
            'hpekit.export.onnx', 'hpekit.checkpoint.files', 'hpekit.checkpoint.retention',
-           'hpekit.checkpoint.resume', 'hpekit.codecs.pose_lifting']
+           'hpekit.checkpoint.resume', 'hpekit.codecs.pose_lifting',
+           'hpekit.datasets.converters.common', 'hpekit.datasets.converters.labelme',
+           'hpekit.datasets.converters.cvat', 'hpekit.datasets.converters.coco_export',
+           'hpekit.datasets.combined', 'hpekit.datasets.transforms.keypoint_converter',
+           'hpekit.datasets.inspection', 'hpekit.evaluation.metrics.auc',
+           'hpekit.evaluation.metrics.epe', 'hpekit.evaluation.metrics.per_keypoint',
+           'hpekit.evaluation.functional.keypoint_2d',
+           'hpekit.evaluation.functional.tracking', 'hpekit.core.smoothing',
+           'hpekit.core.keypoint_mapping', 'hpekit.core.nms', 'hpekit.apis.tracking',
+           'hpekit.config.mmdet', 'hpekit.models.detectors.rtmdet',
+           'hpekit.models.heads.rtmdet_head', 'hpekit.models.necks.cspnext_pafpn']
 SKIP_PARAMS = {'self', 'cls'}
 
 

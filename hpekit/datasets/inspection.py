@@ -95,7 +95,7 @@ def _field(info, key, shape, dataset_name, index):
     return value.reshape(shape)
 
 
-def read_samples(dataset) -> List[dict]:
+def read_samples(dataset: Any) -> List[dict]:
     """The samples of a top-down 2D dataset, in dataset order.
 
     Returns:
@@ -130,7 +130,7 @@ def read_samples(dataset) -> List[dict]:
     return samples
 
 
-def coco_visibility(dataset) -> Optional[Dict[Any, np.ndarray]]:
+def coco_visibility(dataset: Any) -> Optional[Dict[Any, np.ndarray]]:
     """{annotation id: COCO visibility flags int [K] (0, 1 or 2)} of a COCO-format
     dataset read from its ground-truth file, or None for any other dataset (and a
     ``CocoDataset`` reading detections, whose samples carry no annotation id)."""
@@ -271,7 +271,7 @@ def keypoint_counts(samples: Sequence[dict], names: Sequence[str],
             for k, n in enumerate(names)]
 
 
-def check_dataset(dataset, progress: bool = True,
+def check_dataset(dataset: Any, progress: bool = True,
                   max_examples: int = MAX_EXAMPLES) -> dict:
     """Counts and problems of one top-down 2D dataset.
 
@@ -428,7 +428,7 @@ def _label(image, text, origin, color):
     cv2.putText(image, text, origin, font, scale, color, 1, cv2.LINE_AA)
 
 
-def flip_panels(dataset, pipeline: Sequence[dict], indices: Sequence[int],
+def flip_panels(dataset: Any, pipeline: Sequence[dict], indices: Sequence[int],
                 seed: int = 0) -> Tuple[List[Tuple[str, np.ndarray]], List[dict]]:
     """Each sample after the pipeline twice, flip forced off and on, with the same
     random draws otherwise (same seed), drawn by ``draw_named_pose``.
@@ -495,7 +495,7 @@ SHEET_TITLE = ('after the pipeline: each sample without and with the flip. A cor
                'flip map keeps every name on the same body side in both')
 
 
-def write_flip_sheet(dataset, pipeline: Sequence[dict], out_file: str,
+def write_flip_sheet(dataset: Any, pipeline: Sequence[dict], out_file: str,
                      num: int = 8, skip: Sequence[str] = (), seed: int = 0) -> dict:
     """Draw ``num`` samples (evenly spread over the dataset; none whose image is in
     ``skip``) after ``pipeline`` without and with the flip, into one JPEG picture.
