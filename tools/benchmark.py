@@ -20,6 +20,10 @@ Modes (see ``tools.benchmarking.harness`` for exactly what each one times):
 - ``allocator``: the plain training step (``--workload train``) or ``val_step``
   (``eval``) in one worker process per allocator (``--allocators glibc,jemalloc-retain``),
   stepped alternately; time, kernel time and page faults per step;
+- ``video``: the whole video pipeline (detector, 2D per person, tracking, smoothing,
+  lifting with ``--pose3d``) on synthetic videos of ``--people 1,3`` people with the
+  detector every ``--det-interval 1,5`` frames: frames/s per arm
+  (``tools.benchmarking.video_pipeline``);
 - ``suite`` (no config): ``--device cuda --out DIR`` measures everything a GPU run
   should report (training of hg2, SimpleBaseline and ResNet-50 + LSTM in fp32, bf16,
   channels_last, torch.compile; loaders with N workers; inference latency) and writes
@@ -73,10 +77,11 @@ from hpekit.utils import register_all_modules
 # Run as a script, sys.path[0] is tools/: add the folder above it (the checkout, or
 # hpekit/.mim in a wheel), where the harness imports as tools.benchmarking.
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.benchmarking import ddp, roofline, suite, table  # noqa: E402
+from tools.benchmarking import ddp, roofline, suite, table, video_pipeline  # noqa: E402
 from tools.benchmarking import harness as bench  # noqa: E402
 
-MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite')
+MODES = ('train-step', 'pipeline', 'loader', 'inference', 'sampler', 'allocator', 'suite',
+         'video')
 
 
 def _positive(text):
@@ -185,6 +190,18 @@ def parse_args(argv=None):
                         help='suite: test configs, 1-2 steps each, no torch.compile')
     parser.add_argument('--budget-s', type=float, default=280.0,
                         help='suite: entries left after this many seconds are skipped')
+    video = parser.add_argument_group('video mode (tools.benchmarking.video_pipeline)')
+    video.add_argument('--det', help='video: an RTMDet config (MMDetection 3.x or hpekit)')
+    video.add_argument('--det-weights', help='video: its checkpoint (default: random weights)')
+    video.add_argument('--pose3d', help='video: a lifting config (random weights)')
+    video.add_argument('--people', type=_positive_list, default=[1, 3],
+                       help='video: people in the picture, one arm each (default 1,3)')
+    video.add_argument('--det-interval', type=_positive_list, default=[1, 5],
+                       help='video: run the detector every N frames (default 1,5)')
+    video.add_argument('--frames', type=_positive, default=40,
+                       help='video: frames per timed pass (default 40)')
+    video.add_argument('--size', type=_positive_list, default=[640, 480],
+                       help='video: frame W,H (default 640,480)')
     return parser.parse_args(argv)
 
 
@@ -214,6 +231,22 @@ def run_suite(args):
                              budget_s=args.budget_s)
     print(suite.markdown(report))
     return report
+
+
+def run_video_mode(args):
+    """The whole video pipeline (``tools.benchmarking.video_pipeline``): a table of
+    frames/s per number of people and detector interval."""
+    if len(args.size) != 2:
+        sys.exit(f'--size: expected W,H, got {args.size}')
+    register_all_modules()
+    result = video_pipeline.run_video(args.config, args.det, args.det_weights, args.pose3d,
+                                      args.people, args.det_interval, args.frames,
+                                      tuple(args.size), args.backend[0])
+    result['loadavg'] = bench.load_average()
+    print(video_pipeline.format_video(result))
+    if args.json_out:
+        write_json(args.json_out, result)
+    return result
 
 
 def run(args):
@@ -310,6 +343,8 @@ def main(argv=None):
         return run_suite(args)
     if not args.config:
         sys.exit(f'{args.mode}: a config is required')
+    if args.mode == 'video':
+        return run_video_mode(args)
     if args.synthetic_gb is not None and args.mode != 'loader':
         sys.exit('--synthetic-gb works with the loader mode only')
     loadavg_start = bench.load_average()
