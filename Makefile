@@ -11,7 +11,10 @@ LINT_IMPORTS := $(if $(strip $(VENV)),$(VENV)/bin/lint-imports,lint-imports)
 DEMO_CONFIG := configs/h36m_video/r18-lstm_synthetic-quick.py
 DEMO_DIR := work_dirs/demo
 # The slowest tests' times are printed after every run (CI logs show where time goes).
-PYTEST_ARGS ?= --durations=30
+# Two worker processes (pytest-xdist), each test file in one of them (its module
+# fixtures made once): each pytest process runs torch on one thread (tests/conftest.py),
+# so two keep a 2-core machine busy. PYTEST_ARGS=--durations=30 runs in one process.
+PYTEST_ARGS ?= --durations=30 -n 2 --dist loadfile
 
 .PHONY: install demo test clean-demo
 
