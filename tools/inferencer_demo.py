@@ -5,6 +5,7 @@ Usage:
     python tools/inferencer_demo.py INPUT --pose2d CONFIG [--pose2d-weights CKPT]
         [--pose3d CONFIG --pose3d-weights CKPT] [--det-model CONFIG --det-weights CKPT]
         [--det-cat-ids 0] [--det-interval 5] [--smooth one_euro|savgol|gaussian]
+        [--smooth3d one_euro|savgol|gaussian]
         [--bbox-thr 0.3] [--nms-thr 0.3] [--kpt-thr 0.3] [--tracking-thr 0.3]
         [--vis-out-dir D] [--pred-out-dir D] [--show-progress] [--device cpu]
         [--max-frames N] [--fps FPS]
@@ -76,6 +77,9 @@ def parse_args(argv=None):
                         'their boxes from the tracked poses (default 1)')
     parser.add_argument('--smooth', choices=sorted(FILTER_SHORT_NAMES),
                         help='smoothing filter per track (a webcam takes one_euro only)')
+    parser.add_argument('--smooth3d', choices=sorted(FILTER_SHORT_NAMES),
+                        help='smoothing filter of each track\'s 3D joints after lifting '
+                        '(with --pose3d; a webcam takes one_euro only)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
     parser.add_argument('--bbox-thr', type=float, default=0.3,
                         help='detector score threshold (default 0.3)')
@@ -225,6 +229,7 @@ def main(argv=None):
             det_weights=args.det_weights, det_cat_ids=args.det_cat_ids,
             bbox_thr=args.bbox_thr, nms_thr=args.nms_thr, kpt_thr=args.kpt_thr,
             tracker=dict(min_similarity=args.tracking_thr), smooth=args.smooth,
+            smooth3d=args.smooth3d,
             det_interval=args.det_interval, device=args.device)
         online = kind == 'webcam'
         fps = args.fps or (video_info(source)[0] if kind == 'video' else DEFAULT_FPS)

@@ -174,6 +174,9 @@ class PoseInferencer:
         smooth: None, a filter short name ('one_euro', 'savgol', 'gaussian') or a
             ``POSE_FILTERS`` config, applied per track to the 2D keypoints before
             lifting (see ``track_video``).
+        smooth3d: the same for the lifter's 3D joints (mm) of each track, after
+            lifting; None (default): not smoothed. A One-Euro filter's ``beta`` is per
+            unit of speed, so 2D (px) and 3D (mm) take their own settings.
         det_interval (int): run the detector every this many frames of a video; the
             frames between take the boxes of the previous frame's tracked poses.
         keypoint_mapping: a mapping file or dict ``{target: {source: weight}}`` forming
@@ -207,7 +210,8 @@ class PoseInferencer:
                  det_model: Optional[str] = None, det_weights: Optional[str] = None,
                  det_cat_ids: Union[int, Sequence[int]] = 0, bbox_thr: float = 0.3,
                  nms_thr: float = 0.3, tracker: Optional[dict] = None,
-                 smooth: Union[None, str, dict] = None, det_interval: int = 1,
+                 smooth: Union[None, str, dict] = None,
+                 smooth3d: Union[None, str, dict] = None, det_interval: int = 1,
                  keypoint_mapping: Union[None, str, dict] = None):
         if (config is None) == (pose2d is None):
             raise ValueError('give the 2D model as config or pose2d (MMPose\'s name), '
@@ -230,9 +234,10 @@ class PoseInferencer:
         self.detector = build_detector(_detector_config(
             detector, det_model, det_weights, det_cat_ids, bbox_thr, nms_thr, device))
         self.kpt_thr, self.batch_size = kpt_thr, batch_size
-        self.smooth, self.det_interval = smooth, det_interval
-        if smooth is not None:
-            build_pose_filter(smooth)          # a bad filter config fails here
+        self.smooth, self.smooth3d, self.det_interval = smooth, smooth3d, det_interval
+        for filt in (smooth, smooth3d):
+            if filt is not None:
+                build_pose_filter(filt)        # a bad filter config fails here
         self.tracker_cfg = dict(type='PoseTracker')
         self.tracker_cfg.update(tracker or {})
         sigmas = self.model.dataset_meta.get('sigmas')
@@ -402,12 +407,12 @@ class PoseInferencer:
         """
         if online is None:
             online = isinstance(inputs, int) and not isinstance(inputs, bool)
-        if online and self.smooth is not None:
-            latency = build_pose_filter(self.smooth).latency_frames
+        for name, filt in (('smooth', self.smooth), ('smooth3d', self.smooth3d)):
+            latency = build_pose_filter(filt).latency_frames if online and filt else 0
             if latency:
-                raise ValueError(f'smooth={self.smooth!r} is non-causal (latency '
-                                 f'{latency} frames) and cannot run online (webcam): use '
-                                 "'one_euro' (latency 0)")
+                raise ValueError(f'{name}={filt!r} is non-causal (latency {latency} '
+                                 "frames) and cannot run online (webcam): use 'one_euro' "
+                                 '(latency 0)')
         raw = self._raw_frames(inputs, max_frames, bbox_thr, channel_order, on_frame)
         return self._online(raw) if online else self._offline(raw)
 
@@ -507,6 +512,9 @@ class PoseInferencer:
                 keypoints = self._smoothed(build_pose_filter(self.smooth), keypoints,
                                            scores, online=False)
             lifted = self._lift(keypoints, scores, size) if self.lifter else None
+            if lifted is not None and self.smooth3d is not None:
+                lifted = self._smoothed(build_pose_filter(self.smooth3d), lifted, None,
+                                        online=False)
             for t, person in enumerate(people):
                 person['keypoints'] = keypoints[t]
                 if lifted is not None:
@@ -515,7 +523,7 @@ class PoseInferencer:
 
     def _online(self, raw) -> Iterator[dict]:
         """Frame-by-frame smoothing (one causal filter per track) and lifting."""
-        filters, windows = {}, {}
+        filters, filters3d, windows = {}, {}, {}
         pad = (model_spec(self.lifter).num_frames - 1) // 2 if self.lifter else 0
         for result in raw:
             for person in result['instances']:
@@ -528,8 +536,11 @@ class PoseInferencer:
                     window = windows.setdefault(track, deque(maxlen=pad + 1))
                     window.append((person['keypoints'], person['keypoint_scores']))
                     keypoints, scores = (np.stack(v) for v in zip(*window))
-                    person['keypoints_3d'] = self._lift(keypoints, scores,
-                                                        result['image_size'])[-1]
+                    lifted = self._lift(keypoints, scores, result['image_size'])[-1]
+                    if self.smooth3d is not None:
+                        filt = filters3d.setdefault(track, build_pose_filter(self.smooth3d))
+                        lifted = self._smoothed(filt, lifted, None, True)
+                    person['keypoints_3d'] = lifted
             yield result
 
 

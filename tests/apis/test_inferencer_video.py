@@ -110,6 +110,27 @@ def test_offline_smoothing_is_the_filter_over_each_whole_track(clip):
         np.testing.assert_allclose(smoothed, np.where(np.isfinite(expected), expected, raw))
 
 
+def test_smooth3d_is_the_filter_over_each_lifted_track_offline_and_online(clip, lifted):
+    """smooth3d filters the lifter's output of each track (the 2D keypoints untouched):
+    offline the whole track, online frame by frame with a causal filter."""
+    _, raw_results = lifted
+    raw_3d = {track: np.stack([p['keypoints_3d'] for _, p in people])
+              for track, people in by_track(raw_results).items()}
+    torch.manual_seed(0)
+    smooth = dict(type='GaussianFilter', sigma=1.5, window=5)
+    inferencer = PoseInferencer(pose2d=POSE2D, pose3d=LIFTER, det_model=clip[1],
+                                smooth3d=smooth)
+    for track, people in by_track(list(inferencer.track_video(clip[0]))).items():
+        got = np.stack([p['keypoints_3d'] for _, p in people])
+        np.testing.assert_allclose(got, GaussianFilter(1.5, 5).filter(raw_3d[track]),
+                                   rtol=1e-5, atol=1e-4)
+        assert np.abs(got - raw_3d[track]).max() > 1e-3
+        assert all(np.array_equal(p['keypoints'], p['keypoints_raw']) for _, p in people)
+    with pytest.raises(ValueError, match="smooth3d='savgol' is non-causal"):
+        PoseInferencer(pose2d=POSE2D, pose3d=LIFTER, smooth3d='savgol').track_video(
+            clip[0], online=True)
+
+
 def test_online_one_euro_per_track_and_non_causal_filters_refused(clip):
     torch.manual_seed(0)
     inferencer = PoseInferencer(pose2d=POSE2D, det_model=clip[1],

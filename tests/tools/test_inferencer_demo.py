@@ -42,7 +42,8 @@ def test_video_to_tracked_smoothed_3d_json_video_and_plot(demo, clip, tmp_path):
     video, dets, _ = clip
     torch.manual_seed(0)
     summary = demo.main([video, '--pose2d', POSE2D, '--pose3d', LIFTER, '--det', dets,
-                         '--smooth', 'one_euro', '--vis-out-dir', str(tmp_path / 'vis'),
+                         '--smooth', 'one_euro', '--smooth3d', 'gaussian',
+                         '--vis-out-dir', str(tmp_path / 'vis'),
                          '--pred-out-dir', str(tmp_path / 'pred'), '--show-progress'])
     assert summary['tracks'] == [0, 1] and summary['video_frames'] == NUM_FRAMES
     files = sorted((tmp_path / 'pred').glob('*.json'))
