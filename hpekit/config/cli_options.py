@@ -43,7 +43,9 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
     """Point every dataloader's dataset and every evaluator file at ``data_root``.
 
     Datasets get ``data_root``; files the config named under its old ``data_root``
-    (evaluators' ``gt_file``/``ann_file``, a dataset's ``bbox_file``) are moved under
+    (evaluators' ``gt_file``/``ann_file``, a dataset's ``bbox_file`` and a metainfo file
+    written beside the data, ``metainfo=dict(from_file=...)``, as the annotation
+    converters write it) are moved under
     the new one, keeping their relative paths. The old roots are the top-level
     ``data_root`` and every dataset's own ``data_root`` (a translated MMPose config
     keeps only the latter, with its evaluator's ``ann_file`` already joined to it as
@@ -59,6 +61,9 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
         dataset['data_root'] = data_root
         if dataset.get('bbox_file'):
             dataset['bbox_file'] = _rebase(dataset['bbox_file'], previous, data_root)
+        metainfo = dataset.get('metainfo')
+        if isinstance(metainfo, dict) and isinstance(metainfo.get('from_file'), str):
+            metainfo['from_file'] = _rebase(metainfo['from_file'], previous, data_root)
     # longest first: a root nested in another is not taken for it
     old_roots = sorted({r for r in old_roots if isinstance(r, str) and r},
                        key=len, reverse=True)

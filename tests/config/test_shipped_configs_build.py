@@ -4,6 +4,7 @@
 filled from the config's ``codec``: each part is given it (``decoder=codec``,
 ``encoder=codec``, ``input_size=codec['input_size']``)."""
 import importlib
+import os
 import os.path as osp
 import shutil
 from pathlib import Path
@@ -66,9 +67,14 @@ def test_parts_use_the_configs_codec(cfg):
     assert cfg.model.head.decoder == cfg.codec
 
 
-def test_test_dataset_builds_lazily(cfg):
+def test_test_dataset_builds_lazily(cfg, tiny_root):
     """``DATASETS.build(cfg.test_dataloader.dataset)`` without reading any file: the
-    dataset object and its pipeline, every transform given the codec it needs."""
+    dataset object and its pipeline, every transform given the codec it needs (a
+    metainfo file written with the data is read from tiny data of that layout)."""
+    dataset_cfg = cfg.test_dataloader.dataset
+    if _writer(dataset_cfg) is _write_animals:
+        cfg = Config(cfg.to_dict())
+        set_data_root(cfg, tiny_root(dataset_cfg))
     dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, lazy_init=True))
     assert len(dataset.pipeline.transforms if hasattr(dataset.pipeline, 'transforms')
                else dataset.pipeline) == len(cfg.test_dataloader.dataset.pipeline)
@@ -102,20 +108,44 @@ def _write_h36m_full(root):
                  imgname=data['imgname'], keypoints=data['part'][..., :2])
 
 
+def _write_animals(root):
+    """The custom-keypoint example's layout (docs/custom_keypoints.md): labelme files
+    converted into ``root`` (annotations/*.json, metainfo.py), images beside it in
+    ``../animals_labelme/``."""
+    from hpekit.datasets.converters import convert_to_coco, read_labelme_dir
+    from hpekit.datasets.synthetic.custom import write_labelme_dataset
+    images = osp.join(osp.dirname(root), 'animals_labelme')
+    write_labelme_dataset(images, 4, progress=False)
+    shutil.rmtree(root)   # the converter writes a new folder
+    convert_to_coco(read_labelme_dir(images), root)
+
+
 WRITERS = {'MPIIDataset': _write_mpii, 'CocoDataset': _write_coco,
            'H36MClipDataset': _write_h36m_clips, 'H36MVideoDataset': _write_h36m_full,
            'H36MLiftingDataset': _write_h36m_full}
 
 
+def _writer(dataset_cfg):
+    """The writer of a dataset config's layout: a COCO-format set whose metainfo file
+    lies with its data (a converter's output) is the custom-keypoint example's."""
+    from_file = (dataset_cfg.get('metainfo') or {}).get('from_file', '')
+    root = dataset_cfg.get('data_root') or ''
+    if root and str(from_file).startswith(root):
+        return _write_animals
+    return WRITERS[dataset_cfg.type]
+
+
 @pytest.fixture(scope='module')
 def tiny_root(tmp_path_factory):
-    """dataset type → a folder of tiny synthetic data in its layout, written once."""
+    """dataset config → a folder of tiny synthetic data in its layout, written once."""
     roots = {}
 
-    def get(dataset_type):
-        writer = WRITERS[dataset_type]
+    def get(dataset_cfg):
+        writer = _writer(dataset_cfg)
         if writer not in roots:
-            roots[writer] = str(tmp_path_factory.mktemp(writer.__name__.strip('_')))
+            folder = tmp_path_factory.mktemp(writer.__name__.strip('_'))
+            roots[writer] = str(folder / 'data')
+            os.makedirs(roots[writer])
             writer(roots[writer])
         return roots[writer]
     return get
@@ -125,7 +155,7 @@ def test_test_dataset_reads_a_sample_of_the_codecs_size(cfg, tiny_root):
     """On tiny synthetic data in the dataset's layout, the test dataset (built from the
     plain config) reads a sample whose input has the codec's size."""
     cfg = Config(cfg.to_dict())   # a copy: set_data_root edits it
-    set_data_root(cfg, tiny_root(cfg.test_dataloader.dataset.type))
+    set_data_root(cfg, tiny_root(cfg.test_dataloader.dataset))
     dataset_cfg = cfg.test_dataloader.dataset
     if dataset_cfg.get('bbox_file') and not osp.isfile(dataset_cfg.bbox_file):
         # the synthetic twin names its detections otherwise
