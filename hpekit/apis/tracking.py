@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from hpekit.evaluation.functional.tracking import pairwise_box_iou
+from hpekit.core.boxes import pairwise_box_iou
 from hpekit.registry import TRACKERS
 
 # OKS sigma of every keypoint when the metainfo's are not given: about the mean of

@@ -1,5 +1,5 @@
-"""Person boxes: the formats (xyxy, xywh, center + size, MPII/Human3.6M "scale") and
-the one padding constant.
+"""Person boxes: the formats (xyxy, xywh, center + size, MPII/Human3.6M "scale"), the
+one padding constant, and the IoU of every pair of boxes (``pairwise_box_iou``).
 
 Conventions: an xyxy box is in the detector convention, the image spanning
 [0, W] × [0, H] (pixel i covers [i, i + 1]); a crop box is (center, size) with the
@@ -112,3 +112,25 @@ def boxes_overlap_image(boxes: ArrayLike, width: float, height: float) -> np.nda
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     return (boxes[:, 0] < width) & (boxes[:, 2] > 0) & (boxes[:, 1] < height) & \
         (boxes[:, 3] > 0)
+
+
+def pairwise_box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every pair of xyxy boxes.
+
+    Args:
+        boxes_a: float [N, 4], boxes_b: float [M, 4] (x1, y1, x2, y2), px.
+    Returns:
+        float64 [N, M] in [0, 1] (0 for a pair whose union is empty).
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)

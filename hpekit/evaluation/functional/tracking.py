@@ -21,27 +21,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-
-def pairwise_box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every pair of xyxy boxes.
-
-    Args:
-        boxes_a: float [N, 4], boxes_b: float [M, 4] (x1, y1, x2, y2), px.
-    Returns:
-        float64 [N, M] in [0, 1] (0 for a pair whose union is empty).
-    """
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+from hpekit.core.boxes import pairwise_box_iou
 
 
 def _frames(name: str, ids: Sequence, boxes: Sequence) -> List[Tuple[np.ndarray, np.ndarray]]:
