@@ -7,16 +7,16 @@ their names (``stem.0.conv.weight``, ``stage1.0.bn.running_mean``,
 checkpoints load strictly. Building blocks: ``hpekit.models.backbones.csp_layers``.
 """
 import math
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from hpekit.models.backbones.csp_layers import (DEFAULT_ACT, DEFAULT_NORM, ConvNormAct,
                                                 CSPLayer, SPPBottleneck, check_conv_cfg,
                                                 conv_block)
+from hpekit.models.backbones.freezing import FrozenStagesMixin
 from hpekit.registry import MODELS
 
 # One row per stage: in_channels, out_channels, num_blocks, add_identity, use_spp
@@ -34,7 +34,7 @@ DEFAULT_INIT = dict(type='Kaiming', layer='Conv2d', a=math.sqrt(5), distribution
 
 
 @MODELS.register_module()
-class CSPNeXt(BaseModule):
+class CSPNeXt(FrozenStagesMixin, BaseModule):
     """CSPNeXt backbone (RTMDet, RTMPose).
 
     A stem of three 3×3 convs (the first with stride 2), then one stage per row of the
@@ -126,22 +126,8 @@ class CSPNeXt(BaseModule):
             self.add_module(f'stage{i + 1}', nn.Sequential(*stage))
             self.layers.append(f'stage{i + 1}')
 
-    def _freeze_stages(self) -> None:
-        for name in self.layers[:self.frozen_stages + 1]:
-            layer = getattr(self, name)
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'CSPNeXt':
-        """Set the mode; frozen stages (and with ``norm_eval`` all BNs) stay in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
+    def _frozen_modules(self) -> List[nn.Module]:
+        return [getattr(self, name) for name in self.layers[:self.frozen_stages + 1]]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """[N, 3, H, W] → the outputs selected by ``out_indices`` (see class doc)."""

@@ -17,6 +17,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from hpekit.models.backbones.resnet import BasicBlock, Bottleneck
 from hpekit.models.backbones.resnet import _make_stage as _residual_layer
+from hpekit.models.backbones.freezing import FrozenStagesMixin
 from hpekit.registry import MODELS
 
 BLOCK_TYPES = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
@@ -186,7 +187,7 @@ class HRModule(nn.Module):
 
 
 @MODELS.register_module()
-class HRNet(BaseModule):
+class HRNet(FrozenStagesMixin, BaseModule):
     """HRNet feature extractor; MMPose 1.x's constructor and state-dict names.
 
     Args:
@@ -289,12 +290,6 @@ class HRNet(BaseModule):
                 modules.append(getattr(self, f'transition{s}'))
         return modules
 
-    def _freeze_stages(self):
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
     def init_weights(self):
         """mmengine's ``init_cfg``, then zero-init of residual ends if asked."""
         super().init_weights()
@@ -306,16 +301,6 @@ class HRNet(BaseModule):
                 if last_norm is not None:
                     nn.init.zeros_(getattr(m, last_norm).weight)
                     nn.init.zeros_(getattr(m, last_norm).bias)
-
-    def train(self, mode=True):
-        """Set train mode, keeping frozen stages (and BNs if norm_eval) in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     @staticmethod
     def _transit(transition, feats):

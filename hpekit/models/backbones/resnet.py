@@ -14,6 +14,7 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from hpekit.models.backbones.freezing import FrozenStagesMixin
 from hpekit.registry import MODELS
 
 
@@ -122,7 +123,7 @@ def _make_stage(block, inplanes, planes, num_blocks, stride, with_cp):
 
 
 @MODELS.register_module()
-class ResNet(BaseModule):
+class ResNet(FrozenStagesMixin, BaseModule):
     """ResNet-18/34/50/101/152 feature extractor with torchvision's parameter names
     (which are MMPose's too: its ResNet checkpoints load unchanged).
 
@@ -218,12 +219,6 @@ class ResNet(BaseModule):
         return modules + [getattr(self, f'layer{i}')
                           for i in range(1, self.frozen_stages + 1)]
 
-    def _freeze_stages(self):
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
     def init_weights(self):
         """Kaiming/constant init without ``init_cfg``; otherwise mmengine's."""
         if self.init_cfg is None:
@@ -235,16 +230,6 @@ class ResNet(BaseModule):
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
         super().init_weights()
-
-    def train(self, mode=True):
-        """Set train mode, keeping frozen stages (and BNs if norm_eval) in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     def forward(self, x):
         """[N, C, H, W] → tuple of the maps of the stages in ``out_indices``."""
