@@ -1,10 +1,13 @@
 """Suite-wide set-up: the real timm for the tests that use it, where tools/install.sh
 installed it for the tests, with the test shim its torchvision may need on a CPU torch
 (both in tests/timm_for_tests.py; this pytest process only, never its subprocesses);
-and one torch thread in this pytest process (``one_torch_thread``)."""
+one torch thread in this pytest process (``one_torch_thread``); and the tools'
+automatic precision as on a CPU without native bfloat16 (``float32_tool_defaults``)."""
 import pytest
 import timm_for_tests
 import torch
+
+from hpekit.runtime import hardware
 
 timm_for_tests.add_timm_tests_dir()
 timm_for_tests.define_missing_torchvision_ops()
@@ -20,6 +23,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def float32_tool_defaults():
+    """The tools' defaults stay float32 in this pytest process on every CPU: on one
+    with native bfloat16 they would pick bfloat16 (``hardware.native_bfloat16``) and
+    the suite's float32 expectations would not hold there.
+    tests/tools/test_auto_precision.py sets the answer per test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hardware, 'native_bfloat16', lambda: False)
+        yield
 
 
 @pytest.fixture(scope='module')

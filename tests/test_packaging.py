@@ -29,8 +29,8 @@ from hpekit.version import __version__
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / 'tests' / 'configs' / 'packaging_tiny.py'
 CONFIG_NAME = 'hg2-bottleneck_b24-20e_mpii-256'
-EXTRAS = {'onnx', 'tensorboard', 'coco', 'timm', 'h36m', 'albumentations', 'all', 'tests',
-          'docs'}
+EXTRAS = {'onnx', 'openvino', 'tensorboard', 'coco', 'timm', 'h36m', 'albumentations',
+          'all', 'tests', 'docs'}
 
 # Run by the fresh environment's interpreter, from a folder outside the repository.
 CHECK_SCRIPT = textwrap.dedent('''

@@ -10,10 +10,12 @@ Modes (see ``tools.benchmarking.harness`` for exactly what each one times):
 - ``loader``: the config's whole training DataLoader (workers as configured or
   ``--num-workers``), samples/s and peak RSS of the process and its workers;
 - ``inference``: ``model.val_step`` in eval mode (flip test where the config has it),
-  ``--backend pytorch|onnxruntime`` (both, comma-separated, and several batch sizes,
-  ``--batch-size 1,16``: every pair timed interleaved, per-crop ratios reported),
+  ``--backend pytorch|onnxruntime|openvino`` (several, comma-separated, and several
+  batch sizes, ``--batch-size 1,16``: every pair timed interleaved, per-crop ratios
+  reported),
   ``--precision float32,bfloat16`` (``init_model(..., precision=)``: bfloat16 autocast
-  arms, timed interleaved the same way);
+  arms, and OpenVINO's bf16 where the CPU has native bfloat16, timed interleaved the
+  same way; an arm that cannot run here stops the run with a message, before timing);
 - ``sampler``: the plain training step timed with the memory sampler off, on, and as
   it was before (PSS every 50 ms), interleaved step by step in one process: proves
   that the sampler does not slow down what the other modes time;
@@ -71,6 +73,7 @@ import tempfile
 import torch
 from mmengine.config import DictAction
 
+from hpekit.apis.exported import BACKENDS
 from hpekit.config.setup import load_config, setup_train_config
 from hpekit.utils import register_all_modules
 
@@ -100,9 +103,6 @@ def _positive_list(text):
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f'batch sizes must be >= 1, got {text!r}')
     return values
-
-
-BACKENDS = ('pytorch', 'onnxruntime')
 
 
 def _backends(text):
@@ -135,12 +135,12 @@ def parse_args(argv=None):
                         help='batch size (default: the config\'s; inference: 4); '
                         'inference takes several, e.g. 1,16, timed interleaved')
     parser.add_argument('--backend', type=_backends, default=['pytorch'],
-                        help='inference: pytorch, onnxruntime, or both '
-                        '(pytorch,onnxruntime: timed interleaved, step by step)')
+                        help='inference: pytorch, onnxruntime, openvino, or several '
+                        '(pytorch,onnxruntime,openvino: timed interleaved, step by step)')
     parser.add_argument('--precision', type=_precisions, default=['float32'],
                         help='inference: float32, bfloat16, or both (float32,bfloat16: '
                         'timed interleaved, step by step; bfloat16 runs on the pytorch '
-                        'backend only)')
+                        'backend, and on openvino where the CPU has native bfloat16)')
     parser.add_argument('--no-roofline', action='store_true',
                         help='inference/train-step: skip the peak calibration and the '
                         'GFLOP/s and %% peak columns')
@@ -348,7 +348,10 @@ def main(argv=None):
     if args.synthetic_gb is not None and args.mode != 'loader':
         sys.exit('--synthetic-gb works with the loader mode only')
     loadavg_start = bench.load_average()
-    result = run(args)
+    try:
+        result = run(args)
+    except bench.ArmError as err:
+        sys.exit(f'{args.mode}: {err}')
     result['loadavg_start'] = loadavg_start
     print(table.format_result(result, args.json_out))
     if args.json_out:

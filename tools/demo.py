@@ -2,7 +2,7 @@
 
 Usage:
     python tools/demo.py CONFIG CHECKPOINT INPUT --out OUT [--device cpu]
-        [--backend pytorch|onnxruntime] [--precision float32|bfloat16]
+        [--backend pytorch|onnxruntime|openvino] [--precision auto|float32|bfloat16]
         [--bbox X1 Y1 X2 Y2 ...] [--score-thr 0.2] [--fps FPS] [--panel-size 360]
         [--cfg-options key=value ...] [--allow-nonfinite-weights] [--allow-partial]
 
@@ -26,8 +26,12 @@ size without cropping, so give person-centred footage; see
 
 ``--precision bfloat16`` runs the network under bfloat16 autocast (channels-last) and
 decodes its outputs in float32 (``hpekit.apis.model.set_precision``); it needs
-``--backend pytorch``. Only CPUs with native bfloat16 (``avx512_bf16`` or AMX) and GPUs
-gain from it; elsewhere it is emulated and slower (docs/benchmarks.md).
+``--backend pytorch`` (or ``openvino`` on a CPU with native bfloat16). Only CPUs with
+native bfloat16 (``avx512_bf16`` or AMX) and GPUs gain from it; elsewhere it is
+emulated and slower (docs/benchmarks.md). The default,
+``--precision auto``, picks bfloat16 on a CPU with native bfloat16 (one log line says
+so; ``--precision float32`` turns it off) and float32 everywhere else
+(``hpekit.apis.model.resolve_precision``).
 
 MP4 files are written with OpenCV's 'mp4v' codec at the input video's frame rate
 (``--fps`` for folders or to override; 25 by default). Progress bars show on inputs of
@@ -54,9 +58,10 @@ from mmengine.utils import ProgressBar
 
 from hpekit.apis import (inference_topdown, inference_video3d, init_model, merge_data_samples,
                          stack_keypoints)
+from hpekit.apis.exported import BACKENDS
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, missing_frames_message,
                                 read_image, video_info)
-from hpekit.apis.model import PRECISIONS
+from hpekit.apis.model import TOOL_PRECISIONS, check_precision, resolve_precision
 from hpekit.core.boxes import boxes_overlap_image, check_bboxes
 from hpekit.models.estimators import TASK_TOPDOWN, TASK_VIDEO3D
 from hpekit.visualization import PoseLocalVisualizer, render_pose3d
@@ -72,14 +77,17 @@ def parse_args(argv=None):
     parser.add_argument('input', help='image file, folder of images, or video file')
     parser.add_argument('--out', required=True, help='output image, folder or .mp4')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
-    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
-                        help='onnxruntime: export the model once (cached next to the '
-                        'checkpoint, keyed by its hash and the config) and run the graph '
-                        'with ONNX Runtime; same predictions, decoded by the same code')
-    parser.add_argument('--precision', choices=PRECISIONS, default='float32',
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='onnxruntime, openvino: export the model once (cached next to '
+                        'the checkpoint, keyed by its hash and the config) and run the '
+                        'graph with ONNX Runtime or OpenVINO (CPU); same predictions, '
+                        'decoded by the same code')
+    parser.add_argument('--precision', choices=TOOL_PRECISIONS, default='auto',
                         help='bfloat16: the network under bfloat16 autocast, decoding in '
-                        'float32 (--backend pytorch only; faster only where the CPU has '
-                        'native bfloat16 or on a GPU)')
+                        'float32 (--backend pytorch, or openvino on a CPU with native '
+                        'bfloat16; faster only there or on a GPU); auto (default): bfloat16 on a CPU '
+                        'with native bfloat16 (avx512_bf16 or AMX; one log line says so), '
+                        'else float32')
     parser.add_argument('--bbox', type=float, nargs=4, action='append',
                         metavar=('X1', 'Y1', 'X2', 'Y2'), help='person box for 2D models, '
                         'repeat for several people (default: the whole image)')
@@ -101,9 +109,11 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.panel_size < 64:
         parser.error('--panel-size must be >= 64')
-    if args.precision != 'float32' and args.backend != 'pytorch':
-        parser.error(f'--precision {args.precision} needs --backend pytorch (ONNX Runtime '
-                     'runs the float32 graph)')
+    if args.precision != 'auto':
+        try:
+            check_precision(args.precision, args.backend)
+        except ValueError as err:
+            parser.error(f'--precision {args.precision} with --backend {args.backend}: {err}')
     return args
 
 
@@ -318,7 +328,8 @@ def main(argv=None):
     model = init_model(args.config, args.checkpoint, device=args.device,
                        cfg_options=args.cfg_options, backend=args.backend,
                        allow_nonfinite=args.allow_nonfinite_weights,
-                       precision=args.precision)
+                       precision=resolve_precision(args.precision, args.device,
+                                                   args.backend))
     task = model.spec.task
     if task not in (TASK_TOPDOWN, TASK_VIDEO3D):
         raise SystemExit(f'{args.config}: the demo draws {TASK_TOPDOWN} and {TASK_VIDEO3D} '

@@ -8,6 +8,7 @@ Usage:
         [--smooth3d one_euro|savgol|gaussian]
         [--bbox-thr 0.3] [--nms-thr 0.3] [--kpt-thr 0.3] [--tracking-thr 0.3]
         [--vis-out-dir D] [--pred-out-dir D] [--show-progress] [--device cpu]
+        [--precision auto|float32|bfloat16]
         [--max-frames N] [--fps FPS]
 
 INPUT (or ``--input``): a video file, a folder of frames (sorted by name), or
@@ -47,6 +48,7 @@ from hpekit.apis import PoseInferencer
 from hpekit.apis.frames import (is_image_file, iter_frames, list_images, open_video,
                                 video_info)
 from hpekit.apis.inferencer import video_result_to_json
+from hpekit.apis.model import TOOL_PRECISIONS, resolve_precision
 from hpekit.core.smoothing import FILTER_SHORT_NAMES
 from hpekit.fileio import write_json_atomic
 from hpekit.visualization import (draw_tracked_poses, render_poses3d, save_track_trajectories,
@@ -81,6 +83,11 @@ def parse_args(argv=None):
                         help='smoothing filter of each track\'s 3D joints after lifting '
                         '(with --pose3d; a webcam takes one_euro only)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
+    parser.add_argument('--precision', choices=TOOL_PRECISIONS, default='auto',
+                        help="the 2D model's precision (the lifter runs in float32); "
+                        'bfloat16: its network under bfloat16 autocast, decoding in '
+                        'float32; auto (default): bfloat16 on a CPU with native bfloat16 '
+                        '(avx512_bf16 or AMX; one log line says so), else float32')
     parser.add_argument('--bbox-thr', type=float, default=0.3,
                         help='detector score threshold (default 0.3)')
     parser.add_argument('--nms-thr', type=float, default=0.3,
@@ -230,7 +237,8 @@ def main(argv=None):
             bbox_thr=args.bbox_thr, nms_thr=args.nms_thr, kpt_thr=args.kpt_thr,
             tracker=dict(min_similarity=args.tracking_thr), smooth=args.smooth,
             smooth3d=args.smooth3d,
-            det_interval=args.det_interval, device=args.device)
+            det_interval=args.det_interval, device=args.device,
+            precision=resolve_precision(args.precision, args.device))
         online = kind == 'webcam'
         fps = args.fps or (video_info(source)[0] if kind == 'video' else DEFAULT_FPS)
         posing = ProgressBar(0) if args.show_progress else None

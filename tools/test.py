@@ -15,7 +15,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from hpekit.apis.model import set_precision
+from hpekit.apis.model import TOOL_PRECISIONS, resolve_precision, set_precision
 from hpekit.config.checks import check_config
 from hpekit.config.cli_options import (NoDisplayError, check_show_display, enable_show,
                                        enable_show_dir, set_data_root, set_outfile_prefix)
@@ -63,10 +63,12 @@ def parse_args(argv=None):
     parser.add_argument('--allow-nonfinite-weights', action='store_true',
                         help='test a checkpoint whose weights hold NaN/Inf (a warning '
                         'instead of an error; for debugging: its predictions are NaN)')
-    parser.add_argument('--precision', choices=['float32', 'bfloat16'], default='float32',
+    parser.add_argument('--precision', choices=TOOL_PRECISIONS, default='auto',
                         help='bfloat16: the network runs under CPU/CUDA autocast in '
                         'bfloat16 (channels-last), decoding stays float32 '
-                        '(hpekit.apis.model.set_precision); default float32')
+                        '(hpekit.apis.model.set_precision); auto (default): bfloat16 on a '
+                        'CPU with native bfloat16 (avx512_bf16 or AMX; one log line says '
+                        'so), else float32')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -102,8 +104,10 @@ def main(argv=None):
     check_config(cfg, ('test_dataloader', ))   # unknown parts/arguments, missing data: fail now
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
-    if args.precision != 'float32':
-        set_precision(runner.model, args.precision)
+    device = next(runner.model.parameters()).device
+    precision = resolve_precision(args.precision, device)   # after the Runner: logged there
+    if precision != 'float32':
+        set_precision(runner.model, precision)
     metrics = runner.test()
     if is_main_process():
         out = osp.join(runner.work_dir, 'test_metrics.json')

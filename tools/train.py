@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from mmengine.config import DictAction
+from mmengine.device import get_device
 
 from hpekit.config.checks import check_config
 from hpekit.config.cli_options import disable_validation, enable_show_dir, set_data_root
@@ -21,6 +22,7 @@ from hpekit.engine.distributed import (finish_distributed, init_distributed, lau
 from hpekit.engine.interrupt import (InterruptHook, check_interrupt, interrupt_guard, interrupted,
                                      stop_interrupted)
 from hpekit.engine.runner import HpekitRunner as Runner
+from hpekit.runtime.hardware import auto_bfloat16_message, resolve_amp
 from hpekit.utils import register_all_modules
 
 
@@ -34,10 +36,12 @@ def parse_args(argv=None):
                         'in the work dir that loads (no value or "auto"; damaged ones are '
                         'skipped, and with none it warns and starts from scratch) or '
                         'from PATH; refused if the batch size or dataset changed')
-    parser.add_argument('--amp', nargs='?', const=True, default=False,
-                        choices=[True, 'float16', 'bfloat16'], metavar='DTYPE',
+    parser.add_argument('--amp', nargs='?', const=True, default=None,
+                        choices=[True, 'float16', 'bfloat16', 'off'], metavar='DTYPE',
                         help='mixed precision: float16 (GPU, loss scaling) or bfloat16 '
-                        'autocast; no value: float16 on a GPU, bfloat16 on a CPU')
+                        'autocast; no value: float16 on a GPU, bfloat16 on a CPU; off: '
+                        'float32. Without --amp: bfloat16 on a CPU with native bfloat16 '
+                        '(avx512_bf16 or AMX; one log line says so), else float32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -96,8 +100,9 @@ def build_runner(args):
     """The Runner of ``args``: config, command-line options, checks, distributed setup."""
     cfg = load_config(args.config, args.cfg_options)
     apply_mmpose_options(cfg, args)
+    amp = resolve_amp(args.amp, get_device())   # no --amp: bfloat16 on a native-bf16 CPU
     setup_train_config(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
-                       amp=args.amp, launcher=args.launcher, seed=args.seed,
+                       amp=amp, launcher=args.launcher, seed=args.seed,
                        deterministic=args.deterministic, sync_bn=args.sync_bn,
                        accumulate=args.accumulate, clip_grad=args.clip_grad,
                        auto_scale_lr=args.auto_scale_lr,
@@ -112,6 +117,8 @@ def build_runner(args):
                  ('train_dataloader', 'val_dataloader'))
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
+    if args.amp is None and amp:   # chosen automatically: say so in the run's log
+        runner.logger.info(auto_bfloat16_message('Training', '--amp off'))
     runner.register_hook(InterruptHook())
     return runner
 

@@ -160,7 +160,9 @@ class PoseInferencer:
             boxes proposed from poses between detector runs).
         batch_size (int, optional): person crops per forward pass; default: the
             fastest per crop for the backend (``inference.default_batch_size``).
-        backend (str): 'pytorch' or 'onnxruntime' (see ``init_model``).
+        backend (str): 'pytorch', 'onnxruntime' or 'openvino' (see ``init_model``).
+        precision (str): the 2D model's precision, 'float32' (default) or 'bfloat16'
+            (see ``init_model``); the lifter and the detector run in float32.
         pose3d, pose3d_weights: a lifting model (spec task 'lifting') and its weights:
             ``track_video`` then lifts every track to 3D.
         det_model, det_weights: MMPose's detector arguments: an MMDetection RTMDet
@@ -212,7 +214,8 @@ class PoseInferencer:
                  nms_thr: float = 0.3, tracker: Optional[dict] = None,
                  smooth: Union[None, str, dict] = None,
                  smooth3d: Union[None, str, dict] = None, det_interval: int = 1,
-                 keypoint_mapping: Union[None, str, dict] = None):
+                 keypoint_mapping: Union[None, str, dict] = None,
+                 precision: str = 'float32'):
         if (config is None) == (pose2d is None):
             raise ValueError('give the 2D model as config or pose2d (MMPose\'s name), '
                              'exactly one of them')
@@ -223,7 +226,7 @@ class PoseInferencer:
             raise ValueError(f'det_interval must be an int >= 1, got {det_interval!r}')
         self.model = init_model(config if pose2d is None else pose2d,
                                 checkpoint or pose2d_weights, device, cfg_options,
-                                backend=backend)
+                                backend=backend, precision=precision)
         if self.model.spec.task != TASK_TOPDOWN:
             raise ValueError(f'PoseInferencer runs {TASK_TOPDOWN} models; this model\'s '
                              f'task is {self.model.spec.task!r} (see inference_video3d)')

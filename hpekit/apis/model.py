@@ -12,9 +12,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from hpekit.apis.onnxruntime_backend import BACKENDS, OnnxRuntimeEstimator, onnxruntime_model
+from hpekit.apis.exported import BACKENDS, ExportedEstimator
+from hpekit.apis.onnxruntime_backend import onnxruntime_model
+from hpekit.apis.openvino_backend import openvino_model
 from hpekit.checkpoint.loading import (CheckpointError, check_finite_weights,
                                        load_checkpoint_file)
 from hpekit.config.setup import load_config, native_config
@@ -22,6 +25,7 @@ from hpekit.models.data_preprocessors.image_preprocessor import stack_batch
 from hpekit.models.estimators import BasePoseEstimator, EstimatorSpec
 from hpekit.models.model_inputs import model_spec
 from hpekit.registry import DATASETS, MODELS
+from hpekit.runtime import hardware
 from hpekit.runtime.allocator import retains_memory
 from hpekit.structures import PoseDataSample
 from hpekit.utils.setup_env import register_all_modules
@@ -30,15 +34,23 @@ from hpekit.utils.setup_env import register_all_modules
 # batch size that was fastest per crop for each backend, measured in
 # docs/benchmarks.md ("Inference: backend and batch size"). PyTorch on a CPU depends on
 # whether the allocator retains freed memory (hpekit's tools preload one that does).
-DEFAULT_BATCH_SIZE = {'pytorch': 16, 'pytorch-no-retain': 4, 'onnxruntime': 4}
+# OpenVINO: 626, 621, 614 ms a crop at batch 1, 4, 16 (paired: 1, 0.90, 0.98; hg2
+# 256×256 with flip test, 1 thread): within noise of each other, 4 as ONNX Runtime.
+DEFAULT_BATCH_SIZE = {'pytorch': 16, 'pytorch-no-retain': 4, 'onnxruntime': 4,
+                      'openvino': 4}
 
 #: Numeric precisions of inference (``init_model(precision=...)``, ``set_precision``).
 PRECISIONS = ('float32', 'bfloat16')
+#: What the tools' ``--precision`` takes: 'auto' (their default, ``resolve_precision``)
+#: or one of ``PRECISIONS``.
+TOOL_PRECISIONS = ('auto', ) + PRECISIONS
+#: The backends that run precisions other than float32.
+BFLOAT16_BACKENDS = ('pytorch', 'openvino')
 #: The autocast dtype of each precision other than float32.
 AUTOCAST_DTYPES = {'bfloat16': torch.bfloat16}
 
 #: What ``init_model`` returns and the inference functions take.
-PoseModel = Union[BasePoseEstimator, OnnxRuntimeEstimator]
+PoseModel = Union[BasePoseEstimator, ExportedEstimator]
 
 
 def default_batch_size(model: PoseModel) -> int:
@@ -82,16 +94,21 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
             and an ``OnnxRuntimeEstimator`` is returned: the same predictions
             through ``test_step`` (flip test included, decoded by the PyTorch
             estimator's own code), usable by every inference function.
-        onnx_cache_dir (str, optional): where the ONNX Runtime backend keeps its
-            graphs instead of the checkpoint's folder.
+            'openvino': the same cached graph run by OpenVINO's CPU plugin
+            (``OpenVinoEstimator``, ``hpekit.apis.openvino_backend``), in float32 or,
+            on a CPU with native bfloat16, in bfloat16.
+        onnx_cache_dir (str, optional): where the ONNX Runtime and OpenVINO backends
+            keep their graphs instead of the checkpoint's folder.
         allow_nonfinite (bool): load a checkpoint whose weights hold NaN/Inf with a
             warning instead of ``NonFiniteWeightsError`` (for debugging; its
             predictions are NaN). Default False.
         precision (str): 'float32' (default) or 'bfloat16': the network runs under
             ``torch.autocast`` in bfloat16 (channels-last) and its outputs are
-            decoded in float32 (``set_precision``). bfloat16 needs
-            ``backend='pytorch'`` and an estimator with ``predict_exported``
-            (top-down and video models; not the 2D→3D lifter).
+            decoded in float32 (``set_precision``); with ``backend='openvino'``
+            OpenVINO runs the graph in bfloat16 (a CPU with native bfloat16 only: a
+            ``ValueError`` elsewhere). bfloat16 needs ``backend='pytorch'`` or
+            'openvino' and an estimator with ``predict_exported`` (top-down and
+            video models; not the 2D→3D lifter).
 
     Returns:
         The model in eval mode on ``device``, with ``model.cfg`` (the config),
@@ -107,7 +124,8 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
             checkpoint's path and the first such tensor).
         TypeError: a model without a spec.
         ValueError: a config without a test or val dataset; an unknown precision, or
-            'bfloat16' with ``backend='onnxruntime'``.
+            'bfloat16' with ``backend='onnxruntime'``, or with 'openvino' on a CPU
+            without native bfloat16.
         NotImplementedError: 'bfloat16' for an estimator without ``predict_exported``.
     """
     if backend not in BACKENDS:
@@ -128,18 +146,49 @@ def init_model(config: Union[str, os.PathLike, Config], checkpoint: Optional[str
     if backend == 'onnxruntime':
         return onnxruntime_model(model.eval(), checkpoint, device=device,
                                  cache_dir=onnx_cache_dir)
+    if backend == 'openvino':
+        return openvino_model(model.eval(), checkpoint, device=device,
+                              cache_dir=onnx_cache_dir, precision=precision)
     return set_precision(model.to(device).eval(), precision)
 
 
 def check_precision(precision: str, backend: str = 'pytorch') -> None:
     """Raise ``ValueError`` unless ``precision`` is one of ``PRECISIONS`` and runs on
-    ``backend`` (ONNX Runtime runs the float32 graph only)."""
+    ``backend`` (``BFLOAT16_BACKENDS``; ONNX Runtime runs the float32 graph only)."""
     if precision not in PRECISIONS:
         raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
-    if precision != 'float32' and backend != 'pytorch':
-        raise ValueError(f"precision={precision!r} runs on backend='pytorch' only "
-                         f"(torch.autocast); backend={backend!r} runs the float32 graph: "
-                         "use precision='float32' with it")
+    if precision != 'float32' and backend not in BFLOAT16_BACKENDS:
+        raise ValueError(f"precision={precision!r} runs on backend='pytorch' "
+                         "(torch.autocast) or 'openvino' (a CPU with native bfloat16); "
+                         f"backend={backend!r} runs the float32 graph only: use "
+                         "precision='float32' with it")
+
+
+def resolve_precision(requested: str, device: Union[str, torch.device],
+                      backend: str = 'pytorch') -> str:
+    """The precision a tool runs for ``--precision requested`` (``TOOL_PRECISIONS``).
+
+    'auto' → 'bfloat16' when ``device`` is a CPU with native bfloat16
+    (``hpekit.runtime.hardware.native_bfloat16``: ``avx512_bf16`` or AMX) and
+    ``backend`` runs bfloat16 (``BFLOAT16_BACKENDS``: 'pytorch', 'openvino'), logging
+    one line that says so and that ``--precision float32`` turns it off; otherwise
+    (GPUs, CPUs without native bfloat16, float32-only backends such as 'onnxruntime')
+    'float32', silently. Any other value is returned unchanged and checked by
+    ``init_model``/``set_precision`` (explicit 'bfloat16' on a CPU without native
+    bfloat16: PyTorch emulates it, slower; OpenVINO refuses it).
+    """
+    if requested != 'auto':
+        return requested
+    if not hardware.auto_bfloat16(device) or not _runs_bfloat16(backend):
+        return 'float32'
+    print_log(hardware.auto_bfloat16_message('Inference', '--precision float32'),
+              logger='current')
+    return 'bfloat16'
+
+
+def _runs_bfloat16(backend: str) -> bool:
+    """Whether ``init_model`` runs ``backend`` in ``precision='bfloat16'``."""
+    return backend in BFLOAT16_BACKENDS and backend in BACKENDS
 
 
 def set_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:

@@ -7,11 +7,9 @@ graph: the checkpoint's SHA-256, the model config, the opset and the versions of
 torch and hpekit. A second ``init_model`` finds the file and only opens a session.
 
 ``OnnxRuntimeEstimator`` stands in for the PyTorch model wherever inference runs
-(``inference_topdown``, ``inference_video3d``, ``PoseInferencer``, ``tools/demo.py``,
-``tools/benchmark.py inference``): ``test_step``/``val_step`` stack the batch, run the
-graph (on the crops and their mirrors when the config's flip test is on) and hand the
-outputs to the PyTorch estimator's ``predict_exported``, i.e. to the same flip-back and
-decoding code the PyTorch path uses.
+(``hpekit.apis.exported.ExportedEstimator``: the graph's outputs decoded by the PyTorch
+estimator's ``predict_exported``). The OpenVINO backend (``hpekit.apis.openvino_backend``)
+opens the same cached graph.
 """
 import hashlib
 import json
@@ -19,18 +17,17 @@ import os
 import os.path as osp
 import tempfile
 
-import numpy as np
 import torch
 from mmengine.config import Config
 
+from hpekit.apis.exported import BACKENDS, ExportedEstimator, check_exportable
 from hpekit.export.onnx import DEFAULT_OPSET, export_onnx
-from hpekit.models.data_preprocessors.image_preprocessor import stack_batch
-from hpekit.models.estimators import BasePoseEstimator
 from hpekit.models.model_inputs import model_spec
-from hpekit.structures import PoseDataSample
 from hpekit.version import __version__
 
-BACKENDS = ('pytorch', 'onnxruntime')
+__all__ = ['BACKENDS', 'CACHE_ENV', 'OnnxRuntimeEstimator', 'cache_key', 'cache_path',
+           'export_cached', 'file_sha256', 'onnxruntime_model', 'state_sha256']
+
 CACHE_ENV = 'HPEKIT_ONNX_CACHE'   # where graphs of models without a writable home go
 
 
@@ -142,9 +139,10 @@ def _providers(device):
     return ['CPUExecutionProvider']
 
 
-class OnnxRuntimeEstimator:
+class OnnxRuntimeEstimator(ExportedEstimator):
     """An exported hpekit estimator run by ONNX Runtime, usable wherever inference
-    takes a model from ``init_model``.
+    takes a model from ``init_model`` (``hpekit.apis.exported.ExportedEstimator``:
+    ``test_step``/``val_step``, ``spec``, ``cfg``, ``dataset_meta``, ``test_cfg`` …).
 
     Args:
         model: the PyTorch estimator (from ``init_model``): its spec, config,
@@ -156,8 +154,8 @@ class OnnxRuntimeEstimator:
             ``torch.get_num_threads()``, so ``OMP_NUM_THREADS``/``torch.set_num_threads``
             govern both backends alike.
 
-    Attributes: ``spec``, ``cfg``, ``dataset_meta``, ``test_cfg``, ``torch_model``,
-    ``onnx_file``, ``session``, ``backend`` ('onnxruntime').
+    Attributes: those of ``ExportedEstimator``, and ``session``, ``backend``
+    ('onnxruntime').
     """
 
     backend = 'onnxruntime'
@@ -168,73 +166,21 @@ class OnnxRuntimeEstimator:
         except ImportError as err:
             raise ImportError("backend='onnxruntime' needs onnxruntime: pip install "
                               'onnxruntime (or pip install "hpekit[onnx]")') from err
-        self.torch_model = model.eval()
-        self.onnx_file = onnx_file
-        self.spec = model_spec(model)
+        super().__init__(model, onnx_file)
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(onnx_file, options, providers=_providers(device))
-        self.output_names = list(self.spec.output_names)
 
-    # What the inference code reads from a model.
-    @property
-    def cfg(self):
-        return getattr(self.torch_model, 'cfg', None)
-
-    @property
-    def dataset_meta(self):
-        return getattr(self.torch_model, 'dataset_meta', None)
-
-    @property
-    def test_cfg(self):
-        return getattr(self.torch_model, 'test_cfg', {})
-
-    @property
-    def data_preprocessor(self):
-        return self.torch_model.data_preprocessor
-
-    def eval(self):
-        return self
-
-    def run(self, inputs):
-        """float32 tensor (the spec's input layout) → list of output tensors."""
-        array = np.ascontiguousarray(inputs.detach().cpu().numpy(), dtype=np.float32)
-        outputs = self.session.run(self.output_names, {self.spec.input_name: array})
-        return [torch.from_numpy(out) for out in outputs]
-
-    def _inputs(self, data):
-        pre = self.torch_model.data_preprocessor
-        layout = getattr(pre, 'item_layout', None)
-        inputs = data['inputs']
-        if layout is not None:
-            inputs = stack_batch(inputs, layout, getattr(pre, 'item_name', 'item'))
-        elif not isinstance(inputs, torch.Tensor):
-            inputs = torch.stack(list(inputs))
-        return inputs.float()
-
-    @torch.no_grad()
-    def test_step(self, data):
-        """A pseudo-collated batch ``{'inputs', 'data_samples'}`` → data samples with
-        predictions, as ``model.test_step`` of the PyTorch estimator."""
-        inputs = self._inputs(data)
-        samples = data.get('data_samples')
-        if samples is None:
-            samples = [PoseDataSample() for _ in range(inputs.shape[0])]
-        return self.torch_model.predict_exported(self.run, inputs, list(samples))
-
-    val_step = test_step
-
-    def __repr__(self):
-        return f'OnnxRuntimeEstimator({self.onnx_file!r})'
+    def run_arrays(self, array):
+        """float32 array (the spec's input layout) → the graph's outputs (numpy), in
+        ``output_names`` order."""
+        return self.session.run(self.output_names, {self.spec.input_name: array})
 
 
 def onnxruntime_model(model, checkpoint=None, device='cpu', cache_dir=None, threads=None):
     """``model`` (from ``init_model``) exported once, cached and opened in ONNX Runtime."""
-    if getattr(type(model), 'predict_exported', None) in (
-            None, BasePoseEstimator.predict_exported):
-        raise NotImplementedError(f'{type(model).__name__} has no predict_exported: it '
-                                  "cannot run with backend='onnxruntime'")
+    check_exportable(model, 'onnxruntime')
     path, _ = export_cached(model, checkpoint, cache_dir)
     return OnnxRuntimeEstimator(model, path, device=device, threads=threads)

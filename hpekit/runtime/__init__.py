@@ -1,1 +1,2 @@
-"""Process set-up below everything else: the memory allocator choice (``allocator``)."""
+"""Process set-up below everything else: the memory allocator choice (``allocator``) and
+what the CPU can do (``hardware``: native bfloat16)."""

@@ -189,7 +189,7 @@ def test_bad_precisions_are_refused():
     with pytest.raises(ValueError, match=r"precision must be one of \('float32', "
                                          r"'bfloat16'\), got 'float16'"):
         init_model(MPII_TINY, precision='float16')
-    with pytest.raises(ValueError, match="runs on backend='pytorch' only"):
+    with pytest.raises(ValueError, match="'onnxruntime' runs the float32 graph only"):
         init_model(MPII_TINY, precision='bfloat16', backend='onnxruntime')
     with pytest.raises(TypeError, match='needs an hpekit estimator'):
         set_precision(torch.nn.Linear(2, 2), 'bfloat16')

@@ -76,7 +76,8 @@ def test_amp_dtype_choice_on_gpu(monkeypatch):
 
 def test_amp_flag_parsing():
     parse_args = load_tool('train').parse_args
-    assert parse_args(['c.py']).amp is False
+    assert parse_args(['c.py']).amp is None   # automatic (hpekit.runtime.hardware.resolve_amp)
+    assert parse_args(['c.py', '--amp', 'off']).amp == 'off'
     assert parse_args(['c.py', '--amp']).amp is True
     assert parse_args(['c.py', '--amp', 'bfloat16']).amp == 'bfloat16'
     with pytest.raises(SystemExit):

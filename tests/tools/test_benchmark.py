@@ -254,14 +254,22 @@ def test_peak_memory_reads_pss_rarely():
 
 def test_inference_mode_compares_backends_and_batch_sizes(capsys, tmp_path, mpii_root):
     pytest.importorskip('onnxruntime')
+    # OpenVINO (an optional extra) is one more arm where it is installed.
+    backends = ['pytorch', 'onnxruntime'] + (['openvino'] if _installed('openvino') else [])
     result = _run(capsys, tmp_path, 'inference', MPII_TINY, '--iters', '1', '--warmup', '0',
-                  '--batch-size', '1,2', '--backend', 'pytorch,onnxruntime',
+                  '--batch-size', '1,2', '--backend', ','.join(backends),
                   '--cfg-options', f'val_dataloader.dataset.data_root={mpii_root}')
-    arms = ['pytorch@1', 'pytorch@2', 'onnxruntime@1', 'onnxruntime@2']
+    arms = [f'{backend}@{size}' for backend in backends for size in (1, 2)]
     assert list(result['per_sample_ms']) == arms
     assert list(result['per_sample_ratio']) == arms[1:]
-    assert result['backend'] == ['pytorch', 'onnxruntime'] and result['flip_test'] is True
+    assert result['backend'] == backends and result['flip_test'] is True
     assert all(v > 0 for v in result['per_sample_ms'].values())
+
+
+def _installed(module):
+    """Whether ``module`` can be imported (an optional dependency)."""
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
 
 
 def test_allocator_mode_steps_one_worker_per_allocator(capsys, tmp_path, mpii_root):

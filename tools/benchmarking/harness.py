@@ -28,7 +28,9 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
 from hpekit.apis import init_model
+from hpekit.apis.model import check_precision
 from hpekit.apis.onnxruntime_backend import onnxruntime_model
+from hpekit.apis.openvino_backend import openvino_model
 from hpekit.registry import DATASETS, MODELS, TRANSFORMS
 from hpekit.runtime.allocator import APPLIED, allocator_env, allocator_names, available
 from tools.benchmarking import module_command, module_env
@@ -444,12 +446,15 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     ``model.test_cfg`` has it) in eval mode under ``torch.no_grad`` on a fixed batch of
     the validation dataset.
 
-    ``backends``: 'pytorch' and/or 'onnxruntime' (the same weights exported once to a
-    temporary folder, run by ``hpekit.apis.OnnxRuntimeEstimator``: graph on the crops
-    and their mirrors, the PyTorch head's decoding). ``precisions``: 'float32' and/or
-    'bfloat16' (``init_model(..., precision=)``: autocast, channels-last, float32
-    decoding; a second model with the same weights); ONNX Runtime runs float32 only,
-    so its bfloat16 pairs are not run and are listed in ``not_run``.
+    ``backends``: 'pytorch', 'onnxruntime' and/or 'openvino' (the same weights exported
+    once to a temporary folder, run by ``hpekit.apis.OnnxRuntimeEstimator`` or
+    ``OpenVinoEstimator``: graph on the crops and their mirrors, the PyTorch head's
+    decoding). ``precisions``: 'float32' and/or 'bfloat16' (``init_model(...,
+    precision=)``: PyTorch autocast, channels-last, float32 decoding, a second model
+    with the same weights; OpenVINO's bf16 inference precision); ONNX Runtime runs
+    float32 only, so its bfloat16 pairs are not run and are listed in ``not_run``. An
+    arm that cannot be built here (OpenVINO bfloat16 on a CPU without native bfloat16,
+    a backend not installed) raises ``ArmError`` before anything is timed.
     ``batch_sizes``: several batch sizes. With one arm the steps run one after the
     other; with more, every (backend, precision, batch size) is an arm of
     ``interleaved`` (one step of each per round, rotated order), named
@@ -463,8 +468,7 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     """
     backends, precisions = list(backends), list(precisions)
     batch_sizes = list(batch_sizes or [batch_size])
-    pairs = [(b, p) for b in backends for p in precisions
-             if b == 'pytorch' or p == 'float32']
+    pairs = [(b, p) for b in backends for p in precisions if _runs(b, p)]
     not_run = [f'{b}/{p}' for b in backends for p in precisions if (b, p) not in pairs]
     if not pairs:
         raise ValueError(f'inference: nothing to run: {", ".join(not_run)} (ONNX Runtime '
@@ -476,8 +480,7 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     batches = {size: pseudo_collate(take_samples(dataset, size)) for size in batch_sizes}
     with tempfile.TemporaryDirectory() as onnx_dir, measured(device) as memory, \
             torch.no_grad():
-        models = {(b, p): _inference_model(model, cfg, b, p, device, onnx_dir)
-                  for b, p in pairs}
+        models = {pair: _arm_model(model, cfg, *pair, device, onnx_dir) for pair in pairs}
         named = precisions != ['float32']
         arms, sizes, arm_precision = {}, {}, {}
         for (b, p), size in ((pair, s) for pair in pairs for s in batch_sizes):
@@ -512,12 +515,40 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     return out
 
 
+class ArmError(RuntimeError):
+    """An inference arm that cannot be built on this machine; the message says which
+    arm and why."""
+
+
+def _runs(backend, precision):
+    """Whether ``backend`` runs ``precision`` at all (``check_precision``)."""
+    try:
+        check_precision(precision, backend)
+    except ValueError:
+        return False
+    return True
+
+
+def _arm_model(model, cfg, backend, precision, device, onnx_dir):
+    """``_inference_model``, its ``ValueError``/``ImportError`` (e.g. OpenVINO asked for
+    bfloat16 on a CPU without native bfloat16) raised as ``ArmError`` naming the arm."""
+    try:
+        return _inference_model(model, cfg, backend, precision, device, onnx_dir)
+    except (ValueError, ImportError) as err:
+        raise ArmError(f'inference arm {backend}/{precision} cannot run here: {err}') \
+            from err
+
+
 def _inference_model(model, cfg, backend, precision, device, onnx_dir):
     """The model of one inference arm: ``model`` itself (pytorch, float32), its ONNX
-    Runtime export, or a second model from ``init_model(cfg, precision=...)`` holding
-    ``model``'s weights (memory format included)."""
+    export run by ONNX Runtime or OpenVINO (in ``precision``; the export is cached in
+    ``onnx_dir`` and shared), or a second model from ``init_model(cfg, precision=...)``
+    holding ``model``'s weights (memory format included)."""
     if backend == 'onnxruntime':
         return onnxruntime_model(model, device=device, cache_dir=onnx_dir)
+    if backend == 'openvino':
+        return openvino_model(model, device=device, cache_dir=onnx_dir,
+                              precision=precision)
     if precision == 'float32':
         return model
     other = init_model(cfg, device=device, precision=precision)
