@@ -25,6 +25,7 @@ from hpekit.apis import init_model
 from hpekit.apis.model import set_precision
 from hpekit.datasets.synthetic.mpii import write_mpii_split
 from hpekit.registry import DATASETS
+from hpekit.runtime.hardware import native_bfloat16   # (collection time: the real one)
 
 FIXTURE = osp.join(osp.dirname(osp.dirname(__file__)), 'fixtures', 'precision',
                    'mpii_tiny_trained.pth')
@@ -34,16 +35,6 @@ VIDEO_TINY = 'tests/configs/video_tiny.py'
 # make_trained.py's validation images: seed 7, 320×192 (the val stream does not depend
 # on the number of training images).
 SEED, IMAGE_SIZE, VAL_IMAGES = 7, (320, 192), 6
-
-
-def native_bfloat16():
-    """Whether this CPU has bfloat16 arithmetic units (avx512_bf16 or AMX)."""
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
 
 @pytest.fixture(scope='module')
