@@ -196,15 +196,27 @@ def test_demo_takes_the_backend(hourglass, tmp_path):
 
 
 @pytest.mark.skipif(NATIVE_BF16, reason='this CPU has native bfloat16')
-def test_benchmark_stops_on_a_bfloat16_arm_it_cannot_run(mpii_root, capsys):
-    """tools/benchmark.py: the openvino/bfloat16 arm fails at build, before any timing,
-    with the reason as the exit message (not a traceback)."""
+def test_benchmark_lists_the_bfloat16_arm_it_cannot_run(mpii_root, capsys, tmp_path):
+    """tools/benchmark.py: of pytorch,openvino × float32,bfloat16 the three arms that can
+    run here are timed; openvino/bfloat16 is listed as not run, with the reason (table
+    and JSON). With no arm left the run stops before any timing, the reason as the exit
+    message (not a traceback)."""
     benchmark = load_tool('benchmark')
+    common = ['--iters', '1', '--warmup', '0', '--batch-size', '1', '--no-roofline',
+              '--cfg-options', f'val_dataloader.dataset.data_root={mpii_root}']
+    out = tmp_path / 'result.json'
+    benchmark.main(['inference', MPII_TINY, '--backend', 'pytorch,openvino',
+                    '--precision', 'float32,bfloat16', '--json', str(out), *common])
+    result = json.loads(out.read_text())
+    assert sorted(result['per_sample_ms']) == ['openvino/float32@1', 'pytorch/bfloat16@1',
+                                               'pytorch/float32@1']
+    assert list(result['not_run']) == ['openvino/bfloat16']
+    assert 'no native bfloat16' in result['not_run']['openvino/bfloat16']
+    assert 'not run: openvino/bfloat16: ' in capsys.readouterr().out
+
     with pytest.raises(SystemExit) as stop:
-        benchmark.main(['inference', MPII_TINY, '--iters', '1', '--warmup', '0',
-                        '--batch-size', '1', '--backend', 'pytorch,openvino',
-                        '--precision', 'float32,bfloat16', '--no-roofline',
-                        '--cfg-options', f'val_dataloader.dataset.data_root={mpii_root}'])
+        benchmark.main(['inference', MPII_TINY, '--backend', 'openvino',
+                        '--precision', 'bfloat16', *common])
     message = str(stop.value.code)
     assert message.startswith('inference: inference arm openvino/bfloat16 cannot run here')
     assert 'no native bfloat16' in message

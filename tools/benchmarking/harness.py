@@ -452,9 +452,10 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     decoding). ``precisions``: 'float32' and/or 'bfloat16' (``init_model(...,
     precision=)``: PyTorch autocast, channels-last, float32 decoding, a second model
     with the same weights; OpenVINO's bf16 inference precision); ONNX Runtime runs
-    float32 only, so its bfloat16 pairs are not run and are listed in ``not_run``. An
-    arm that cannot be built here (OpenVINO bfloat16 on a CPU without native bfloat16,
-    a backend not installed) raises ``ArmError`` before anything is timed.
+    float32 only, so its bfloat16 pairs are not run; nor is an arm this machine cannot
+    run (OpenVINO bfloat16 on a CPU without native bfloat16): ``not_run`` maps each such
+    arm to the reason, and the table prints it. A backend that is not installed, or no
+    arm left to run, raises ``ArmError`` before anything is timed.
     ``batch_sizes``: several batch sizes. With one arm the steps run one after the
     other; with more, every (backend, precision, batch size) is an arm of
     ``interleaved`` (one step of each per round, rotated order), named
@@ -468,11 +469,11 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     """
     backends, precisions = list(backends), list(precisions)
     batch_sizes = list(batch_sizes or [batch_size])
-    pairs = [(b, p) for b in backends for p in precisions if _runs(b, p)]
-    not_run = [f'{b}/{p}' for b in backends for p in precisions if (b, p) not in pairs]
+    reasons = {(b, p): _why_not(b, p) for b in backends for p in precisions}
+    pairs = [pair for pair, reason in reasons.items() if reason is None]
+    not_run = {f'{b}/{p}': reason for (b, p), reason in reasons.items() if reason}
     if not pairs:
-        raise ValueError(f'inference: nothing to run: {", ".join(not_run)} (ONNX Runtime '
-                         'runs the float32 graph only)')
+        raise ValueError(f'inference: nothing to run: {not_run}')
     model = init_model(cfg, device=device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -480,7 +481,8 @@ def bench_inference(cfg, iters=20, warmup=3, batch_size=4, device='cpu',
     batches = {size: pseudo_collate(take_samples(dataset, size)) for size in batch_sizes}
     with tempfile.TemporaryDirectory() as onnx_dir, measured(device) as memory, \
             torch.no_grad():
-        models = {pair: _arm_model(model, cfg, *pair, device, onnx_dir) for pair in pairs}
+        models = _arm_models(model, cfg, pairs, device, onnx_dir, not_run)
+        pairs = list(models)
         named = precisions != ['float32']
         arms, sizes, arm_precision = {}, {}, {}
         for (b, p), size in ((pair, s) for pair in pairs for s in batch_sizes):
@@ -520,13 +522,33 @@ class ArmError(RuntimeError):
     arm and why."""
 
 
-def _runs(backend, precision):
-    """Whether ``backend`` runs ``precision`` at all (``check_precision``)."""
+def _why_not(backend, precision):
+    """None where ``backend`` runs ``precision`` at all, else why not
+    (``check_precision``'s message)."""
     try:
         check_precision(precision, backend)
-    except ValueError:
-        return False
-    return True
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def _arm_models(model, cfg, pairs, device, onnx_dir, not_run):
+    """{(backend, precision): its model} for the ``pairs`` this machine can run; each
+    one it cannot (a ``ValueError`` at build, e.g. OpenVINO bfloat16 without native
+    bfloat16) is added to ``not_run`` with the reason. ``ArmError``: a backend that is
+    not installed, or no pair left."""
+    models, errors = {}, []
+    for pair in pairs:
+        try:
+            models[pair] = _arm_model(model, cfg, *pair, device, onnx_dir)
+        except ArmError as err:
+            if isinstance(err.__cause__, ImportError):
+                raise
+            errors.append(err)
+            not_run['/'.join(pair)] = str(err.__cause__)
+    if not models:
+        raise errors[0]
+    return models
 
 
 def _arm_model(model, cfg, backend, precision, device, onnx_dir):

@@ -182,9 +182,8 @@ def format_result(result, json_path=None):
         per = ', per sample' if result['mode'] == 'inference' else ''
         lines += ['', f"  × ref (paired): median over the steps of this arm's time / "
                       f"the ref arm's next to it{per}"]
-    if result.get('not_run'):
-        lines += ['', f"  not run: {', '.join(result['not_run'])} (ONNX Runtime runs the "
-                      'float32 graph only)']
+    for arm, reason in result.get('not_run', {}).items():
+        lines += ['', f'  not run: {arm}: {reason}']
     lines += _roofline_lines(result)
     ratios = [f'{k} {fmt(result[k], 3)}' for k in RATIOS if k in result]
     if ratios:
