@@ -75,3 +75,34 @@ def test_bfloat16_training_learns_as_float32(family, data_roots, tmp_path):
         assert curve[-1] < 0.75 * curve[0], f'{family} {name} did not learn: {curve}'
     assert abs(bf16[-1] - fp32[-1]) <= 0.15 * fp32[-1], \
         f'{family}: last loss bfloat16 {bf16[-1]:.4g} vs float32 {fp32[-1]:.4g}'
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru', 'rnn'])
+def test_recurrent_neck_takes_a_float32_input_under_bfloat16_autocast(cell):
+    """oneDNN's recurrent layers under CPU bfloat16 autocast fail on a float32 input
+    (a plugin spatial neck may give one); the neck hands them autocast's dtype."""
+    register_all_modules()
+    neck = MODELS.build(dict(type='RecurrentNeck', cell=cell, in_channels=16,
+                             hidden_size=8))
+    x = torch.randn(2, 4, 16)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = neck(x)
+    assert out.shape == (2, 4, 8) and out.dtype == torch.bfloat16
+    assert neck(x).dtype == torch.float32          # outside autocast: untouched
+
+
+def test_kl_discret_loss_is_float32_under_bfloat16_autocast():
+    """CPU autocast leaves log_softmax in its input's dtype: the SimCC loss computes it
+    in float32, so bfloat16 logits give the float32 loss of the same (rounded) logits."""
+    register_all_modules()
+    loss = MODELS.build(dict(type='KLDiscretLoss', beta=10.0, label_softmax=True,
+                             use_target_weight=True))
+    torch.manual_seed(0)
+    logits = [torch.randn(2, 3, 384).bfloat16(), torch.randn(2, 3, 512).bfloat16()]
+    targets = [torch.rand(2, 3, 384), torch.rand(2, 3, 512)]
+    weight = torch.ones(2, 3)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        mixed = loss(logits, targets, weight)
+    exact = loss([p.float() for p in logits], targets, weight)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, exact, rtol=1e-6, atol=0)

@@ -56,8 +56,13 @@ class KLDiscretLoss(nn.Module):
         self.mask_weight = mask_weight
 
     def criterion(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """[N, W] logits and targets → [N]: mean over the bins of the KL terms."""
-        log_p = F.log_softmax(pred * self.beta, dim=1)
+        """[N, W] logits and targets → [N]: mean over the bins of the KL terms.
+
+        In float32 whatever ``pred``'s dtype: CPU autocast leaves ``log_softmax`` in its
+        input's dtype (CUDA autocast runs it in float32), and a bfloat16 log-softmax
+        over hundreds of SimCC bins loses the small differences the loss is made of.
+        """
+        log_p = F.log_softmax(pred.float() * self.beta, dim=1)
         if self.label_softmax:
             target = F.softmax(target * self.label_beta, dim=1)
         return F.kl_div(log_p, target, reduction='none').mean(dim=1)

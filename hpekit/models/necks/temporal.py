@@ -1,4 +1,5 @@
 """Temporal necks: mix the per-frame feature vectors of a clip over time."""
+import torch
 import torch.nn as nn
 
 from hpekit.registry import MODELS
@@ -66,8 +67,17 @@ class RecurrentNeck(nn.Module):
     def forward(self, x):
         """[B, T, D] → [B, T, out_channels]."""
         check_sequence(x, self.in_channels)
-        out, _ = self.rnn(x)
+        out, _ = self.rnn(_autocast_input(x))
         return self.dropout(out)
+
+
+def _autocast_input(x):
+    """``x`` in CPU autocast's dtype while it is on: oneDNN's recurrent layers under
+    bfloat16 autocast accept a bfloat16 input only (a float32 one fails to build its
+    primitive on CPUs without native bfloat16). Unchanged otherwise."""
+    if x.device.type == 'cpu' and torch.is_autocast_enabled('cpu'):
+        return x.to(torch.get_autocast_dtype('cpu'))
+    return x
 
 
 class _TemporalConvLayer(nn.Module):
