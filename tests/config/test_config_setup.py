@@ -60,6 +60,14 @@ def test_amp_dtype_choice_on_cpu():
     cfg = setup_train_config(load_config(CONFIG), CONFIG, amp='bfloat16')
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AutocastOptimWrapper',
                                                                  'bfloat16')
+    # channels-last with it (oneDNN's bfloat16 convolutions), added once
+    assert [h['type'] for h in cfg.custom_hooks].count('ChannelsLastHook') == 1
+    again = load_config(CONFIG)
+    again.custom_hooks = [dict(type='ChannelsLastHook')]
+    again = setup_train_config(again, CONFIG, amp='bfloat16')
+    assert [h['type'] for h in again.custom_hooks].count('ChannelsLastHook') == 1
+    plain = setup_train_config(load_config(CONFIG), CONFIG)
+    assert 'ChannelsLastHook' not in [h['type'] for h in plain.get('custom_hooks', [])]
     with pytest.raises(ValueError, match='float16 needs a GPU'):
         setup_train_config(load_config(CONFIG), CONFIG, amp='float16')
 
