@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from exported_backends import (BOXES, MPII_TINY, VIDEO_TINY, assert_same_predictions, image,
+                               save_checkpoint)
 from tool_loader import load_tool
 
 from hpekit.apis import (OpenVinoEstimator, inference_topdown, inference_video3d, init_model,
@@ -18,29 +20,15 @@ from hpekit.apis import (OpenVinoEstimator, inference_topdown, inference_video3d
 from hpekit.apis import onnxruntime_backend
 from hpekit.apis.openvino_backend import TBB_NO_DEEPBIND, openvino_model, tbb_safe_environment
 from hpekit.runtime.allocator import find_jemalloc
+from hpekit.runtime.hardware import native_bfloat16
 
 pytest.importorskip('openvino')
 
 ROOT = Path(__file__).resolve().parents[2]
-MPII_TINY = str(ROOT / 'tests' / 'configs' / 'mpii_tiny.py')
-VIDEO_TINY = str(ROOT / 'tests' / 'configs' / 'video_tiny.py')
 FIXTURES = ROOT / 'tests' / 'fixtures' / 'mmpose'
 RTMPOSE = str(FIXTURES / 'rtmpose_t.py')
 RTMPOSE_CKPT = str(FIXTURES / 'rtmpose_t.pth')
-BOXES = [[10, 10, 90, 110], [40, 5, 150, 118], [0, 0, 160, 120]]
-NATIVE_BF16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
-def save_checkpoint(config, path, seed):
-    """Random weights with BN statistics off their defaults (a wrong export shows)."""
-    torch.manual_seed(seed)
-    model = init_model(config)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
-    torch.save({'state_dict': model.state_dict()}, path)
-    return str(path)
+NATIVE_BF16 = native_bfloat16()   # (collection time: the real one, not conftest's)
 
 
 @pytest.fixture(scope='module')
@@ -49,27 +37,6 @@ def hourglass(tmp_path_factory):
     checkpoint = save_checkpoint(MPII_TINY, tmp / 'hg.pth', seed=0)
     return dict(tmp=tmp, checkpoint=checkpoint, torch=init_model(MPII_TINY, checkpoint),
                 ov=init_model(MPII_TINY, checkpoint, backend='openvino'))
-
-
-def image():
-    return (np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8)
-
-
-def assert_same_heatmap_predictions(expected, actual):
-    """The ONNX Runtime test's tolerances: heatmaps and scores to 1e-4 relative, same
-    boxes, keypoints to 1e-3 px wherever the heatmap's maximum is clear."""
-    assert len(expected) == len(actual)
-    for a, b in zip(expected, actual):
-        np.testing.assert_allclose(b.pred_heatmaps, a.pred_heatmaps, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(b.keypoint_scores, a.keypoint_scores, rtol=1e-4,
-                                   atol=1e-6)
-        np.testing.assert_array_equal(b.pred_instances.bboxes, a.pred_instances.bboxes)
-        maps = a.pred_heatmaps.reshape(len(a.pred_heatmaps), -1)
-        top2 = np.sort(maps, axis=1)[:, -2:]
-        clear = (top2[:, 1] - top2[:, 0]) > 1e-4 * np.abs(maps).max()
-        assert clear.sum() >= len(clear) // 4, 'too few clear maxima to compare'
-        np.testing.assert_allclose(b.pred_keypoints[clear], a.pred_keypoints[clear],
-                                   atol=1e-3)
 
 
 @pytest.mark.parametrize('flip_test', [True, False])
@@ -83,7 +50,7 @@ def test_heatmap_predictions_equal_pytorch(hourglass, flip_test):
         for batch_size in (1, 2):   # the graph's batch axis is dynamic
             expected = inference_topdown(torch_model, image(), BOXES, batch_size=batch_size)
             actual = inference_topdown(ov_model, image(), BOXES, batch_size=batch_size)
-            assert_same_heatmap_predictions(expected, actual)
+            assert_same_predictions(expected, actual)
     finally:
         for model, cfg in zip((torch_model, ov_model), saved):
             model.test_cfg.clear()
