@@ -45,3 +45,16 @@ def assert_same_predictions(expected, actual):
         assert clear.sum() >= len(clear) // 4, 'too few clear maxima to compare'
         np.testing.assert_allclose(b.pred_keypoints[clear], a.pred_keypoints[clear],
                                    atol=1e-3)
+
+
+def assert_video_equals_pytorch(tmp_path, backend):
+    """The tiny video model's 3D joints from ``backend`` equal PyTorch's to 1e-3 mm."""
+    from hpekit.apis import inference_video3d, stack_keypoints
+    checkpoint = save_checkpoint(VIDEO_TINY, tmp_path / 'video.pth', seed=2)
+    torch_model = init_model(VIDEO_TINY, checkpoint)
+    exported = init_model(VIDEO_TINY, checkpoint, backend=backend)
+    frames = (np.random.default_rng(1).random((6, 40, 40, 3)) * 255).astype(np.uint8)
+    expected = stack_keypoints(inference_video3d(torch_model, frames))
+    actual = stack_keypoints(inference_video3d(exported, frames))
+    assert actual.shape == expected.shape == (6, 17, 3)
+    np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm

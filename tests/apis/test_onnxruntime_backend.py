@@ -4,16 +4,13 @@ what PyTorch predicts (flip test included) through the same decoding code."""
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-from exported_backends import (BOXES, MPII_TINY, VIDEO_TINY, assert_same_predictions, image,
-                               save_checkpoint)
+from exported_backends import (BOXES, MPII_TINY, assert_same_predictions,
+                               assert_video_equals_pytorch, image, save_checkpoint)
 from tool_loader import load_tool
 
-from hpekit.apis import (OnnxRuntimeEstimator, PoseInferencer, inference_topdown, inference_video3d,
-                         init_model)
+from hpekit.apis import OnnxRuntimeEstimator, PoseInferencer, inference_topdown, init_model
 from hpekit.apis import onnxruntime_backend as backend
-from hpekit.apis import stack_keypoints
 from hpekit.apis.model import DEFAULT_BATCH_SIZE, default_batch_size
 
 pytest.importorskip('onnxruntime')
@@ -123,14 +120,7 @@ def test_pose_inferencer_takes_the_backend(topdown_models, tmp_path):
 
 
 def test_video_predictions_equal_pytorch(tmp_path):
-    checkpoint = save_checkpoint(VIDEO_TINY, tmp_path / 'video.pth', seed=2)
-    torch_model = init_model(VIDEO_TINY, checkpoint)
-    ort_model = init_model(VIDEO_TINY, checkpoint, backend='onnxruntime')
-    frames = (np.random.default_rng(1).random((6, 40, 40, 3)) * 255).astype(np.uint8)
-    expected = stack_keypoints(inference_video3d(torch_model, frames))
-    actual = stack_keypoints(inference_video3d(ort_model, frames))
-    assert actual.shape == expected.shape == (6, 17, 3)
-    np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm
+    assert_video_equals_pytorch(tmp_path, 'onnxruntime')
 
 
 def test_demo_takes_the_backend(topdown_models, tmp_path):

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from exported_backends import (BOXES, MPII_TINY, VIDEO_TINY, assert_same_predictions, image,
-                               save_checkpoint)
+from exported_backends import (BOXES, MPII_TINY, assert_same_predictions,
+                               assert_video_equals_pytorch, image, save_checkpoint)
 from tool_loader import load_tool
 
-from hpekit.apis import (OpenVinoEstimator, inference_topdown, inference_video3d, init_model,
-                         stack_keypoints)
+from hpekit.apis import OpenVinoEstimator, inference_topdown, init_model
 from hpekit.apis import onnxruntime_backend
 from hpekit.apis.openvino_backend import TBB_NO_DEEPBIND, openvino_model, tbb_safe_environment
 from hpekit.runtime.allocator import find_jemalloc
@@ -95,14 +94,7 @@ def test_simcc_predictions_equal_pytorch(tmp_path):
 
 
 def test_video_predictions_equal_pytorch(tmp_path):
-    checkpoint = save_checkpoint(VIDEO_TINY, tmp_path / 'video.pth', seed=2)
-    torch_model = init_model(VIDEO_TINY, checkpoint)
-    ov_model = init_model(VIDEO_TINY, checkpoint, backend='openvino')
-    frames = (np.random.default_rng(1).random((6, 40, 40, 3)) * 255).astype(np.uint8)
-    expected = stack_keypoints(inference_video3d(torch_model, frames))
-    actual = stack_keypoints(inference_video3d(ov_model, frames))
-    assert actual.shape == expected.shape == (6, 17, 3)
-    np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm
+    assert_video_equals_pytorch(tmp_path, 'openvino')
 
 
 def test_the_export_is_shared_with_onnxruntime(hourglass, monkeypatch):
