@@ -105,7 +105,8 @@ def main(argv=None):
     init_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
     device = next(runner.model.parameters()).device
-    precision = resolve_precision(args.precision, device)   # after the Runner: logged there
+    # after the Runner, so its log has the line; float32 for models bfloat16 cannot run
+    precision = resolve_precision(args.precision, device, model=runner.model)
     if precision != 'float32':
         set_precision(runner.model, precision)
     metrics = runner.test()

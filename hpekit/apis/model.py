@@ -165,7 +165,8 @@ def check_precision(precision: str, backend: str = 'pytorch') -> None:
 
 
 def resolve_precision(requested: str, device: Union[str, torch.device],
-                      backend: str = 'pytorch') -> str:
+                      backend: str = 'pytorch',
+                      model: Optional[torch.nn.Module] = None) -> str:
     """The precision a tool runs for ``--precision requested`` (``TOOL_PRECISIONS``).
 
     'auto' → 'bfloat16' when ``device`` is a CPU with native bfloat16
@@ -173,17 +174,28 @@ def resolve_precision(requested: str, device: Union[str, torch.device],
     ``backend`` runs bfloat16 (``BFLOAT16_BACKENDS``: 'pytorch', 'openvino'), logging
     one line that says so and that ``--precision float32`` turns it off; otherwise
     (GPUs, CPUs without native bfloat16, float32-only backends such as 'onnxruntime')
-    'float32', silently. Any other value is returned unchanged and checked by
+    'float32', silently; so also for a ``model`` given that cannot run bfloat16 (an
+    estimator without ``predict_exported``, such as the 2D→3D lifter). Any other
+    value is returned unchanged and checked by
     ``init_model``/``set_precision`` (explicit 'bfloat16' on a CPU without native
     bfloat16: PyTorch emulates it, slower; OpenVINO refuses it).
     """
     if requested != 'auto':
         return requested
-    if not hardware.auto_bfloat16(device) or not _runs_bfloat16(backend):
+    if not hardware.auto_bfloat16(device) or not _runs_bfloat16(backend) \
+            or (model is not None and not _decodes_exported(model)):
         return 'float32'
     print_log(hardware.auto_bfloat16_message('Inference', '--precision float32'),
               logger='current')
     return 'bfloat16'
+
+
+def _decodes_exported(model: torch.nn.Module) -> bool:
+    """Whether ``model`` (an estimator, or a wrapper of one) has its own
+    ``predict_exported``, which ``set_precision('bfloat16')`` needs."""
+    estimator = model.module if is_model_wrapper(model) else model
+    return isinstance(estimator, BasePoseEstimator) and \
+        type(estimator).predict_exported is not BasePoseEstimator.predict_exported
 
 
 def _runs_bfloat16(backend: str) -> bool:
@@ -227,7 +239,7 @@ def set_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
         if getattr(estimator, 'precision', 'float32') != 'float32':
             estimator.to(memory_format=torch.contiguous_format)
     else:
-        if type(estimator).predict_exported is BasePoseEstimator.predict_exported:
+        if not _decodes_exported(estimator):
             raise NotImplementedError(
                 f"{type(estimator).__name__} has no predict_exported: precision="
                 f"{precision!r} needs it to decode the network's outputs in float32 "

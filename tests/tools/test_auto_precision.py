@@ -17,9 +17,12 @@ from tool_loader import load_tool
 from hpekit.apis import PoseInferencer
 from hpekit.apis.exported import BACKENDS
 from hpekit.apis.model import resolve_precision
+from hpekit.config.setup import load_config
 from hpekit.datasets.synthetic.mpii import write_mpii_split
 from hpekit.engine.optim_wrappers import AutocastOptimWrapper
+from hpekit.registry import MODELS
 from hpekit.runtime import hardware
+from hpekit.utils import register_all_modules
 
 FIXTURE = osp.join(osp.dirname(osp.dirname(__file__)), 'fixtures', 'precision',
                    'mpii_tiny_trained.pth')
@@ -94,6 +97,18 @@ def test_auto_picks_bfloat16_on_a_native_cpu_with_one_log_line(native, log_file)
     assert resolve_precision('auto', 'cpu', 'pytorch') == 'bfloat16'
     lines = [line for line in log_file().splitlines() if NOTE in line]
     assert len(lines) == 1 and '--precision float32' in lines[0]
+
+
+def test_auto_stays_float32_for_a_model_bfloat16_cannot_run(native, log_file):
+    """The lifter has no predict_exported (set_precision would refuse it): tools/test.py
+    on a native CPU must test it in float32, not fail."""
+    register_all_modules()
+    native(True)
+    lifter = MODELS.build(load_config('tests/configs/h36m_lifting_tiny.py').model)
+    assert resolve_precision('auto', 'cpu', 'pytorch', model=lifter) == 'float32'
+    assert NOTE not in log_file()
+    topdown = MODELS.build(load_config(MPII_TINY).model)
+    assert resolve_precision('auto', 'cpu', 'pytorch', model=topdown) == 'bfloat16'
 
 
 @OPENVINO
