@@ -58,3 +58,22 @@ def assert_video_equals_pytorch(tmp_path, backend):
     actual = stack_keypoints(inference_video3d(exported, frames))
     assert actual.shape == expected.shape == (6, 17, 3)
     np.testing.assert_allclose(actual, expected, atol=1e-3)   # mm
+
+
+def assert_topdown_equals_pytorch(torch_model, exported, flip_test):
+    """``inference_topdown`` of ``exported`` equals PyTorch's (``assert_same_predictions``)
+    with ``flip_test`` on or off, at batch sizes 1 and 2 (the graph's batch axis is
+    dynamic); both models' ``test_cfg`` are restored afterwards."""
+    from hpekit.apis import inference_topdown
+    saved = [dict(m.test_cfg) for m in (torch_model, exported)]
+    try:
+        for model in (torch_model, exported):
+            model.test_cfg.update(flip_test=flip_test, output_heatmaps=True)
+        for batch_size in (1, 2):
+            expected = inference_topdown(torch_model, image(), BOXES, batch_size=batch_size)
+            actual = inference_topdown(exported, image(), BOXES, batch_size=batch_size)
+            assert_same_predictions(expected, actual)
+    finally:
+        for model, cfg in zip((torch_model, exported), saved):
+            model.test_cfg.clear()
+            model.test_cfg.update(cfg)

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from exported_backends import (BOXES, MPII_TINY, assert_same_predictions,
+from exported_backends import (BOXES, MPII_TINY, assert_topdown_equals_pytorch,
                                assert_video_equals_pytorch, image, save_checkpoint)
 from tool_loader import load_tool
 
@@ -69,18 +69,7 @@ def test_topdown_predictions_equal_pytorch(topdown_models, flip_test):
     models = topdown_models
     torch_model, ort_model = models['torch'], models['ort']
     assert ort_model.test_cfg is ort_model.torch_model.test_cfg
-    saved = [dict(m.test_cfg) for m in (torch_model, ort_model)]
-    try:
-        for model in (torch_model, ort_model):
-            model.test_cfg.update(flip_test=flip_test, output_heatmaps=True)
-        for batch_size in (1, 2):
-            expected = inference_topdown(torch_model, image(), BOXES, batch_size=batch_size)
-            actual = inference_topdown(ort_model, image(), BOXES, batch_size=batch_size)
-            assert_same_predictions(expected, actual)
-    finally:
-        for model, cfg in zip((torch_model, ort_model), saved):
-            model.test_cfg.clear()
-            model.test_cfg.update(cfg)
+    assert_topdown_equals_pytorch(torch_model, ort_model, flip_test)
 
 
 def test_flip_test_goes_through_the_heads_decoding(topdown_models, monkeypatch):

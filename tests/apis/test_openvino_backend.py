@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from exported_backends import (BOXES, MPII_TINY, assert_same_predictions,
+from exported_backends import (BOXES, MPII_TINY, assert_topdown_equals_pytorch,
                                assert_video_equals_pytorch, image, save_checkpoint)
 from tool_loader import load_tool
 
@@ -42,18 +42,7 @@ def hourglass(tmp_path_factory):
 def test_heatmap_predictions_equal_pytorch(hourglass, flip_test):
     torch_model, ov_model = hourglass['torch'], hourglass['ov']
     assert isinstance(ov_model, OpenVinoEstimator) and ov_model.backend == 'openvino'
-    saved = [dict(m.test_cfg) for m in (torch_model, ov_model)]
-    try:
-        for model in (torch_model, ov_model):
-            model.test_cfg.update(flip_test=flip_test, output_heatmaps=True)
-        for batch_size in (1, 2):   # the graph's batch axis is dynamic
-            expected = inference_topdown(torch_model, image(), BOXES, batch_size=batch_size)
-            actual = inference_topdown(ov_model, image(), BOXES, batch_size=batch_size)
-            assert_same_predictions(expected, actual)
-    finally:
-        for model, cfg in zip((torch_model, ov_model), saved):
-            model.test_cfg.clear()
-            model.test_cfg.update(cfg)
+    assert_topdown_equals_pytorch(torch_model, ov_model, flip_test)
 
 
 def test_float32_is_compiled_as_float32_with_torchs_threads(hourglass):
